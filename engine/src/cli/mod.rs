@@ -1,0 +1,58 @@
+//! The command line: clap definitions and one file per subcommand.
+//!
+//! Only this module knows about clap, terminals, logging setup and exit codes; the
+//! library stages below it return values and errors.
+
+mod depmod;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Declarative policy for Linux kernel module exports.
+#[derive(Debug, Parser)]
+#[command(name = "modpolicy", version, about, long_about = None)]
+pub struct Cli {
+    /// More log output (repeatable): -v info, -vv debug, -vvv trace. Logs go to stderr.
+    #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count, global = false)]
+    verbose: u8,
+    /// Only errors in the log.
+    #[arg(short = 'q', long = "quiet")]
+    quiet: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Write depmod artifacts (modules.dep, .alias, .symbols, ... and .bin indexes),
+    /// byte-identical to kmod's depmod; kmod's command line.
+    Depmod(depmod::DepmodArgs),
+}
+
+fn init_logging(verbose: u8, quiet: bool) {
+    let level = if quiet {
+        tracing::Level::ERROR
+    } else {
+        match verbose {
+            0 => tracing::Level::WARN,
+            1 => tracing::Level::INFO,
+            2 => tracing::Level::DEBUG,
+            _ => tracing::Level::TRACE,
+        }
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .try_init();
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose, cli.quiet);
+    match cli.command {
+        Command::Depmod(args) => depmod::run(args),
+    }
+}

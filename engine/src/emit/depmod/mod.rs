@@ -1,0 +1,511 @@
+//! The depmod artifacts: `modules.dep`, `modules.alias`, `modules.softdep`,
+//! `modules.weakdep`, `modules.symbols`, `modules.devname` and the `.bin` indexes, byte
+//! for byte as kmod writes them.
+//!
+//! Input: the ordered graph, its resolution and dependency order, and the raw
+//! `modules.builtin*` files. Output: named byte buffers plus the messages kmod would
+//! print while writing them, in the same order. Nothing here touches the filesystem.
+
+use crate::graph::{ExportGraph, Provider};
+use crate::index::{IndexBuilder, Layout};
+use crate::load::order::parse_builtin_modinfo;
+use crate::resolve::depsort::transitive_deps;
+use crate::resolve::Resolution;
+use crate::util::hash;
+
+/// Which kmod's output to reproduce where versions differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Flavor {
+    /// `.bin` node layout.
+    pub layout: Layout,
+    /// Write `modules.weakdep` (kmod >= 33).
+    pub weakdep: bool,
+}
+
+impl Flavor {
+    /// Debian bookworm's kmod 30.
+    pub const KMOD30: Flavor = Flavor {
+        layout: Layout::PostOrder,
+        weakdep: false,
+    };
+    /// kmod 34.
+    pub const KMOD34: Flavor = Flavor {
+        layout: Layout::PreOrder,
+        weakdep: true,
+    };
+}
+
+/// A message printed while rendering, in kmod's words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Message {
+    /// `depmod: WARNING: ...`
+    Warning(String),
+    /// `depmod: ERROR: ...`
+    Error(String),
+}
+
+/// A rendering failure that must stop the run (nothing is written).
+#[derive(Debug, thiserror::Error)]
+#[error("{artifact}: module {module} ({path}): {source}")]
+pub struct EmitError {
+    /// The artifact being built.
+    pub artifact: &'static str,
+    /// The module whose data could not be stored.
+    pub module: String,
+    /// Its file.
+    pub path: String,
+    /// Why.
+    #[source]
+    pub source: crate::index::IndexError,
+}
+
+/// The raw companion files.
+#[derive(Debug, Clone)]
+pub struct BuiltinFiles {
+    /// `modules.builtin`, or the error text for "could not open".
+    pub builtin: Result<Vec<u8>, String>,
+    /// `modules.builtin.modinfo`, likewise.
+    pub builtin_modinfo: Result<Vec<u8>, String>,
+}
+
+/// What to render.
+pub struct RenderInput<'a> {
+    /// The graph, in array order.
+    pub graph: &'a ExportGraph,
+    /// Its resolution.
+    pub resolution: &'a Resolution,
+    /// Dependency sort index per module.
+    pub sort_index: &'a [u32],
+    /// `modules.builtin*`.
+    pub builtin: &'a BuiltinFiles,
+    /// The module directory (for "could not open X at DIR" messages).
+    pub dirname: &'a str,
+    /// Which kmod.
+    pub flavor: Flavor,
+    /// Render the `.bin` indexes too (`false` for `-n`).
+    pub binary: bool,
+    /// Warn on duplicate index values (`-w`).
+    pub warn_duplicates: bool,
+}
+
+/// The rendered set.
+#[derive(Debug, Default)]
+pub struct Rendered {
+    /// `(file name, contents)` in kmod's write order.
+    pub files: Vec<(&'static str, Vec<u8>)>,
+    /// Messages, in the order kmod prints them.
+    pub messages: Vec<Message>,
+}
+
+/// kmod's `alias_normalize`: `-` becomes `_` outside `[...]`; `None` on an unmatched
+/// bracket.
+pub fn normalize_alias(alias: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(alias.len());
+    let mut i = 0;
+    while i < alias.len() {
+        match alias[i] {
+            b'-' => out.push(b'_'),
+            b']' => return None,
+            b'[' => {
+                let close = alias[i..].iter().position(|&c| c == b']')? + i;
+                out.extend_from_slice(&alias[i..=close]);
+                i = close;
+            }
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    Some(out)
+}
+
+/// `sscanf(s, "<prefix>%u-%u")`: a prefix match, then two unsigned numbers separated by
+/// `-`, each with optional leading white space and sign; trailing text ignored.
+fn scan_major_minor(s: &[u8], prefix: &[u8]) -> Option<(u32, u32)> {
+    let rest = s.strip_prefix(prefix)?;
+    let (a, rest) = scan_u(rest)?;
+    let rest = rest.strip_prefix(b"-")?;
+    let (b, _) = scan_u(rest)?;
+    Some((a, b))
+}
+
+fn scan_u(s: &[u8]) -> Option<(u32, &[u8])> {
+    let mut i = 0;
+    while i < s.len() && matches!(s[i], b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c) {
+        i += 1;
+    }
+    let mut neg = false;
+    if i < s.len() && (s[i] == b'+' || s[i] == b'-') {
+        neg = s[i] == b'-';
+        i += 1;
+    }
+    let start = i;
+    let mut v: u64 = 0;
+    while i < s.len() && s[i].is_ascii_digit() {
+        v = v.saturating_mul(10).saturating_add(u64::from(s[i] - b'0'));
+        i += 1;
+    }
+    if i == start {
+        return None;
+    }
+    let v = if v > u64::from(u32::MAX) {
+        u32::MAX
+    } else {
+        v as u32
+    };
+    Some((if neg { v.wrapping_neg() } else { v }, &s[i..]))
+}
+
+struct Ctx<'a> {
+    input: &'a RenderInput<'a>,
+    out: Rendered,
+}
+
+impl Ctx<'_> {
+    fn insert(
+        &mut self,
+        idx: &mut IndexBuilder,
+        artifact: &'static str,
+        m: usize,
+        key: &[u8],
+        value: &[u8],
+        prio: u32,
+        dup_label: &str,
+        dup_text: impl FnOnce() -> String,
+    ) -> Result<(), EmitError> {
+        let g = self.input.graph;
+        match idx.insert(key, value, prio) {
+            Ok(dup) => {
+                if dup && self.input.warn_duplicates {
+                    self.out.messages.push(Message::Warning(format!(
+                        "duplicate module {dup_label}:\n{}",
+                        dup_text()
+                    )));
+                }
+                Ok(())
+            }
+            Err(source) => {
+                let (module, path) = match g.modules.get(m) {
+                    Some(md) => (md.name().to_string(), md.source.path.clone()),
+                    None => (String::from_utf8_lossy(value).into_owned(), String::new()),
+                };
+                Err(EmitError {
+                    artifact,
+                    module,
+                    path,
+                    source,
+                })
+            }
+        }
+    }
+}
+
+/// Renders every artifact.
+pub fn render(input: &RenderInput<'_>) -> Result<Rendered, EmitError> {
+    let g = input.graph;
+    let mut cx = Ctx {
+        input,
+        out: Rendered::default(),
+    };
+    let layout = input.flavor.layout;
+
+    // modules.dep and .dep.bin
+    let mut dep = Vec::with_capacity(g.modules.len() * 64);
+    let mut dep_lines: Vec<(usize, usize)> = Vec::with_capacity(g.modules.len());
+    let mut seen = vec![false; g.modules.len()];
+    for (i, m) in g.modules.iter().enumerate() {
+        let start = dep.len();
+        dep.extend_from_slice(m.source.dep_path().as_bytes());
+        dep.push(b':');
+        for d in transitive_deps(i, &input.resolution.deps, input.sort_index, &mut seen) {
+            dep.push(b' ');
+            dep.extend_from_slice(g.modules[d].source.dep_path().as_bytes());
+        }
+        dep_lines.push((start, dep.len()));
+        dep.push(b'\n');
+    }
+    cx.out.files.push(("modules.dep", Vec::new()));
+    if input.binary {
+        let mut idx = IndexBuilder::new();
+        for (i, m) in g.modules.iter().enumerate() {
+            let line = &dep[dep_lines[i].0..dep_lines[i].1];
+            cx.insert(
+                &mut idx,
+                "modules.dep.bin",
+                i,
+                m.name().as_bytes(),
+                line,
+                i as u32,
+                "deps",
+                || String::from_utf8_lossy(line).into_owned(),
+            )?;
+        }
+        cx.out.files.push(("modules.dep.bin", idx.write(layout)));
+    }
+    cx.out.files[0].1 = dep;
+
+    // modules.alias and .alias.bin
+    let mut alias = b"# Aliases extracted from modules themselves.\n".to_vec();
+    for m in &g.modules {
+        for v in m.modinfo(b"alias") {
+            alias.extend_from_slice(b"alias ");
+            alias.extend_from_slice(v);
+            alias.push(b' ');
+            alias.extend_from_slice(m.name().as_bytes());
+            alias.push(b'\n');
+        }
+    }
+    cx.out.files.push(("modules.alias", alias));
+    if input.binary {
+        let mut idx = IndexBuilder::new();
+        for (i, m) in g.modules.iter().enumerate() {
+            for v in m.modinfo(b"alias") {
+                match normalize_alias(v) {
+                    None => cx.out.messages.push(Message::Warning(format!(
+                        "Unmatched bracket in {}",
+                        String::from_utf8_lossy(v)
+                    ))),
+                    Some(k) => {
+                        let name = m.name();
+                        cx.insert(
+                            &mut idx,
+                            "modules.alias.bin",
+                            i,
+                            &k,
+                            name.as_bytes(),
+                            i as u32,
+                            "alias",
+                            || format!("{} {}", String::from_utf8_lossy(&k), name),
+                        )?;
+                    }
+                }
+            }
+        }
+        cx.out.files.push(("modules.alias.bin", idx.write(layout)));
+    }
+
+    // modules.softdep (and modules.weakdep)
+    for (file, key, header) in [
+        (
+            "modules.softdep",
+            &b"softdep"[..],
+            &b"# Soft dependencies extracted from modules themselves.\n"[..],
+        ),
+        (
+            "modules.weakdep",
+            b"weakdep",
+            b"# Weak dependencies extracted from modules themselves.\n",
+        ),
+    ] {
+        if key == b"weakdep" && !input.flavor.weakdep {
+            continue;
+        }
+        let mut t = header.to_vec();
+        for m in &g.modules {
+            for v in m.modinfo(key) {
+                t.extend_from_slice(key);
+                t.push(b' ');
+                t.extend_from_slice(m.name().as_bytes());
+                t.push(b' ');
+                t.extend_from_slice(v);
+                t.push(b'\n');
+            }
+        }
+        cx.out.files.push((file, t));
+    }
+
+    // modules.symbols and .symbols.bin: module-owned table entries in hash order.
+    let mut owned: Vec<(&str, usize)> = Vec::new();
+    for (name, choice) in &input.resolution.chosen {
+        if let Some(Provider::Module(id)) = g.exporters(name).get(choice.index).map(|e| e.provider)
+        {
+            owned.push((name, id.index()));
+        }
+    }
+    hash::sort_in_table_order(&mut owned, 2048, |(n, _)| n.as_bytes());
+    let mut sym = b"# Aliases for symbols, used by symbol_request().\n".to_vec();
+    for (name, m) in &owned {
+        sym.extend_from_slice(b"alias symbol:");
+        sym.extend_from_slice(name.as_bytes());
+        sym.push(b' ');
+        sym.extend_from_slice(g.modules[*m].name().as_bytes());
+        sym.push(b'\n');
+    }
+    cx.out.files.push(("modules.symbols", sym));
+    if input.binary {
+        let mut idx = IndexBuilder::new();
+        let mut key = Vec::new();
+        for (name, m) in &owned {
+            key.clear();
+            key.extend_from_slice(b"symbol:");
+            key.extend_from_slice(name.as_bytes());
+            let owner = g.modules[*m].name();
+            cx.insert(
+                &mut idx,
+                "modules.symbols.bin",
+                *m,
+                &key,
+                owner.as_bytes(),
+                *m as u32,
+                "syms",
+                || format!("symbol:{name} {owner}"),
+            )?;
+        }
+        cx.out
+            .files
+            .push(("modules.symbols.bin", idx.write(layout)));
+
+        // modules.builtin.bin
+        let mut idx = IndexBuilder::new();
+        match &input.builtin.builtin {
+            Err(e) => {
+                cx.out.messages.push(Message::Warning(format!(
+                    "could not open modules.builtin at {}: {e}",
+                    input.dirname
+                )));
+                cx.out.files.push(("modules.builtin.bin", Vec::new()));
+            }
+            Ok(text) => {
+                for line in text.split_inclusive(|&b| b == b'\n') {
+                    if !line.first().is_some_and(|c| c.is_ascii_alphabetic()) {
+                        cx.out.messages.push(Message::Error(format!(
+                            "Invalid modules.builtin line: {}",
+                            String::from_utf8_lossy(line)
+                        )));
+                        continue;
+                    }
+                    let base = match line.iter().rposition(|&b| b == b'/') {
+                        Some(p) => &line[p + 1..],
+                        None => line,
+                    };
+                    let stem = &base[..base.iter().position(|&b| b == b'.').unwrap_or(base.len())];
+                    let k: Vec<u8> = stem
+                        .iter()
+                        .map(|&b| if b == b'-' { b'_' } else { b })
+                        .collect();
+                    cx.insert(
+                        &mut idx,
+                        "modules.builtin.bin",
+                        usize::MAX,
+                        &k,
+                        b"",
+                        0,
+                        "builtin",
+                        String::new,
+                    )?;
+                }
+                cx.out
+                    .files
+                    .push(("modules.builtin.bin", idx.write(layout)));
+            }
+        }
+
+        // modules.builtin.alias.bin
+        let mut idx = IndexBuilder::new();
+        match &input.builtin.builtin_modinfo {
+            Err(e) => {
+                cx.out.messages.push(Message::Warning(format!(
+                    "could not open modules.builtin.modinfo at {}: {e}",
+                    input.dirname
+                )));
+                cx.out.files.push(("modules.builtin.alias.bin", Vec::new()));
+            }
+            Ok(data) => {
+                for rec in parse_builtin_modinfo(data) {
+                    if rec.key != b"alias" || rec.value.is_empty() {
+                        continue;
+                    }
+                    match normalize_alias(&rec.value) {
+                        None => cx.out.messages.push(Message::Warning(format!(
+                            "Unmatched bracket in {}",
+                            String::from_utf8_lossy(&rec.value)
+                        ))),
+                        Some(k) => {
+                            cx.insert(
+                                &mut idx,
+                                "modules.builtin.alias.bin",
+                                usize::MAX,
+                                &k,
+                                rec.module.as_bytes(),
+                                0,
+                                "builtin alias",
+                                String::new,
+                            )?;
+                        }
+                    }
+                }
+                cx.out
+                    .files
+                    .push(("modules.builtin.alias.bin", idx.write(layout)));
+            }
+        }
+    }
+
+    // modules.devname
+    let mut devname = Vec::new();
+    for m in &g.modules {
+        let mut dev: Option<&[u8]> = None;
+        let mut kind: Option<(u8, u32, u32)> = None;
+        for v in m.modinfo(b"alias") {
+            if let Some(d) = v.strip_prefix(b"devname:") {
+                dev = Some(d);
+            } else if let Some((a, b)) = scan_major_minor(v, b"char-major-") {
+                kind = Some((b'c', a, b));
+            } else if let Some((a, b)) = scan_major_minor(v, b"block-major-") {
+                kind = Some((b'b', a, b));
+            }
+            if dev.is_some() && kind.is_some() {
+                break;
+            }
+        }
+        match (dev, kind) {
+            (Some(d), Some((t, a, b))) => {
+                if devname.is_empty() {
+                    devname.extend_from_slice(
+                        b"# Device nodes to trigger on-demand module loading.\n",
+                    );
+                }
+                devname.extend_from_slice(m.name().as_bytes());
+                devname.push(b' ');
+                devname.extend_from_slice(d);
+                devname.extend_from_slice(format!(" {}{a}:{b}\n", t as char).as_bytes());
+            }
+            (Some(d), None) => cx.out.messages.push(Message::Error(format!(
+                "Module '{}' has devname ({}) but lacks major and minor information. Ignoring.",
+                m.name(),
+                String::from_utf8_lossy(d)
+            ))),
+            _ => {}
+        }
+    }
+    cx.out.files.push(("modules.devname", devname));
+    Ok(cx.out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alias_normalisation() {
+        assert_eq!(
+            normalize_alias(b"pci:v-[a-b]x-y").unwrap(),
+            b"pci:v_[a-b]x_y"
+        );
+        assert!(normalize_alias(b"a]").is_none());
+        assert!(normalize_alias(b"a[bc").is_none());
+    }
+
+    #[test]
+    fn major_minor_scan() {
+        assert_eq!(
+            scan_major_minor(b"char-major-10-229", b"char-major-"),
+            Some((10, 229))
+        );
+        assert_eq!(
+            scan_major_minor(b"char-major- 10-+5xyz", b"char-major-"),
+            Some((10, 5))
+        );
+        assert_eq!(scan_major_minor(b"char-major-10", b"char-major-"), None);
+        assert_eq!(scan_major_minor(b"block-major-8-*", b"block-major-"), None);
+    }
+}

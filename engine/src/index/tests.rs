@@ -1,0 +1,336 @@
+//! Unit tests: hand-built files, value order, round trips, hostile reader input.
+
+use std::collections::BTreeMap;
+
+use super::*;
+
+const HEADER: [u8; 8] = [0xB0, 0x07, 0xF4, 0x57, 0x00, 0x02, 0x00, 0x01];
+
+fn file(root: u32, body: &[u8]) -> Vec<u8> {
+    let mut f = HEADER.to_vec();
+    f.extend_from_slice(&root.to_be_bytes());
+    f.extend_from_slice(body);
+    f
+}
+
+fn both(b: &IndexBuilder) -> [Vec<u8>; 2] {
+    [b.write(Layout::PostOrder), b.write(Layout::PreOrder)]
+}
+
+/// Tiny xorshift64 generator, deterministic.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+#[test]
+fn empty_index_is_twelve_bytes() {
+    let b = IndexBuilder::new();
+    for f in both(&b) {
+        assert_eq!(f, file(0x0000_000C, &[]));
+        assert_eq!(read_all(&f).unwrap(), vec![]);
+        assert_eq!(lookup(&f, b"x").unwrap(), vec![]);
+        assert_eq!(lookup(&f, b"").unwrap(), vec![]);
+    }
+}
+
+#[test]
+fn single_key_both_layouts() {
+    let mut b = IndexBuilder::new();
+    assert!(!b.insert(b"a", b"x", 5).unwrap());
+    let leaf = [0, 0, 0, 1, 0, 0, 0, 5, b'x', 0];
+    // Post-order: leaf at 12, root (children 'a'..'a') at 22.
+    let mut body = leaf.to_vec();
+    body.extend_from_slice(&[b'a', b'a', 0x40, 0, 0, 12]);
+    assert_eq!(b.write(Layout::PostOrder), file(0x2000_0016, &body));
+    // Pre-order: root at 12, leaf at 18.
+    let mut body = vec![b'a', b'a', 0x40, 0, 0, 18];
+    body.extend_from_slice(&leaf);
+    assert_eq!(b.write(Layout::PreOrder), file(0x2000_000C, &body));
+}
+
+#[test]
+fn value_at_root_for_empty_key() {
+    let mut b = IndexBuilder::new();
+    b.insert(b"", b"", 0).unwrap();
+    for f in both(&b) {
+        assert_eq!(f, file(0x4000_000C, &[0, 0, 0, 1, 0, 0, 0, 0, 0]));
+        assert_eq!(read_all(&f).unwrap(), vec![(vec![], vec![(0, vec![])])]);
+    }
+}
+
+#[test]
+fn split_prefix_and_sparse_children() {
+    // "abc", "abe": root -a-> node with prefix "b" and children 'c', 'e' (gap at 'd').
+    // "a" then ends inside that prefix, so the node is split: -a-> "" -b-> "" {c, e}.
+    let mut b = IndexBuilder::new();
+    b.insert(b"abc", b"1", 1).unwrap();
+    b.insert(b"abe", b"2", 2).unwrap();
+    b.insert(b"a", b"3", 3).unwrap();
+    let post = b.write(Layout::PostOrder);
+    // Nodes, post-order: c-leaf, e-leaf, node(children c..e), node-a(prefix "", child 'b', value 3), root.
+    let mut body = Vec::new();
+    body.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 1, b'1', 0]); // 12: leaf c
+    body.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 2, b'2', 0]); // 22: leaf e
+    body.extend_from_slice(&[b'c', b'e', 0x40, 0, 0, 12, 0, 0, 0, 0, 0x40, 0, 0, 22]); // 32
+    body.extend_from_slice(&[b'b', b'b', 0x20, 0, 0, 32]); // 46: node 'a' children
+    body.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 3, b'3', 0]); //     and its value
+    body.extend_from_slice(&[b'a', b'a', 0x60, 0, 0, 46]); // 62: root
+    assert_eq!(post, file(0x2000_003E, &body));
+
+    // Pre-order: root 12 (6), node-a 18 (16), node-b 34 (14), leaf c 48 (10), leaf e 58.
+    let mut body = Vec::new();
+    body.extend_from_slice(&[b'a', b'a', 0x60, 0, 0, 18]);
+    body.extend_from_slice(&[b'b', b'b', 0x20, 0, 0, 34, 0, 0, 0, 1, 0, 0, 0, 3, b'3', 0]);
+    body.extend_from_slice(&[b'c', b'e', 0x40, 0, 0, 48, 0, 0, 0, 0, 0x40, 0, 0, 58]);
+    body.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 1, b'1', 0]);
+    body.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 2, b'2', 0]);
+    assert_eq!(b.write(Layout::PreOrder), file(0x2000_000C, &body));
+
+    for f in both(&b) {
+        let keys: Vec<_> = read_all(&f).unwrap().into_iter().map(|e| e.0).collect();
+        assert_eq!(keys, vec![b"a".to_vec(), b"abc".to_vec(), b"abe".to_vec()]);
+        assert_eq!(lookup(&f, b"abe").unwrap(), vec![(2, b"2".to_vec())]);
+        assert_eq!(lookup(&f, b"ab").unwrap(), vec![]);
+        assert_eq!(lookup(&f, b"abd").unwrap(), vec![]);
+        assert_eq!(lookup(&f, b"abcd").unwrap(), vec![]);
+    }
+}
+
+#[test]
+fn prefix_flag_and_nul() {
+    let mut b = IndexBuilder::new();
+    b.insert(b"xyz", b"v", 7).unwrap();
+    let mut body = vec![b'y', b'z', 0, 0, 0, 0, 1, 0, 0, 0, 7, b'v', 0]; // 12: leaf "yz"
+    body.extend_from_slice(&[b'x', b'x', 0xC0, 0, 0, 12]);
+    assert_eq!(b.write(Layout::PostOrder), file(0x2000_0019, &body));
+}
+
+#[test]
+fn value_order_and_duplicates() {
+    let mut b = IndexBuilder::new();
+    assert!(!b.insert(b"k", b"v1", 5).unwrap());
+    assert!(!b.insert(b"k", b"v2", 5).unwrap());
+    assert!(!b.insert(b"k", b"v3", 1).unwrap());
+    assert!(!b.insert(b"k", b"v4", 9).unwrap());
+    assert!(b.insert(b"k", b"v1", 5).unwrap());
+    assert!(!b.insert(b"other", b"v1", 5).unwrap());
+    let want: Vec<(u32, Vec<u8>)> = [(1, "v3"), (5, "v1"), (5, "v2"), (5, "v1"), (9, "v4")]
+        .iter()
+        .map(|&(p, v)| (p, v.as_bytes().to_vec()))
+        .collect();
+    for f in both(&b) {
+        assert_eq!(lookup(&f, b"k").unwrap(), want);
+    }
+}
+
+#[test]
+fn shape_is_insertion_order_independent() {
+    let keys: [&[u8]; 7] = [b"on", b"once", b"one", b"ask", b"ate", b"a", b"o"];
+    let mut first = None;
+    for rot in 0..keys.len() {
+        let mut b = IndexBuilder::new();
+        for i in 0..keys.len() {
+            let k = keys[(i + rot) % keys.len()];
+            b.insert(k, k, 0).unwrap();
+        }
+        let f = both(&b);
+        match &first {
+            None => first = Some(f),
+            Some(x) => assert_eq!(x, &f),
+        }
+    }
+}
+
+#[test]
+fn refuses_bytes_outside_ascii() {
+    let mut b = IndexBuilder::new();
+    let err = b.insert(b"caf\xc3\xa9", b"m", 0).unwrap_err();
+    assert_eq!(err.byte, 0xC3);
+    assert_eq!(err.string, b"caf\xc3\xa9");
+    let msg = err.to_string();
+    assert!(msg.starts_with("Module index: bad character '"), "{msg}");
+    assert!(
+        msg.contains("'=0xc3 - only 7-bit ASCII is supported:\ncaf"),
+        "{msg}"
+    );
+    let err = b.insert(b"ok", b"a\0b", 0).unwrap_err();
+    assert_eq!((err.byte, err.string.as_slice()), (0, &b"a\0b"[..]));
+    assert!(b.insert(b"ok", b"\x7f", 0).is_ok());
+    let mut empty = IndexBuilder::new();
+    empty.insert(b"ok", b"\x7f", 0).unwrap();
+    assert_eq!(both(&b), both(&empty));
+}
+
+fn model_insert(model: &mut BTreeMap<Vec<u8>, Vec<(u32, Vec<u8>)>>, k: &[u8], v: &[u8], p: u32) {
+    let list = model.entry(k.to_vec()).or_default();
+    let pos = list.iter().position(|e| e.0 >= p).unwrap_or(list.len());
+    list.insert(pos, (p, v.to_vec()));
+}
+
+#[test]
+fn round_trip_random() {
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    for round in 0..40 {
+        let alphabet: &[u8] = if round % 2 == 0 {
+            b"ab"
+        } else {
+            b"abcxyz_:-*[]"
+        };
+        let mut b = IndexBuilder::new();
+        let mut model = BTreeMap::new();
+        let n = 1 + rng.below(300);
+        for _ in 0..n {
+            let len = rng.below(12) as usize;
+            let key: Vec<u8> = (0..len)
+                .map(|_| alphabet[rng.below(alphabet.len() as u64) as usize])
+                .collect();
+            let vlen = rng.below(4) as usize;
+            let value: Vec<u8> = (0..vlen).map(|_| 1 + rng.below(127) as u8).collect();
+            let prio = rng.below(4) as u32;
+            let dup = model
+                .get(&key)
+                .is_some_and(|l: &Vec<(u32, Vec<u8>)>| l.iter().any(|e| e.1 == value));
+            assert_eq!(b.insert(&key, &value, prio).unwrap(), dup);
+            model_insert(&mut model, &key, &value, prio);
+        }
+        let want: Vec<ReadEntry> = model.clone().into_iter().collect();
+        let [post, pre] = both(&b);
+        assert_eq!(post.len(), pre.len());
+        for f in [&post, &pre] {
+            assert_eq!(read_all(f).unwrap(), want);
+            for (k, v) in &model {
+                assert_eq!(&lookup(f, k).unwrap(), v);
+                let mut absent = k.clone();
+                absent.push(b'#');
+                assert_eq!(lookup(f, &absent).unwrap(), vec![]);
+            }
+        }
+        // Post-order puts the root last, pre-order at 12.
+        let root = |f: &[u8]| u32::from_be_bytes([f[8], f[9], f[10], f[11]]) & OFFSET_MASK;
+        assert_eq!(root(&pre), 12);
+        assert!(root(&post) as usize > 12 || model.keys().all(|k| k.is_empty()));
+    }
+}
+
+#[test]
+fn hostile_header() {
+    assert_eq!(read_all(&[]), Err(ReadError::TooShort(0)));
+    assert_eq!(read_all(&HEADER), Err(ReadError::TooShort(8)));
+    let mut f = file(12, &[]);
+    f[0] = 0;
+    assert!(matches!(read_all(&f), Err(ReadError::BadMagic(_))));
+    let mut f = file(12, &[]);
+    f[5] = 3;
+    assert!(matches!(lookup(&f, b""), Err(ReadError::BadVersion(_))));
+}
+
+#[test]
+fn hostile_offsets() {
+    // Root past the end, root inside the header.
+    assert_eq!(
+        read_all(&file(0x4000_1000, &[])),
+        Err(ReadError::BadOffset(0x1000))
+    );
+    assert_eq!(
+        read_all(&file(0x4000_0004, &[0; 8])),
+        Err(ReadError::BadOffset(4))
+    );
+    // Root with values flag at the very end of the file.
+    assert_eq!(
+        read_all(&file(0x4000_000C, &[])),
+        Err(ReadError::Truncated(12))
+    );
+    // Huge value count.
+    let f = file(0x4000_000C, &[0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 1, b'x', 0]);
+    assert_eq!(read_all(&f), Err(ReadError::Truncated(12)));
+    // Prefix without NUL.
+    assert_eq!(
+        read_all(&file(0x8000_000C, b"abc")),
+        Err(ReadError::Truncated(12))
+    );
+    // first > last.
+    let f = file(0x2000_000C, &[b'z', b'a', 0, 0, 0, 0]);
+    assert!(matches!(read_all(&f), Err(ReadError::BadChildRange { .. })));
+    // Child reference past the end.
+    let f = file(0x2000_000C, &[b'a', b'a', 0x40, 0, 0x10, 0]);
+    assert_eq!(read_all(&f), Err(ReadError::BadOffset(0x1000)));
+    assert_eq!(lookup(&f, b"a"), Err(ReadError::BadOffset(0x1000)));
+    assert_eq!(lookup(&f, b"b"), Ok(vec![]));
+}
+
+#[test]
+fn hostile_self_reference() {
+    // Root whose only child is itself.
+    let f = file(0x2000_000C, &[b'a', b'a', 0x20, 0, 0, 12]);
+    assert_eq!(read_all(&f), Err(ReadError::Cycle(12)));
+    assert_eq!(lookup(&f, &[b'a'; 10_000]), Ok(vec![]));
+    // Two children pointing to the same leaf.
+    let mut body = vec![b'a', b'b', 0x40, 0, 0, 22, 0x40, 0, 0, 22];
+    body.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 0, b'v', 0]);
+    assert_eq!(
+        read_all(&file(0x2000_000C, &body)),
+        Err(ReadError::Cycle(22))
+    );
+    // A long chain of prefixes exceeding the key limit is refused, not followed forever.
+    let mut body = Vec::new();
+    let mut next = 0u32;
+    for _ in 0..40 {
+        let off = 12 + body.len() as u32;
+        body.extend_from_slice(&[b'p'; 200]);
+        body.push(0);
+        if next != 0 {
+            body.extend_from_slice(b"aa");
+            body.extend_from_slice(&next.to_be_bytes());
+            next = off | FLAG_PREFIX | FLAG_CHILDREN;
+        } else {
+            body.extend_from_slice(&[0, 0, 0, 0]);
+            next = off | FLAG_PREFIX | FLAG_VALUES;
+        }
+    }
+    assert_eq!(read_all(&file(next, &body)), Err(ReadError::KeyTooLong));
+}
+
+#[test]
+fn hostile_truncation_and_corruption() {
+    let mut b = IndexBuilder::new();
+    let mut rng = Rng(12345);
+    for i in 0..200u32 {
+        let key = format!("alias:{}x{}", rng.below(50), rng.below(7));
+        b.insert(key.as_bytes(), format!("mod{i}").as_bytes(), i % 5)
+            .unwrap();
+    }
+    for f in both(&b) {
+        let all = read_all(&f).unwrap();
+        for len in 0..f.len() {
+            assert!(read_all(&f[..len]).is_err(), "truncated to {len}");
+            for (k, _) in all.iter().take(3) {
+                let _ = lookup(&f[..len], k);
+            }
+        }
+        let mut rng = Rng(777);
+        for _ in 0..3000 {
+            let mut g = f.clone();
+            for _ in 0..1 + rng.below(4) {
+                let at = rng.below(g.len() as u64) as usize;
+                g[at] = rng.next() as u8;
+            }
+            let _ = read_all(&g);
+            for (k, _) in all.iter().take(4) {
+                let _ = lookup(&g, k);
+            }
+        }
+    }
+}

@@ -1,0 +1,21 @@
+//! modpolicy: declarative policy for Linux kernel module exports.
+//!
+//! The pipeline runs one way, one module per stage:
+//!
+//! 1. [`load`] reads build outputs (`.ko` files, `Module.symvers`, `System.map`,
+//!    `modules.order`, `modules.builtin*`, `depmod.d`) into plain records;
+//! 2. [`graph`] builds the export graph: every exporter of every symbol, every import;
+//! 3. [`resolve`] picks one provider per imported symbol and orders the modules;
+//! 4. [`emit`] writes depmod artifacts (and, later, diagnostics).
+//!
+//! [`index`] is the `.bin` trie format that `modprobe` reads, shared by the writer and
+//! by tests that read artifacts back.
+#![deny(missing_docs)]
+
+pub mod cli;
+pub mod emit;
+pub mod graph;
+pub mod index;
+pub mod load;
+pub mod resolve;
+pub mod util;

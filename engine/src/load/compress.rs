@@ -1,0 +1,172 @@
+//! Decompression of module files, chosen by magic bytes as kmod does (not by extension).
+//!
+//! Output is capped: a module that would expand past [`Limits::max_module_size`] is an
+//! error, never an allocation of unbounded size (a "decompression bomb").
+
+use std::io::Read;
+
+/// The container a module file is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    /// A plain ELF file (or anything that matches no known magic).
+    None,
+    /// xz (`FD 37 7A 58 5A 00`).
+    Xz,
+    /// zstd (`28 B5 2F FD`).
+    Zstd,
+    /// gzip (`1F 8B`).
+    Gzip,
+}
+
+impl Compression {
+    /// Detects the container from the first bytes of a file.
+    pub fn detect(head: &[u8]) -> Compression {
+        if head.starts_with(&[0xFD, 0x37, 0x7A, 0x58, 0x5A, 0x00]) {
+            Compression::Xz
+        } else if head.starts_with(&[0x28, 0xB5, 0x2F, 0xFD]) {
+            Compression::Zstd
+        } else if head.starts_with(&[0x1F, 0x8B]) {
+            Compression::Gzip
+        } else {
+            Compression::None
+        }
+    }
+
+    /// A lower-case name for messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Compression::None => "uncompressed",
+            Compression::Xz => "xz",
+            Compression::Zstd => "zstd",
+            Compression::Gzip => "gzip",
+        }
+    }
+}
+
+/// Bounds on what one input may cost.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// The largest decompressed module accepted, in bytes.
+    pub max_module_size: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        // The largest module in Debian 6.12 (amdgpu) is about 20 MiB uncompressed.
+        Limits {
+            max_module_size: 1 << 30,
+        }
+    }
+}
+
+/// Why a module could not be decompressed.
+#[derive(Debug, thiserror::Error)]
+pub enum DecompressError {
+    /// The compressed stream is corrupt or truncated.
+    #[error("corrupt {format} data: {source}")]
+    Corrupt {
+        /// The container.
+        format: &'static str,
+        /// The decoder's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The stream expands past the configured limit.
+    #[error("{format} data expands past the limit of {limit} bytes")]
+    TooLarge {
+        /// The container.
+        format: &'static str,
+        /// The limit in bytes.
+        limit: u64,
+    },
+}
+
+/// Decompresses `data` in container `c` into a new buffer, bounded by `limits`.
+/// `size_hint` is used to size the buffer up front (compressed size times a typical ratio).
+pub fn decompress(
+    c: Compression,
+    data: &[u8],
+    limits: &Limits,
+) -> Result<Vec<u8>, DecompressError> {
+    let format = c.name();
+    let cap = limits.max_module_size;
+    let mut out = Vec::with_capacity((data.len() * 5).min(cap as usize));
+    let res = match c {
+        Compression::None => {
+            out.extend_from_slice(data);
+            Ok(0)
+        }
+        Compression::Xz => {
+            let dec = liblzma::read::XzDecoder::new(data);
+            dec.take(cap + 1).read_to_end(&mut out)
+        }
+        Compression::Zstd => match zstd::stream::read::Decoder::with_buffer(data) {
+            Ok(dec) => dec.take(cap + 1).read_to_end(&mut out),
+            Err(e) => Err(e),
+        },
+        Compression::Gzip => {
+            let dec = flate2::read::MultiGzDecoder::new(data);
+            dec.take(cap + 1).read_to_end(&mut out)
+        }
+    };
+    match res {
+        Err(source) => Err(DecompressError::Corrupt { format, source }),
+        Ok(_) if out.len() as u64 > cap => Err(DecompressError::TooLarge { format, limit: cap }),
+        Ok(_) => Ok(out),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn xz(data: &[u8]) -> Vec<u8> {
+        let mut e = liblzma::write::XzEncoder::new(Vec::new(), 1);
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    }
+
+    #[test]
+    fn detects_by_magic() {
+        assert_eq!(Compression::detect(&xz(b"x")), Compression::Xz);
+        assert_eq!(Compression::detect(b"\x7fELF"), Compression::None);
+        assert_eq!(
+            Compression::detect(&[0x28, 0xB5, 0x2F, 0xFD, 0]),
+            Compression::Zstd
+        );
+        assert_eq!(Compression::detect(&[0x1F, 0x8B, 8]), Compression::Gzip);
+    }
+
+    #[test]
+    fn round_trips_each_format() {
+        let data: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+        let l = Limits::default();
+        assert_eq!(decompress(Compression::Xz, &xz(&data), &l).unwrap(), data);
+        let z = zstd::encode_all(&data[..], 3).unwrap();
+        assert_eq!(decompress(Compression::Zstd, &z, &l).unwrap(), data);
+        let mut g = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        g.write_all(&data).unwrap();
+        let g = g.finish().unwrap();
+        assert_eq!(decompress(Compression::Gzip, &g, &l).unwrap(), data);
+    }
+
+    #[test]
+    fn bomb_is_bounded() {
+        let data = vec![0u8; 10 << 20];
+        let l = Limits {
+            max_module_size: 1 << 20,
+        };
+        let err = decompress(Compression::Xz, &xz(&data), &l).unwrap_err();
+        assert!(matches!(err, DecompressError::TooLarge { .. }), "{err}");
+    }
+
+    #[test]
+    fn corrupt_xz_is_an_error() {
+        let mut c = xz(b"hello world hello world");
+        let n = c.len();
+        c[n / 2] ^= 0xff;
+        c.truncate(n - 4);
+        assert!(decompress(Compression::Xz, &c, &Limits::default()).is_err());
+    }
+}

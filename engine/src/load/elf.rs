@@ -1,0 +1,445 @@
+//! Reading one kernel module's ELF image: exports, imports and `.modinfo`.
+//!
+//! The rules follow what kmod's libkmod reads, so that depmod artifacts come out the
+//! same: exports from the `__crc_*` symbols (CRC from `__kcrctab*`), falling back to the
+//! strings of `__ksymtab_strings`; imports from the undefined symbols of `.symtab`, then
+//! the `__versions` records no undefined symbol matched; `.modinfo` strings in file order.
+//! On top of that it reads what modpost knows and kmod ignores: whether an export is
+//! GPL-only (its `__ksymtab_*` section) and its namespace (`__kstrtabns_*`).
+//!
+//! Everything is bounds-checked through the `object` crate: a hostile file gives an
+//! [`ElfError`], never a panic. This module knows nothing of policy or of other modules.
+
+use object::elf;
+use object::read::elf::{FileHeader, SectionHeader, Sym};
+use object::{Endianness, Pod};
+use std::collections::HashMap;
+
+/// Licence class of an export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ExportKind {
+    /// `EXPORT_SYMBOL`: usable by any module.
+    Plain,
+    /// `EXPORT_SYMBOL_GPL`: usable only by GPL-compatible modules.
+    GplOnly,
+    /// No `__ksymtab_*` entry was found (kmod's `__ksymtab_strings` fallback, or a
+    /// stripped module); the licence is unknown.
+    Unknown,
+}
+
+/// One exported symbol.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Export {
+    /// The symbol name, 7-bit ASCII.
+    pub name: Box<str>,
+    /// The CRC (kmod reads it as a 64-bit value; 0 when the module has no CRCs).
+    pub crc: u64,
+    /// Whether `__crc_<name>` gave the CRC (false: fallback path, CRC is 0).
+    pub has_crc: bool,
+    /// GPL-only or not.
+    pub kind: ExportKind,
+    /// The symbol namespace, if any.
+    pub namespace: Option<Box<str>>,
+}
+
+/// One imported (undefined) symbol.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Import {
+    /// The symbol name as the module spells it.
+    pub name: Box<str>,
+    /// The CRC from `__versions`, 0 if none.
+    pub crc: u64,
+    /// Whether a `__versions` record supplied the CRC.
+    pub has_crc: bool,
+    /// A weak reference (`STB_WEAK`).
+    pub weak: bool,
+    /// Came only from `__versions` (no undefined symbol), e.g. `module_layout`.
+    pub versions_only: bool,
+}
+
+/// One `.modinfo` string split at its first `=`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModinfoEntry {
+    /// The key (before the first `=`; the whole string if there is none).
+    pub key: Box<[u8]>,
+    /// The value (after the first `=`).
+    pub value: Box<[u8]>,
+}
+
+/// Everything read from one module image.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ModuleImage {
+    /// Exports in kmod's order.
+    pub exports: Vec<Export>,
+    /// Imports in kmod's order; empty when the import list could not be read.
+    pub imports: Vec<Import>,
+    /// Whether the import list could be read (kmod needs `.symtab` and `.strtab`).
+    pub imports_read: bool,
+    /// `.modinfo` in file order.
+    pub modinfo: Vec<ModinfoEntry>,
+}
+
+/// Why a module image could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ElfError {
+    /// Not an ELF file at all.
+    #[error("not an ELF file")]
+    NotElf,
+    /// An ELF file whose structure is broken (truncated, offsets past the end, ...).
+    #[error("malformed ELF: {0}")]
+    Malformed(String),
+    /// A symbol name with bytes outside 7-bit ASCII, which no depmod index can hold.
+    #[error("symbol name {name:?} has a byte outside 7-bit ASCII (0x{byte:02x})")]
+    BadSymbolName {
+        /// The name, lossily decoded for display.
+        name: String,
+        /// The first offending byte.
+        byte: u8,
+    },
+}
+
+fn malformed(e: object::read::Error) -> ElfError {
+    ElfError::Malformed(e.to_string())
+}
+
+/// Parses a module image (already decompressed).
+pub fn parse(data: &[u8]) -> Result<ModuleImage, ElfError> {
+    if data.len() < 16 || &data[..4] != b"\x7fELF" {
+        return Err(ElfError::NotElf);
+    }
+    match data[4] {
+        elf::ELFCLASS64 => parse_generic::<elf::FileHeader64<Endianness>>(data),
+        elf::ELFCLASS32 => parse_generic::<elf::FileHeader32<Endianness>>(data),
+        c => Err(ElfError::Malformed(format!("unknown ELF class {c}"))),
+    }
+}
+
+fn cstr_at(bytes: &[u8], off: usize) -> Option<&[u8]> {
+    let rest = bytes.get(off..)?;
+    let end = rest.iter().position(|&b| b == 0)?;
+    Some(&rest[..end])
+}
+
+fn ascii_name(raw: &[u8]) -> Result<Box<str>, ElfError> {
+    if let Some(&b) = raw.iter().find(|&&b| b >= 0x80) {
+        return Err(ElfError::BadSymbolName {
+            name: String::from_utf8_lossy(raw).into_owned(),
+            byte: b,
+        });
+    }
+    // All bytes are < 0x80 (and non-NUL by construction), hence valid UTF-8.
+    Ok(std::str::from_utf8(raw).expect("ASCII is UTF-8").into())
+}
+
+fn pod_slice<T: Pod>(bytes: &[u8]) -> Option<&[T]> {
+    let n = bytes.len() / std::mem::size_of::<T>();
+    object::pod::slice_from_bytes::<T>(bytes, n)
+        .ok()
+        .map(|(s, _)| s)
+}
+
+fn parse_generic<Elf: FileHeader<Endian = Endianness>>(
+    data: &[u8],
+) -> Result<ModuleImage, ElfError> {
+    let header = Elf::parse(data).map_err(malformed)?;
+    let endian = header.endian().map_err(malformed)?;
+    let sections = header.sections(endian, data).map_err(malformed)?;
+    // kmod insists the section-name table ends in NUL.
+    let shstr_idx = header.shstrndx(endian, data).map_err(malformed)?;
+    let shstr = sections
+        .section(object::SectionIndex(shstr_idx as usize))
+        .and_then(|s| s.data(endian, data))
+        .map_err(malformed)?;
+    if shstr.last() != Some(&0) {
+        return Err(ElfError::Malformed(
+            "section-name table does not end in NUL".into(),
+        ));
+    }
+    let section_data = |name: &[u8]| -> Result<Option<(usize, &[u8])>, ElfError> {
+        match sections.section_by_name(endian, name) {
+            None => Ok(None),
+            Some((idx, sh)) => {
+                let d = sh.data(endian, data).map_err(|_| {
+                    ElfError::Malformed(format!(
+                        "section {} lies outside the file",
+                        String::from_utf8_lossy(name)
+                    ))
+                })?;
+                Ok(Some((idx.0, d)))
+            }
+        }
+    };
+
+    let mut img = ModuleImage::default();
+
+    // .modinfo
+    if let Some((_, mi)) = section_data(b".modinfo")? {
+        img.modinfo = parse_modinfo(mi);
+    }
+
+    let symtab = section_data(b".symtab")?;
+    let strtab = section_data(b".strtab")?;
+    let ksymtab_strings = section_data(b"__ksymtab_strings")?;
+    let versions = section_data(b"__versions")?;
+
+    let syms: Option<(&[Elf::Sym], &[u8])> = match (symtab, strtab) {
+        (Some((_, st)), Some((_, strs))) => {
+            if st.len() % std::mem::size_of::<Elf::Sym>() != 0 {
+                None
+            } else {
+                pod_slice::<Elf::Sym>(st).map(|s| (s, strs))
+            }
+        }
+        _ => None,
+    };
+
+    // Exports.
+    if let Some((syms, strs)) = syms {
+        let mut ksymtab: HashMap<&[u8], (ExportKind, Option<Box<str>>)> = HashMap::new();
+        let mut namespaces: Vec<(&[u8], &Elf::Sym)> = Vec::new();
+        for sym in syms.iter().skip(1) {
+            let Some(name) = cstr_at(strs, sym.st_name(endian) as usize) else {
+                continue;
+            };
+            if let Some(export) = name.strip_prefix(b"__crc_") {
+                let shndx = sym.st_shndx(endian);
+                let value = sym.st_value(endian).into();
+                let crc = if shndx == elf::SHN_UNDEF || shndx == elf::SHN_ABS {
+                    value
+                } else {
+                    read_crc::<Elf>(&sections, endian, data, shndx as usize, value)
+                };
+                img.exports.push(Export {
+                    name: ascii_name(export)?,
+                    crc,
+                    has_crc: true,
+                    kind: ExportKind::Unknown,
+                    namespace: None,
+                });
+            } else if let Some(export) = name.strip_prefix(b"__ksymtab_") {
+                let shndx = sym.st_shndx(endian) as usize;
+                let kind = match sections.section(object::SectionIndex(shndx)) {
+                    Ok(sh) => match sections.section_name(endian, sh) {
+                        Ok(b"__ksymtab_gpl") => ExportKind::GplOnly,
+                        Ok(b"__ksymtab") => ExportKind::Plain,
+                        _ => continue,
+                    },
+                    Err(_) => continue,
+                };
+                ksymtab.insert(export, (kind, None));
+            } else if let Some(export) = name.strip_prefix(b"__kstrtabns_") {
+                namespaces.push((export, sym));
+            }
+        }
+        if img.exports.is_empty() {
+            if let Some((_, ks)) = ksymtab_strings {
+                img.exports = fallback_exports(ks)?;
+            }
+        }
+        if !ksymtab.is_empty() {
+            for (export, sym) in namespaces {
+                let shndx = sym.st_shndx(endian) as usize;
+                let off: u64 = sym.st_value(endian).into();
+                let ns = sections
+                    .section(object::SectionIndex(shndx))
+                    .ok()
+                    .and_then(|sh| sh.data(endian, data).ok())
+                    .and_then(|d| cstr_at(d, off as usize))
+                    .filter(|s| !s.is_empty());
+                if let (Some(ns), Some(entry)) = (ns, ksymtab.get_mut(export)) {
+                    entry.1 = Some(String::from_utf8_lossy(ns).into());
+                }
+            }
+            for e in &mut img.exports {
+                if let Some((kind, ns)) = ksymtab.get(e.name.as_bytes()) {
+                    e.kind = *kind;
+                    e.namespace = ns.clone();
+                }
+            }
+        }
+    } else if let Some((_, ks)) = ksymtab_strings {
+        img.exports = fallback_exports(ks)?;
+    }
+
+    // Imports.
+    let mut vers: Vec<(&[u8], u64, bool)> = Vec::new();
+    if let Some((_, v)) = versions {
+        let (rec, crc_len) = if Elf::is_type_64_sized() {
+            (64, 8)
+        } else {
+            (64, 4)
+        };
+        if v.len() % rec == 0 {
+            for r in v.chunks_exact(rec) {
+                let crc = read_uint(&r[..crc_len], endian);
+                let name = &r[crc_len..];
+                let name = &name[..name.iter().position(|&b| b == 0).unwrap_or(name.len())];
+                vers.push((name, crc, false));
+            }
+        }
+    }
+    if let Some((syms, strs)) = syms {
+        img.imports_read = true;
+        let sparc = matches!(
+            header.e_machine(endian),
+            elf::EM_SPARC | elf::EM_SPARCV9 | elf::EM_SPARC32PLUS
+        );
+        let mut by_name: HashMap<&[u8], usize> = HashMap::with_capacity(vers.len());
+        for (i, (n, _, _)) in vers.iter().enumerate().rev() {
+            by_name.insert(n, i);
+        }
+        for sym in syms.iter().skip(1) {
+            if sym.st_shndx(endian) != elf::SHN_UNDEF {
+                continue;
+            }
+            if sparc && sym.st_type() == elf::STT_SPARC_REGISTER {
+                continue;
+            }
+            let Some(name) = cstr_at(strs, sym.st_name(endian) as usize) else {
+                continue;
+            };
+            if name.is_empty() {
+                continue;
+            }
+            let (crc, has_crc) = match by_name.get(name) {
+                Some(&i) => {
+                    vers[i].2 = true;
+                    (vers[i].1, true)
+                }
+                None => (0, false),
+            };
+            img.imports.push(Import {
+                name: ascii_name(name)?,
+                crc,
+                has_crc,
+                weak: sym.st_bind() == elf::STB_WEAK,
+                versions_only: false,
+            });
+        }
+        for (name, crc, used) in &vers {
+            if !used {
+                img.imports.push(Import {
+                    name: ascii_name(name)?,
+                    crc: *crc,
+                    has_crc: true,
+                    weak: false,
+                    versions_only: true,
+                });
+            }
+        }
+    }
+    Ok(img)
+}
+
+fn read_uint(b: &[u8], endian: Endianness) -> u64 {
+    match (b.len(), endian) {
+        (8, Endianness::Little) => u64::from_le_bytes(b.try_into().expect("8 bytes")),
+        (8, Endianness::Big) => u64::from_be_bytes(b.try_into().expect("8 bytes")),
+        (4, Endianness::Little) => u32::from_le_bytes(b.try_into().expect("4 bytes")).into(),
+        (4, Endianness::Big) => u32::from_be_bytes(b.try_into().expect("4 bytes")).into(),
+        _ => 0,
+    }
+}
+
+/// kmod reads the CRC as the u32 at `sh_offset(shndx) + value` in the file; out of
+/// range gives all ones.
+fn read_crc<Elf: FileHeader<Endian = Endianness>>(
+    sections: &object::read::elf::SectionTable<'_, Elf>,
+    endian: Endianness,
+    data: &[u8],
+    shndx: usize,
+    value: u64,
+) -> u64 {
+    let Ok(sh) = sections.section(object::SectionIndex(shndx)) else {
+        return u64::MAX;
+    };
+    let off: u64 = sh.sh_offset(endian).into();
+    let Some(pos) = off.checked_add(value) else {
+        return u64::MAX;
+    };
+    let Ok(pos) = usize::try_from(pos) else {
+        return u64::MAX;
+    };
+    match data.get(pos..pos.saturating_add(4)) {
+        Some(b) if b.len() == 4 => read_uint(b, endian),
+        _ => u64::MAX,
+    }
+}
+
+fn fallback_exports(ks: &[u8]) -> Result<Vec<Export>, ElfError> {
+    ks.split(|&b| b == 0)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            Ok(Export {
+                name: ascii_name(s)?,
+                crc: 0,
+                has_crc: false,
+                kind: ExportKind::Unknown,
+                namespace: None,
+            })
+        })
+        .collect()
+}
+
+/// Splits a `.modinfo` section into entries as kmod does: NUL-separated strings (runs
+/// of NULs are one separator), the last one possibly unterminated, each split at its
+/// first `=`.
+pub fn parse_modinfo(mi: &[u8]) -> Vec<ModinfoEntry> {
+    mi.split(|&b| b == 0)
+        .filter(|s| !s.is_empty())
+        .map(|s| match s.iter().position(|&b| b == b'=') {
+            Some(eq) => ModinfoEntry {
+                key: s[..eq].into(),
+                value: s[eq + 1..].into(),
+            },
+            None => ModinfoEntry {
+                key: s.into(),
+                value: Box::default(),
+            },
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn modinfo_split() {
+        let e = parse_modinfo(b"\0\0license=GPL\0\0alias=pci:v*\0noeq\0depends=");
+        let kv: Vec<(&[u8], &[u8])> = e.iter().map(|e| (&*e.key, &*e.value)).collect();
+        assert_eq!(
+            kv,
+            vec![
+                (&b"license"[..], &b"GPL"[..]),
+                (b"alias", b"pci:v*"),
+                (b"noeq", b""),
+                (b"depends", b"")
+            ]
+        );
+    }
+
+    #[test]
+    fn not_elf() {
+        assert_eq!(
+            parse(b"hello, this is not an ELF file"),
+            Err(ElfError::NotElf)
+        );
+        assert_eq!(parse(b""), Err(ElfError::NotElf));
+    }
+
+    #[test]
+    fn truncated_header_is_malformed() {
+        let mut d = b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0".to_vec();
+        d.extend_from_slice(&[0; 8]);
+        assert!(matches!(parse(&d), Err(ElfError::Malformed(_))));
+    }
+
+    #[test]
+    fn fallback_split() {
+        let e = fallback_exports(b"\0foo\0\0bar\0baz").unwrap();
+        let n: Vec<&str> = e.iter().map(|e| &*e.name).collect();
+        assert_eq!(n, ["foo", "bar", "baz"]);
+        assert!(fallback_exports(b"ok\0b\xe9d\0").is_err());
+    }
+}

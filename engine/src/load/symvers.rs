@@ -1,0 +1,255 @@
+//! `Module.symvers` (five tab-separated columns: CRC, symbol, module, export type,
+//! namespace) and `System.map` readers: the vmlinux side of the export graph.
+//!
+//! Two views are offered: the full records (for checks and the graph), and kmod's own
+//! narrower reading for `depmod -E`/`-F`, whose quirks (which lines are skipped, which
+//! errors are printed) must be reproduced for byte-identical warnings.
+
+use std::path::Path;
+
+/// One line of `Module.symvers`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SymversEntry {
+    /// CRC (0 when the kernel has no MODVERSIONS).
+    pub crc: u64,
+    /// Symbol name.
+    pub name: Box<str>,
+    /// `vmlinux` or the module path without `.ko` (e.g. `drivers/usb/storage/usb-storage`).
+    pub module: Box<str>,
+    /// `EXPORT_SYMBOL`, `EXPORT_SYMBOL_GPL`, ...
+    pub export_type: Box<str>,
+    /// Namespace, empty for none.
+    pub namespace: Box<str>,
+    /// 1-based line number.
+    pub line: usize,
+}
+
+impl SymversEntry {
+    /// Whether the symbol is exported by vmlinux itself.
+    pub fn is_vmlinux(&self) -> bool {
+        &*self.module == "vmlinux"
+    }
+    /// Whether it is a GPL-only export.
+    pub fn is_gpl_only(&self) -> bool {
+        self.export_type.ends_with("_GPL") || self.export_type.ends_with("_GPL_FUTURE")
+    }
+}
+
+/// A malformed line in a kernel symbol file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}:{line}: {what}")]
+pub struct SymfileError {
+    /// The file.
+    pub file: String,
+    /// 1-based line number.
+    pub line: usize,
+    /// What is wrong.
+    pub what: String,
+}
+
+fn parse_hex_full(tok: &str) -> Option<u64> {
+    let t = tok
+        .strip_prefix("0x")
+        .or_else(|| tok.strip_prefix("0X"))
+        .unwrap_or(tok);
+    if t.is_empty() {
+        return None;
+    }
+    u64::from_str_radix(t, 16).ok()
+}
+
+/// Reads every line of a `Module.symvers`, strictly (all five columns, hex CRC).
+pub fn parse_symvers(file: &Path, text: &[u8]) -> Result<Vec<SymversEntry>, SymfileError> {
+    let fname = file.display().to_string();
+    let mut out = Vec::new();
+    for (i, raw) in text.split(|&b| b == b'\n').enumerate() {
+        if raw.is_empty() {
+            continue;
+        }
+        let line = i + 1;
+        let err = |what: String| SymfileError {
+            file: fname.clone(),
+            line,
+            what,
+        };
+        let s = std::str::from_utf8(raw).map_err(|_| err("line is not valid UTF-8".into()))?;
+        let cols: Vec<&str> = s.split('\t').collect();
+        if cols.len() < 4 {
+            return Err(err(format!(
+                "expected 4 or 5 tab-separated columns, found {}",
+                cols.len()
+            )));
+        }
+        let crc =
+            parse_hex_full(cols[0]).ok_or_else(|| err(format!("invalid CRC {:?}", cols[0])))?;
+        out.push(SymversEntry {
+            crc,
+            name: cols[1].into(),
+            module: cols[2].into(),
+            export_type: cols[3].into(),
+            namespace: cols.get(4).copied().unwrap_or("").into(),
+            line,
+        });
+    }
+    Ok(out)
+}
+
+/// A vmlinux symbol as `depmod -E`/`-F` loads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KernelSymbol {
+    /// The name (with kmod's `-P` prefix handling applied).
+    pub name: Box<str>,
+    /// The CRC (0 from System.map).
+    pub crc: u64,
+}
+
+/// kmod's `strtoull(tok, &end, 16)` with a full-parse check: leading whitespace and a
+/// sign are accepted, as is a `0x` prefix.
+fn kmod_strtoull16(tok: &str) -> Option<u64> {
+    let t = tok.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
+    let (neg, t) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let digits = if (t.starts_with("0x") || t.starts_with("0X")) && t.len() > 2 {
+        &t[2..]
+    } else {
+        t
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let v = u64::from_str_radix(digits, 16).unwrap_or(u64::MAX);
+    Some(if neg { v.wrapping_neg() } else { v })
+}
+
+/// Reads `Module.symvers` the way `depmod -E` does: only `vmlinux` lines, three
+/// whitespace-separated fields. Bad CRCs are reported through `warn` with kmod's text
+/// and skipped.
+pub fn kmod_symvers(
+    file: &str,
+    text: &[u8],
+    prefix: Option<u8>,
+    mut err: impl FnMut(String),
+) -> Vec<KernelSymbol> {
+    let mut out = Vec::new();
+    for (i, raw) in text.split(|&b| b == b'\n').enumerate() {
+        let s = String::from_utf8_lossy(raw);
+        let mut toks = s.split([' ', '\t']).filter(|t| !t.is_empty());
+        let (Some(crc), Some(name), Some(place)) = (toks.next(), toks.next(), toks.next()) else {
+            continue;
+        };
+        if place != "vmlinux" {
+            continue;
+        }
+        let Some(crc) = kmod_strtoull16(crc) else {
+            err(format!(
+                "{file}:{} Invalid symbol version {crc}: Success",
+                i + 1
+            ));
+            continue;
+        };
+        let name = match (prefix, name.as_bytes().first()) {
+            (Some(p), Some(&c)) if c == p => &name[1..],
+            _ => name,
+        };
+        out.push(KernelSymbol {
+            name: name.into(),
+            crc,
+        });
+    }
+    out
+}
+
+/// Reads `System.map` the way `depmod -F` does: the text after the second space of each
+/// line; names starting with `__ksymtab_` are exports. Lines with fewer than two spaces
+/// are reported through `err` with kmod's text.
+pub fn kmod_system_map(
+    file: &str,
+    text: &[u8],
+    prefix: Option<u8>,
+    mut err: impl FnMut(String),
+) -> Vec<KernelSymbol> {
+    let mut out = Vec::new();
+    let mut lines: Vec<&[u8]> = text.split(|&b| b == b'\n').collect();
+    if lines.last().is_some_and(|l| l.is_empty()) {
+        lines.pop();
+    }
+    for (i, raw) in lines.into_iter().enumerate() {
+        let mut spaces = raw
+            .iter()
+            .enumerate()
+            .filter(|(_, &b)| b == b' ')
+            .map(|(p, _)| p);
+        let (Some(_), Some(second)) = (spaces.next(), spaces.next()) else {
+            err(format!(
+                "{file}:{}: invalid line: {}\n",
+                i + 1,
+                String::from_utf8_lossy(raw)
+            ));
+            continue;
+        };
+        let mut sym = &raw[second + 1..];
+        if let (Some(p), Some(&c)) = (prefix, sym.first()) {
+            if c == p {
+                sym = &sym[1..];
+            }
+        }
+        if let Some(name) = sym.strip_prefix(b"__ksymtab_") {
+            out.push(KernelSymbol {
+                name: String::from_utf8_lossy(name).into(),
+                crc: 0,
+            });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strict_symvers() {
+        let t = b"0x12345678\tfoo\tvmlinux\tEXPORT_SYMBOL\t\n0x00000001\tbar\tdrivers/x/y\tEXPORT_SYMBOL_GPL\tNS\n";
+        let e = parse_symvers(Path::new("M"), t).unwrap();
+        assert_eq!(e.len(), 2);
+        assert_eq!(e[0].crc, 0x12345678);
+        assert!(e[0].is_vmlinux() && !e[0].is_gpl_only());
+        assert_eq!(&*e[1].namespace, "NS");
+        assert!(e[1].is_gpl_only());
+        let bad = parse_symvers(Path::new("M"), b"zz\tfoo\tvmlinux\tEXPORT_SYMBOL\n").unwrap_err();
+        assert_eq!(bad.to_string(), "M:1: invalid CRC \"zz\"");
+    }
+
+    #[test]
+    fn kmod_symvers_skips_modules_and_reports_bad_crc() {
+        let mut errs = vec![];
+        let t = b"0x1\tfoo\tvmlinux\tEXPORT_SYMBOL\t\n0x2\tbar\tdrivers/x\tEXPORT_SYMBOL\t\nzz\tbaz\tvmlinux\tE\n";
+        let s = kmod_symvers("M", t, None, |e| errs.push(e));
+        assert_eq!(
+            s,
+            vec![KernelSymbol {
+                name: "foo".into(),
+                crc: 1
+            }]
+        );
+        assert_eq!(errs, vec!["M:3 Invalid symbol version zz: Success"]);
+    }
+
+    #[test]
+    fn system_map() {
+        let mut errs = vec![];
+        let t = b"ffffffff81000000 T _text\nffffffff82000000 r __ksymtab_printk\nbad\n";
+        let s = kmod_system_map("S", t, None, |e| errs.push(e));
+        assert_eq!(
+            s,
+            vec![KernelSymbol {
+                name: "printk".into(),
+                crc: 0
+            }]
+        );
+        assert_eq!(errs.len(), 1);
+    }
+}

@@ -1,0 +1,343 @@
+//! Module discovery: walking the module directory (and `external` directories) in raw
+//! `readdir` order, and settling modules that share a name by kmod's priority rules.
+//!
+//! Input: the module directory and a [`SearchConfig`]. Output: one [`ModuleSource`] per
+//! module name. The walk reads directory entries only; module files are opened later.
+
+use super::config::{SearchConfig, SearchEntry};
+use std::collections::HashMap;
+use std::path::Path;
+
+/// A module file chosen for a module name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModuleSource {
+    /// The normalised module name (`-` folded to `_`, up to the first `.`).
+    pub name: String,
+    /// The path as kmod spells it in messages (the module directory joined unnormalised).
+    pub path: String,
+    /// The path relative to the module directory; `None` for external modules.
+    pub relpath: Option<String>,
+}
+
+impl ModuleSource {
+    /// The relpath's directory plus the basename cut to the module name's length plus
+    /// `.ko`: what `modules.order` lines are matched against.
+    pub fn uncompressed_relpath(&self) -> Option<String> {
+        let rel = self.relpath.as_deref()?;
+        let (dir, base) = match rel.rfind('/') {
+            Some(i) => (&rel[..=i], &rel[i + 1..]),
+            None => ("", rel),
+        };
+        let cut = base.get(..self.name.len()).unwrap_or(base);
+        Some(format!("{dir}{cut}.ko"))
+    }
+
+    /// What `modules.dep` names this module by: the relpath, else the absolute path.
+    pub fn dep_path(&self) -> &str {
+        self.relpath.as_deref().unwrap_or(&self.path)
+    }
+}
+
+/// Which file extensions count as modules.
+#[derive(Debug, Clone, Copy)]
+pub struct Extensions {
+    /// Accept `.ko.gz` (kmod built with zlib; Debian's kmod 30 is not).
+    pub gzip: bool,
+}
+
+impl Extensions {
+    fn matches(&self, name: &str) -> bool {
+        let exts: &[&str] = if self.gzip {
+            &[".ko", ".ko.xz", ".ko.zst", ".ko.gz"]
+        } else {
+            &[".ko", ".ko.xz", ".ko.zst"]
+        };
+        exts.iter()
+            .any(|e| name.len() > e.len() && name.ends_with(e))
+    }
+}
+
+/// The module name kmod derives from a file name.
+pub fn modname_of(basename: &str) -> String {
+    basename.split('.').next().unwrap_or("").replace('-', "_")
+}
+
+/// Problems met during the walk, in kmod's wording (without the `depmod: ERROR: ` prefix).
+pub type WalkMessages = Vec<String>;
+
+/// Walks `dirname` then every external directory and returns the winning copy of each
+/// module name (in no particular order; the caller orders them).
+///
+/// Errors opening `dirname` itself are returned; other unreadable directories are
+/// reported in `msgs` and skipped.
+pub fn discover(
+    dirname: &str,
+    cfg: &SearchConfig,
+    exts: Extensions,
+    msgs: &mut WalkMessages,
+) -> Result<Vec<ModuleSource>, std::io::Error> {
+    let mut w = Walker {
+        dirname,
+        cfg,
+        search: cfg.effective_search(),
+        exts,
+        found: HashMap::new(),
+        msgs,
+    };
+    let rd = std::fs::read_dir(dirname)?;
+    w.walk_dir(rd, dirname.to_string(), true);
+    for (ext, _) in &cfg.externals {
+        let e = ext.to_string_lossy().into_owned();
+        match std::fs::read_dir(&e) {
+            Ok(rd) => w.walk_dir(rd, e, false),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+            Err(err) => w.msgs.push(format!("could not open directory {e}: {err}")),
+        }
+    }
+    let mut v: Vec<ModuleSource> = w.found.into_values().collect();
+    v.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(v)
+}
+
+struct Walker<'a> {
+    dirname: &'a str,
+    cfg: &'a SearchConfig,
+    search: Vec<SearchEntry>,
+    exts: Extensions,
+    found: HashMap<String, ModuleSource>,
+    msgs: &'a mut WalkMessages,
+}
+
+impl Walker<'_> {
+    fn skipped(&self, name: &str) -> bool {
+        matches!(name, "." | ".." | "build" | "source")
+            || self.cfg.excludes.iter().any(|(e, _)| e == name)
+    }
+
+    fn walk_dir(&mut self, rd: std::fs::ReadDir, path: String, under_moddir: bool) {
+        for ent in rd {
+            let Ok(ent) = ent else { continue };
+            let name_os = ent.file_name();
+            let name = name_os.to_string_lossy();
+            if self.skipped(&name) {
+                continue;
+            }
+            let full = format!("{path}/{name}");
+            let is_dir = match ent.file_type() {
+                Ok(t) if t.is_dir() => true,
+                Ok(t) if t.is_file() => false,
+                _ => match std::fs::metadata(&full) {
+                    Ok(m) => m.is_dir(),
+                    Err(e) => {
+                        self.msgs.push(format!("fstatat({name}): {e}"));
+                        continue;
+                    }
+                },
+            };
+            if is_dir {
+                match std::fs::read_dir(&full) {
+                    Ok(sub) => self.walk_dir(sub, full, under_moddir),
+                    Err(e) => self
+                        .msgs
+                        .push(format!("could not open directory {full}: {e}")),
+                }
+            } else if self.exts.matches(&name) {
+                self.add(&name, full, under_moddir);
+            }
+        }
+    }
+
+    fn add(&mut self, basename: &str, full: String, under_moddir: bool) {
+        let name = modname_of(basename);
+        let relpath = if under_moddir {
+            full.strip_prefix(self.dirname)
+                .and_then(|r| r.strip_prefix('/'))
+                .map(str::to_string)
+        } else {
+            None
+        };
+        let new = ModuleSource {
+            name: name.clone(),
+            path: full,
+            relpath,
+        };
+        match self.found.get(&name) {
+            None => {
+                self.found.insert(name, new);
+            }
+            Some(old) => {
+                if !keep_old(self.dirname, self.cfg, &self.search, old, &new) {
+                    self.found.insert(name, new);
+                }
+            }
+        }
+    }
+}
+
+/// kmod's `depmod_module_is_higher_priority`: whether the already-found copy `old` is
+/// kept over `new`.
+fn keep_old(
+    dirname: &str,
+    cfg: &SearchConfig,
+    search: &[SearchEntry],
+    old: &ModuleSource,
+    new: &ModuleSource,
+) -> bool {
+    // Relative paths are used only when the old copy lies under the module directory.
+    let strip = |m: &ModuleSource| -> Option<String> {
+        let rel = m.path.strip_prefix(dirname)?.strip_prefix('/')?;
+        let (dir, base) = match rel.rfind('/') {
+            Some(i) => (&rel[..=i], &rel[i + 1..]),
+            None => ("", rel),
+        };
+        Some(format!("{dir}{}", base.get(..m.name.len()).unwrap_or(base)))
+    };
+    let (rel_new, rel_old) = if old.path.starts_with(dirname) {
+        (strip(new), strip(old))
+    } else {
+        (None, None)
+    };
+    for (ov, _) in &cfg.overrides {
+        let entry = format!("{}/{}", ov.subdir, ov.modname);
+        if rel_new.as_deref() == Some(entry.as_str()) {
+            return false;
+        }
+        if rel_old.as_deref() == Some(entry.as_str()) {
+            return true;
+        }
+    }
+    let under = |rel: &Option<String>, dir: &str| -> bool {
+        rel.as_deref().is_some_and(|r| {
+            r.len() > dir.len() && r.starts_with(dir) && r.as_bytes()[dir.len()] == b'/'
+        })
+    };
+    let abs_under = |p: &str, dir: &str| -> bool {
+        p.len() > dir.len() && p.starts_with(dir) && p.as_bytes()[dir.len()] == b'/'
+    };
+    let (mut bprio, mut oldprio, mut newprio) = (-1i64, -1i64, -1i64);
+    let mut i: i64 = 0;
+    for se in search {
+        match se {
+            SearchEntry::BuiltIn => bprio = i,
+            SearchEntry::External => {
+                for (ext, _) in &cfg.externals {
+                    let e = ext.to_string_lossy();
+                    if abs_under(&new.path, &e) {
+                        newprio = i;
+                    }
+                    if abs_under(&old.path, &e) {
+                        oldprio = i;
+                    }
+                    i += 1;
+                }
+            }
+            SearchEntry::Dir(d) => {
+                if under(&rel_new, d) {
+                    newprio = i;
+                } else if under(&rel_old, d) {
+                    oldprio = i;
+                }
+            }
+        }
+        i += 1;
+    }
+    if newprio < 0 {
+        newprio = bprio;
+    }
+    if oldprio < 0 {
+        oldprio = bprio;
+    }
+    newprio <= oldprio
+}
+
+/// Whether `p` names a module file under `exts`.
+pub fn is_module_file(p: &Path, exts: Extensions) -> bool {
+    p.file_name()
+        .map(|n| exts.matches(&n.to_string_lossy()))
+        .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load::config::Override;
+
+    fn src(path: &str) -> ModuleSource {
+        let base = path.rsplit('/').next().unwrap();
+        ModuleSource {
+            name: modname_of(base),
+            path: format!("/m/{path}"),
+            relpath: Some(path.into()),
+        }
+    }
+
+    #[test]
+    fn names() {
+        assert_eq!(modname_of("intel-uncore.ko.xz"), "intel_uncore");
+        let s = src("kernel/fs/fat/fat.ko.xz");
+        assert_eq!(s.uncompressed_relpath().unwrap(), "kernel/fs/fat/fat.ko");
+        let e = Extensions { gzip: false };
+        assert!(
+            e.matches("a.ko")
+                && e.matches("a.ko.zst")
+                && !e.matches(".ko")
+                && !e.matches("a.ko.gz")
+        );
+    }
+
+    #[test]
+    fn updates_beat_kernel_by_default() {
+        let cfg = SearchConfig::default();
+        let s = cfg.effective_search();
+        assert!(!keep_old(
+            "/m",
+            &cfg,
+            &s,
+            &src("kernel/a/x.ko"),
+            &src("updates/x.ko")
+        ));
+        assert!(keep_old(
+            "/m",
+            &cfg,
+            &s,
+            &src("updates/x.ko"),
+            &src("kernel/a/x.ko")
+        ));
+        // Two unmatched: first found wins.
+        assert!(keep_old(
+            "/m",
+            &cfg,
+            &s,
+            &src("kernel/a/x.ko"),
+            &src("extra/x.ko")
+        ));
+        // Same search dir: the else-if quirk makes the last found win.
+        assert!(!keep_old(
+            "/m",
+            &cfg,
+            &s,
+            &src("updates/a/x.ko"),
+            &src("updates/b/x.ko")
+        ));
+    }
+
+    #[test]
+    fn override_wins() {
+        let mut cfg = SearchConfig::default();
+        cfg.overrides.push((
+            Override {
+                modname: "x".into(),
+                subdir: "kernel/a".into(),
+            },
+            None,
+        ));
+        let s = cfg.effective_search();
+        assert!(keep_old(
+            "/m",
+            &cfg,
+            &s,
+            &src("kernel/a/x.ko"),
+            &src("updates/x.ko")
+        ));
+    }
+}

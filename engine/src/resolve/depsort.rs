@@ -1,0 +1,215 @@
+//! Dependency ordering (kmod's topological sort) and cycle reports.
+//!
+//! The sort gives each module a "dependency sort index"; a module's transitive
+//! dependencies are listed in `modules.dep` by ascending index. When the graph has
+//! cycles, kmod's report (which cycles it names, in which order) is reproduced.
+
+use crate::graph::ModuleId;
+
+/// The result of ordering.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DepOrder {
+    /// Every module sorted: `index[m]` is module m's dependency sort index.
+    Sorted {
+        /// Per module, its sort index (dependents before their dependencies).
+        index: Vec<u32>,
+    },
+    /// Cycles: the messages kmod prints (`Cycle detected: a -> b -> a`), and how many
+    /// distinct modules are in cycles.
+    Cycles {
+        /// One line per reported cycle, without prefix.
+        reports: Vec<String>,
+        /// The number of distinct modules in the reported cycles.
+        modules_in_cycles: usize,
+        /// Set when the report was cut short (kmod itself aborts on such graphs).
+        truncated: bool,
+    },
+}
+
+/// Sorts modules by dependency. `deps[m]` lists m's direct dependencies in order;
+/// `names[m]` is used for cycle reports.
+pub fn dependency_order(deps: &[Vec<ModuleId>], names: &[&str]) -> DepOrder {
+    let n = deps.len();
+    let mut users = vec![0u32; n];
+    for d in deps {
+        for t in d {
+            users[t.index()] += 1;
+        }
+    }
+    let mut left = users.clone();
+    let mut stack: Vec<usize> = (0..n).filter(|&i| left[i] == 0).collect();
+    let mut index = vec![u32::MAX; n];
+    let mut sorted = 0u32;
+    while let Some(s) = stack.pop() {
+        index[s] = sorted;
+        sorted += 1;
+        for d in &deps[s] {
+            let di = d.index();
+            left[di] -= 1;
+            if left[di] == 0 {
+                stack.push(di);
+            }
+        }
+    }
+    if sorted as usize == n {
+        return DepOrder::Sorted { index };
+    }
+    report_cycles(deps, names, &left)
+}
+
+fn report_cycles(deps: &[Vec<ModuleId>], names: &[&str], left: &[u32]) -> DepOrder {
+    struct Vertex {
+        module: usize,
+        parent: Option<usize>,
+    }
+    let mut roots: Vec<usize> = (0..deps.len()).filter(|&i| left[i] > 0).collect();
+    let cap = roots.len();
+    let mut visited = vec![false; deps.len()];
+    let mut in_loop = vec![false; deps.len()];
+    let mut reports = Vec::new();
+    let mut truncated = false;
+    while !roots.is_empty() {
+        let r = roots.remove(0);
+        let mut vertices: Vec<Vertex> = vec![Vertex {
+            module: r,
+            parent: None,
+        }];
+        let mut stack: Vec<usize> = vec![0];
+        while let Some(vi) = stack.pop() {
+            let m = vertices[vi].module;
+            if visited[m] && m == r {
+                // Walk the parent chain back to the root.
+                let mut chain = Vec::new();
+                let mut p = vertices[vi].parent;
+                while let Some(pi) = p {
+                    chain.push(vertices[pi].module);
+                    p = vertices[pi].parent;
+                }
+                let mut line = String::new();
+                for &c in chain.iter().rev() {
+                    in_loop[c] = true;
+                    line.push_str(names[c]);
+                    line.push_str(" -> ");
+                    roots.retain(|&x| x != c);
+                }
+                line.push_str(names[m]);
+                reports.push(format!("Cycle detected: {line}"));
+                continue;
+            }
+            visited[m] = true;
+            if deps[m].is_empty() {
+                roots.retain(|&x| x != m);
+                continue;
+            }
+            for d in &deps[m] {
+                if stack.len() >= cap {
+                    // kmod's fixed-size stack would overflow (it asserts); stop here.
+                    truncated = true;
+                    break;
+                }
+                vertices.push(Vertex {
+                    module: d.index(),
+                    parent: Some(vi),
+                });
+                stack.push(vertices.len() - 1);
+            }
+            if truncated {
+                break;
+            }
+        }
+        if truncated {
+            break;
+        }
+    }
+    DepOrder::Cycles {
+        reports,
+        modules_in_cycles: in_loop.iter().filter(|&&b| b).count(),
+        truncated,
+    }
+}
+
+/// The transitive dependencies of `m`, sorted by ascending sort index.
+pub fn transitive_deps(
+    m: usize,
+    deps: &[Vec<ModuleId>],
+    index: &[u32],
+    seen: &mut Vec<bool>,
+) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut stack: Vec<usize> = deps[m].iter().map(|d| d.index()).collect();
+    while let Some(x) = stack.pop() {
+        if seen[x] {
+            continue;
+        }
+        seen[x] = true;
+        out.push(x);
+        stack.extend(deps[x].iter().map(|d| d.index()));
+    }
+    for &x in &out {
+        seen[x] = false;
+    }
+    out.sort_by_key(|&x| index[x]);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(v: &[usize]) -> Vec<ModuleId> {
+        v.iter().map(|&i| ModuleId(i as u32)).collect()
+    }
+
+    #[test]
+    fn kmod_detect_loop_case() {
+        // kmod's own testsuite case `detect-loop` (a..k), in array order a..k.
+        let names = [
+            "mod_loop_a",
+            "mod_loop_b",
+            "mod_loop_c",
+            "mod_loop_d",
+            "mod_loop_e",
+            "mod_loop_f",
+            "mod_loop_g",
+            "mod_loop_h",
+            "mod_loop_i",
+            "mod_loop_j",
+            "mod_loop_k",
+        ];
+        let (a, b, c, d, e, f, g, h, i, j, k) = (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10);
+        let mut deps = vec![vec![]; 11];
+        deps[a] = ids(&[b, f, g]);
+        deps[b] = ids(&[c, f, g]);
+        deps[c] = ids(&[a]);
+        deps[d] = ids(&[e]);
+        deps[e] = ids(&[d]);
+        deps[h] = ids(&[i]);
+        deps[i] = ids(&[j]);
+        deps[j] = ids(&[h, k]);
+        deps[k] = ids(&[h]);
+        match dependency_order(&deps, &names) {
+            DepOrder::Cycles {
+                reports,
+                modules_in_cycles,
+                truncated,
+            } => {
+                assert!(!truncated);
+                assert_eq!(modules_in_cycles, 9);
+                assert_eq!(reports.len(), 4, "{reports:?}");
+            }
+            other => panic!("expected cycles, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn sorted_closure() {
+        // 0 -> 1 -> 2, 0 -> 2
+        let deps = vec![ids(&[1, 2]), ids(&[2]), vec![]];
+        let DepOrder::Sorted { index } = dependency_order(&deps, &["a", "b", "c"]) else {
+            panic!()
+        };
+        assert!(index[0] < index[1] && index[1] < index[2]);
+        let mut seen = vec![false; 3];
+        assert_eq!(transitive_deps(0, &deps, &index, &mut seen), vec![1, 2]);
+    }
+}

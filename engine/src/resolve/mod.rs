@@ -1,0 +1,129 @@
+//! Stage 3, **resolve**: one provider per symbol, the dependencies that follow, and the
+//! order modprobe loads them in.
+//!
+//! The provider of a symbol with several exporters is chosen by a [`ProviderRule`]; the
+//! default, [`KmodRule`], is kmod's ("the exporter added last wins", i.e. latest in
+//! array order, any module beating vmlinux). Every choice records which rule made it, so
+//! `modules.dep`, `modules.symbols` and diagnostics all come from one decision.
+//!
+//! This stage reads the graph and writes nothing; it does no IO.
+
+pub mod depsort;
+
+pub use depsort::{dependency_order, DepOrder};
+
+use crate::graph::{ExportGraph, Exporter, ModuleId, Provider};
+use std::collections::HashMap;
+
+/// What decided a provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// kmod's built-in rule: the last exporter in array order wins.
+    KmodDefault,
+    /// A policy rule, named by its source location and a short description.
+    Rule {
+        /// Where the rule is (`file.kdl:LINE`).
+        location: String,
+        /// What the rule says.
+        summary: String,
+    },
+}
+
+/// The chosen exporter of one symbol.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Choice {
+    /// Index into the symbol's exporter list ([`ExportGraph::exporters`]).
+    pub index: usize,
+    /// Who decided.
+    pub decision: Decision,
+}
+
+/// Picks one exporter among several.
+pub trait ProviderRule: Sync {
+    /// Chooses among `exporters` (never empty) of `symbol`.
+    fn choose(&self, graph: &ExportGraph, symbol: &str, exporters: &[Exporter]) -> Choice;
+}
+
+/// kmod's rule: the exporter inserted last (latest in array order; modules after vmlinux).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct KmodRule;
+
+impl ProviderRule for KmodRule {
+    fn choose(&self, _: &ExportGraph, _: &str, exporters: &[Exporter]) -> Choice {
+        Choice {
+            index: exporters.len() - 1,
+            decision: Decision::KmodDefault,
+        }
+    }
+}
+
+/// How one import of one module resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolvedImport {
+    /// The provider, or `None` when nobody exports the symbol.
+    pub provider: Option<Provider>,
+    /// The CRC of the chosen export (meaningful when `provider` is set).
+    pub provider_crc: u64,
+}
+
+/// The outcome of resolution over a whole graph.
+#[derive(Debug, Clone, Default)]
+pub struct Resolution {
+    /// The choice for every exported symbol.
+    pub chosen: HashMap<Box<str>, Choice>,
+    /// Per module (array order), per import (import order), its outcome.
+    pub imports: Vec<Vec<ResolvedImport>>,
+    /// Per module, its direct module dependencies in first-use order.
+    pub deps: Vec<Vec<ModuleId>>,
+}
+
+impl Resolution {
+    /// The chosen exporter of `symbol` (an export key), if anyone exports it.
+    pub fn provider_of<'g>(&self, graph: &'g ExportGraph, symbol: &str) -> Option<&'g Exporter> {
+        let c = self.chosen.get(symbol)?;
+        graph.exporters(symbol).get(c.index)
+    }
+}
+
+/// Resolves every symbol and every import of `graph` under `rule`.
+pub fn resolve(graph: &ExportGraph, rule: &dyn ProviderRule) -> Resolution {
+    let mut chosen = HashMap::with_capacity(graph.symbols.len());
+    for (name, exporters) in &graph.symbols {
+        if !exporters.is_empty() {
+            chosen.insert(name.clone(), rule.choose(graph, name, exporters));
+        }
+    }
+    let mut res = Resolution {
+        chosen,
+        imports: Vec::with_capacity(graph.modules.len()),
+        deps: Vec::with_capacity(graph.modules.len()),
+    };
+    for m in &graph.modules {
+        let mut outs = Vec::with_capacity(m.image.imports.len());
+        let mut deps: Vec<ModuleId> = Vec::new();
+        for imp in &m.image.imports {
+            let key = graph.prefix.import_key(&imp.name);
+            let out = match res.provider_of(graph, key) {
+                None => ResolvedImport {
+                    provider: None,
+                    provider_crc: 0,
+                },
+                Some(e) => {
+                    if let Provider::Module(id) = e.provider {
+                        if !deps.contains(&id) {
+                            deps.push(id);
+                        }
+                    }
+                    ResolvedImport {
+                        provider: Some(e.provider),
+                        provider_crc: e.crc,
+                    }
+                }
+            };
+            outs.push(out);
+        }
+        res.imports.push(outs);
+        res.deps.push(deps);
+    }
+    res
+}

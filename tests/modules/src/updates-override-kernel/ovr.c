@@ -1,0 +1,26 @@
+// SPDX-License-Identifier: GPL-2.0
+/* ovr: the kernel/ copy; exports ovr_base_fn only. */
+#include <linux/init.h>
+#include <linux/module.h>
+
+int ovr_base_fn(int x);
+
+int ovr_base_fn(int x)
+{
+	return x + 1;
+}
+EXPORT_SYMBOL(ovr_base_fn);
+
+static int __init ovr_init(void)
+{
+	return 0;
+}
+
+static void __exit ovr_exit(void)
+{
+}
+
+module_init(ovr_init);
+module_exit(ovr_exit);
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("modpolicy test: ovr, kernel/ copy");
