@@ -149,6 +149,7 @@ fn uname_release() -> String {
 
 /// Runs `modpolicy depmod`.
 pub fn run(args: DepmodArgs) -> ExitCode {
+    let t0 = std::time::Instant::now();
     let log = Log {
         verbose: args.verbose,
     };
@@ -306,8 +307,7 @@ pub fn run(args: DepmodArgs) -> ExitCode {
     };
 
     // Read every module on all cores.
-    let t0 = std::time::Instant::now();
-    tracing::debug!(modules = sources.len(), "discovered");
+    tracing::debug!(modules = sources.len(), elapsed = ?t0.elapsed(), "discovered");
     let limits = Limits::default();
     let paths: Vec<&str> = sources.iter().map(|s| s.path.as_str()).collect();
     let images = read_modules(&paths, &limits);
@@ -346,7 +346,9 @@ pub fn run(args: DepmodArgs) -> ExitCode {
         }
     }
 
+    tracing::debug!(elapsed = ?t0.elapsed(), "graph built");
     let res = resolve(&graph, &KmodRule);
+    tracing::debug!(elapsed = ?t0.elapsed(), "resolved");
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     for (i, m) in graph.modules.iter().enumerate() {
@@ -407,6 +409,7 @@ pub fn run(args: DepmodArgs) -> ExitCode {
         }
     };
 
+    tracing::debug!(elapsed = ?t0.elapsed(), "sorted");
     let read_opt = |name: &str| -> Result<Vec<u8>, String> {
         std::fs::read(format!("{dirname}/{name}")).map_err(|e| strerror(&e))
     };

@@ -13,7 +13,7 @@ use crate::load::order::ModulesOrder;
 use crate::load::symvers::KernelSymbol;
 use crate::load::walk::ModuleSource;
 use crate::util::hash;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 /// Index of a module in [`ExportGraph::modules`] (its array position).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -130,7 +130,7 @@ pub fn array_order(
 ) {
     hash::sort_in_table_order(sources, 512, |(s, _)| s.name.as_bytes());
     let Some(order) = order else { return };
-    let mut pos: HashMap<&str, usize> = HashMap::with_capacity(order.lines.len());
+    let mut pos: HashMap<&str, usize> = HashMap::with_capacity_and_hasher(order.lines.len(), Default::default());
     for (i, l) in order.lines.iter().enumerate() {
         if first_wins {
             pos.entry(l.as_str()).or_insert(i);
@@ -173,7 +173,7 @@ impl ExportGraph {
         array_order(&mut modules, order, order_first_wins);
         let mut g = ExportGraph {
             modules: Vec::with_capacity(modules.len()),
-            symbols: HashMap::new(),
+            symbols: HashMap::default(),
             prefix,
         };
         if let Some(kernel) = kernel {

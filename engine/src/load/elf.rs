@@ -12,8 +12,8 @@
 
 use object::elf;
 use object::read::elf::{FileHeader, SectionHeader, Sym};
-use object::{Endianness, Pod};
-use std::collections::HashMap;
+use object::{Endianness, Pod, ReadRef};
+use rustc_hash::FxHashMap as HashMap;
 
 /// Licence class of an export.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -102,14 +102,25 @@ fn malformed(e: object::read::Error) -> ElfError {
     ElfError::Malformed(e.to_string())
 }
 
-/// Parses a module image (already decompressed).
+/// Parses a module image held wholly in memory (already decompressed).
 pub fn parse(data: &[u8]) -> Result<ModuleImage, ElfError> {
-    if data.len() < 16 || &data[..4] != b"\x7fELF" {
+    parse_ref(data, &mut Vec::new())
+}
+
+/// Parses a module image through any `object` reader, e.g. a
+/// [`SparseView`](super::sparse::SparseView) of the parts loaded from disk.
+///
+/// A CRC read that falls outside what `data` holds but inside the file is recorded in
+/// `missing` (file offsets of 4-byte reads); the caller loads those bytes and parses
+/// again. With a complete image `missing` stays empty.
+pub fn parse_ref<'d, R: ReadRef<'d>>(data: R, missing: &mut Vec<u64>) -> Result<ModuleImage, ElfError> {
+    let ident = data.read_bytes_at(0, 16).map_err(|_| ElfError::NotElf)?;
+    if &ident[..4] != b"\x7fELF" {
         return Err(ElfError::NotElf);
     }
-    match data[4] {
-        elf::ELFCLASS64 => parse_generic::<elf::FileHeader64<Endianness>>(data),
-        elf::ELFCLASS32 => parse_generic::<elf::FileHeader32<Endianness>>(data),
+    match ident[4] {
+        elf::ELFCLASS64 => parse_generic::<elf::FileHeader64<Endianness>, R>(data, missing),
+        elf::ELFCLASS32 => parse_generic::<elf::FileHeader32<Endianness>, R>(data, missing),
         c => Err(ElfError::Malformed(format!("unknown ELF class {c}"))),
     }
 }
@@ -138,8 +149,9 @@ fn pod_slice<T: Pod>(bytes: &[u8]) -> Option<&[T]> {
         .map(|(s, _)| s)
 }
 
-fn parse_generic<Elf: FileHeader<Endian = Endianness>>(
-    data: &[u8],
+fn parse_generic<'d, Elf: FileHeader<Endian = Endianness>, R: ReadRef<'d>>(
+    data: R,
+    missing: &mut Vec<u64>,
 ) -> Result<ModuleImage, ElfError> {
     let header = Elf::parse(data).map_err(malformed)?;
     let endian = header.endian().map_err(malformed)?;
@@ -182,12 +194,20 @@ fn parse_generic<Elf: FileHeader<Endian = Endianness>>(
     let ksymtab_strings = section_data(b"__ksymtab_strings")?;
     let versions = section_data(b"__versions")?;
 
+    // A symbol table at an odd file offset cannot be viewed in place: copy it into
+    // 8-byte-aligned storage first (never needed for well-formed modules).
+    let mut realigned: Vec<u64> = Vec::new();
     let syms: Option<(&[Elf::Sym], &[u8])> = match (symtab, strtab) {
         (Some((_, st)), Some((_, strs))) => {
             if st.len() % std::mem::size_of::<Elf::Sym>() != 0 {
                 None
+            } else if let Some(s) = pod_slice::<Elf::Sym>(st) {
+                Some((s, strs))
             } else {
-                pod_slice::<Elf::Sym>(st).map(|s| (s, strs))
+                realigned.resize(st.len().div_ceil(8), 0);
+                let dst: &mut [u8] = object::pod::bytes_of_slice_mut(&mut realigned);
+                dst[..st.len()].copy_from_slice(st);
+                pod_slice::<Elf::Sym>(&object::pod::bytes_of_slice(&realigned)[..st.len()]).map(|s| (s, strs))
             }
         }
         _ => None,
@@ -195,7 +215,7 @@ fn parse_generic<Elf: FileHeader<Endian = Endianness>>(
 
     // Exports.
     if let Some((syms, strs)) = syms {
-        let mut ksymtab: HashMap<&[u8], (ExportKind, Option<Box<str>>)> = HashMap::new();
+        let mut ksymtab: HashMap<&[u8], (ExportKind, Option<Box<str>>)> = HashMap::default();
         let mut namespaces: Vec<(&[u8], &Elf::Sym)> = Vec::new();
         for sym in syms.iter().skip(1) {
             let Some(name) = cstr_at(strs, sym.st_name(endian) as usize) else {
@@ -207,7 +227,7 @@ fn parse_generic<Elf: FileHeader<Endian = Endianness>>(
                 let crc = if shndx == elf::SHN_UNDEF || shndx == elf::SHN_ABS {
                     value
                 } else {
-                    read_crc::<Elf>(&sections, endian, data, shndx as usize, value)
+                    read_crc::<Elf, R>(&sections, endian, data, shndx as usize, value, missing)
                 };
                 img.exports.push(Export {
                     name: ascii_name(export)?,
@@ -284,7 +304,7 @@ fn parse_generic<Elf: FileHeader<Endian = Endianness>>(
             header.e_machine(endian),
             elf::EM_SPARC | elf::EM_SPARCV9 | elf::EM_SPARC32PLUS
         );
-        let mut by_name: HashMap<&[u8], usize> = HashMap::with_capacity(vers.len());
+        let mut by_name: HashMap<&[u8], usize> = HashMap::with_capacity_and_hasher(vers.len(), Default::default());
         for (i, (n, _, _)) in vers.iter().enumerate().rev() {
             by_name.insert(n, i);
         }
@@ -343,12 +363,13 @@ fn read_uint(b: &[u8], endian: Endianness) -> u64 {
 
 /// kmod reads the CRC as the u32 at `sh_offset(shndx) + value` in the file; out of
 /// range gives all ones.
-fn read_crc<Elf: FileHeader<Endian = Endianness>>(
-    sections: &object::read::elf::SectionTable<'_, Elf>,
+fn read_crc<'d, Elf: FileHeader<Endian = Endianness>, R: ReadRef<'d>>(
+    sections: &object::read::elf::SectionTable<'d, Elf, R>,
     endian: Endianness,
-    data: &[u8],
+    data: R,
     shndx: usize,
     value: u64,
+    missing: &mut Vec<u64>,
 ) -> u64 {
     let Ok(sh) = sections.section(object::SectionIndex(shndx)) else {
         return u64::MAX;
@@ -357,12 +378,14 @@ fn read_crc<Elf: FileHeader<Endian = Endianness>>(
     let Some(pos) = off.checked_add(value) else {
         return u64::MAX;
     };
-    let Ok(pos) = usize::try_from(pos) else {
-        return u64::MAX;
-    };
-    match data.get(pos..pos.saturating_add(4)) {
-        Some(b) if b.len() == 4 => read_uint(b, endian),
-        _ => u64::MAX,
+    match data.read_bytes_at(pos, 4) {
+        Ok(b) => read_uint(b, endian),
+        Err(()) => {
+            if pos.checked_add(4).is_some_and(|e| e <= data.len().unwrap_or(0)) {
+                missing.push(pos);
+            }
+            u64::MAX
+        }
     }
 }
 
@@ -433,6 +456,34 @@ mod tests {
         let mut d = b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0".to_vec();
         d.extend_from_slice(&[0; 8]);
         assert!(matches!(parse(&d), Err(ElfError::Malformed(_))));
+    }
+
+    #[test]
+    fn symtab_at_odd_offset_parses_the_same() {
+        use object::read::elf::FileHeader as _;
+        let p = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../tests/fixtures/trees/dup-export-ab/lib/modules/6.1.0-test/kernel/drivers/dup/dupuser.ko"
+        );
+        let mut bytes = std::fs::read(p).unwrap();
+        let aligned = parse(&bytes).unwrap();
+        assert!(aligned.imports_read && !aligned.imports.is_empty());
+        // Move .symtab to an odd offset at the end of the file and point its header there.
+        let (shdr_pos, off, size) = {
+            let h = elf::FileHeader64::<Endianness>::parse(&*bytes).unwrap();
+            let e = h.endian().unwrap();
+            let secs = h.sections(e, &*bytes).unwrap();
+            let (idx, sh) = secs.section_by_name(e, b".symtab").unwrap();
+            let shoff = h.e_shoff(e) as usize;
+            (shoff + idx.0 * 64, sh.sh_offset(e) as usize, sh.sh_size(e) as usize)
+        };
+        let table = bytes[off..off + size].to_vec();
+        bytes.push(0);
+        let new_off = bytes.len() as u64;
+        assert_eq!(new_off % 2, 1);
+        bytes.extend_from_slice(&table);
+        bytes[shdr_pos + 24..shdr_pos + 32].copy_from_slice(&new_off.to_le_bytes());
+        assert_eq!(parse(&bytes).unwrap(), aligned);
     }
 
     #[test]

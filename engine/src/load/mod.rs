@@ -10,9 +10,11 @@ pub mod compress;
 pub mod config;
 pub mod elf;
 pub mod order;
+pub mod sparse;
 pub mod symvers;
 pub mod walk;
 
+use object::ReadRef;
 use rayon::prelude::*;
 use std::path::Path;
 
@@ -58,23 +60,47 @@ impl ModuleError {
 }
 
 /// Reads and parses one module file (any supported compression).
+///
+/// An uncompressed module is not read whole: only its headers and the sections the
+/// parser needs are read, with `pread`, into a per-thread buffer reused from module to
+/// module (see [`sparse`]). A compressed module is read whole and decompressed.
 pub fn read_module(path: &Path, limits: &Limits) -> Result<ModuleImage, ModuleError> {
+    thread_local! {
+        static BUF: std::cell::RefCell<sparse::SparseFile> = std::cell::RefCell::new(sparse::SparseFile::default());
+    }
     let file = std::fs::File::open(path)?;
     let len = file.metadata()?.len();
     if len == 0 {
         return Err(elf::ElfError::NotElf.into());
     }
-    // SAFETY: the map is read-only and lives only for this call; a module file changed
-    // underneath us can give wrong bytes, which the bounds-checked parser tolerates.
-    let map = unsafe { memmap2::Mmap::map(&file)? };
-    let c = compress::Compression::detect(&map);
-    if c == compress::Compression::None {
-        Ok(elf::parse(&map)?)
-    } else {
-        let data = compress::decompress(c, &map, limits)?;
-        drop(map);
-        Ok(elf::parse(&data)?)
-    }
+    BUF.with(|buf| {
+        let mut sp = buf.borrow_mut();
+        sp.reset(len);
+        sp.load(&file, 0, 8)?;
+        let head = sp.view().read_bytes_at(0, len.min(8)).unwrap_or_default().to_vec();
+        let c = compress::Compression::detect(&head);
+        if c != compress::Compression::None {
+            if len > limits.max_module_size {
+                return Err(compress::DecompressError::TooLarge { format: c.name(), limit: limits.max_module_size }.into());
+            }
+            let mut raw = Vec::with_capacity(len as usize);
+            std::io::Read::read_to_end(&mut &file, &mut raw)?;
+            let data = compress::decompress(c, &raw, limits)?;
+            drop(raw);
+            return Ok(elf::parse(&data)?);
+        }
+        sparse::load_module_parts(&file, &mut sp)?;
+        let mut missing = Vec::new();
+        let img = elf::parse_ref(sp.view(), &mut missing)?;
+        if missing.is_empty() {
+            return Ok(img);
+        }
+        for pos in missing {
+            sp.load(&file, pos, 4)?;
+        }
+        let mut again = Vec::new();
+        Ok(elf::parse_ref(sp.view(), &mut again)?)
+    })
 }
 
 /// Reads every path on all cores; results come back in input order, so output never
@@ -88,4 +114,54 @@ pub fn read_modules<P: AsRef<Path> + Sync>(
         .with_max_len(1)
         .map(|p| read_module(p.as_ref(), limits))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture_modules() -> Vec<std::path::PathBuf> {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/trees");
+        let mut out = Vec::new();
+        let mut stack = vec![root];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if p.extension().is_some_and(|x| x == "ko") {
+                    out.push(p);
+                }
+            }
+        }
+        if let Ok(extra) = std::env::var("MODPOLICY_SPARSE_CHECK_DIR") {
+            let mut stack = vec![std::path::PathBuf::from(extra)];
+            while let Some(d) = stack.pop() {
+                for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+                    let p = e.path();
+                    if p.is_dir() {
+                        stack.push(p);
+                    } else if p.extension().is_some_and(|x| x == "ko") {
+                        out.push(p);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Reading only the needed parts must give exactly what parsing the whole file gives.
+    #[test]
+    fn sparse_read_equals_full_parse() {
+        let mods = fixture_modules();
+        assert!(mods.len() > 10, "fixture modules missing: {}", mods.len());
+        for p in mods {
+            let full = elf::parse(&std::fs::read(&p).unwrap());
+            let sparse = read_module(&p, &Limits::default());
+            match (full, sparse) {
+                (Ok(a), Ok(b)) => assert_eq!(a, b, "{}", p.display()),
+                (a, b) => panic!("{}: {a:?} vs {b:?}", p.display()),
+            }
+        }
+    }
 }

@@ -13,7 +13,7 @@ pub mod depsort;
 pub use depsort::{dependency_order, DepOrder};
 
 use crate::graph::{ExportGraph, Exporter, ModuleId, Provider};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 /// What decided a provider.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,7 +87,7 @@ impl Resolution {
 
 /// Resolves every symbol and every import of `graph` under `rule`.
 pub fn resolve(graph: &ExportGraph, rule: &dyn ProviderRule) -> Resolution {
-    let mut chosen = HashMap::with_capacity(graph.symbols.len());
+    let mut chosen = HashMap::with_capacity_and_hasher(graph.symbols.len(), Default::default());
     for (name, exporters) in &graph.symbols {
         if !exporters.is_empty() {
             chosen.insert(name.clone(), rule.choose(graph, name, exporters));

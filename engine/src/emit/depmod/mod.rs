@@ -155,60 +155,68 @@ fn scan_u(s: &[u8]) -> Option<(u32, &[u8])> {
     Some((if neg { v.wrapping_neg() } else { v }, &s[i..]))
 }
 
-struct Ctx<'a> {
-    input: &'a RenderInput<'a>,
-    out: Rendered,
+/// One part of the rendered set, built independently of the others.
+#[derive(Default)]
+struct Part {
+    files: Vec<(&'static str, Vec<u8>)>,
+    messages: Vec<Message>,
 }
 
-impl Ctx<'_> {
+impl Part {
+    #[allow(clippy::too_many_arguments)]
     fn insert(
         &mut self,
+        input: &RenderInput<'_>,
         idx: &mut IndexBuilder,
         artifact: &'static str,
-        m: usize,
+        m: Option<usize>,
         key: &[u8],
         value: &[u8],
         prio: u32,
         dup_label: &str,
         dup_text: impl FnOnce() -> String,
     ) -> Result<(), EmitError> {
-        let g = self.input.graph;
         match idx.insert(key, value, prio) {
             Ok(dup) => {
-                if dup && self.input.warn_duplicates {
-                    self.out.messages.push(Message::Warning(format!(
-                        "duplicate module {dup_label}:\n{}",
-                        dup_text()
-                    )));
+                if dup && input.warn_duplicates {
+                    self.messages.push(Message::Warning(format!("duplicate module {dup_label}:\n{}", dup_text())));
                 }
                 Ok(())
             }
             Err(source) => {
-                let (module, path) = match g.modules.get(m) {
+                let (module, path) = match m.and_then(|m| input.graph.modules.get(m)) {
                     Some(md) => (md.name().to_string(), md.source.path.clone()),
-                    None => (String::from_utf8_lossy(value).into_owned(), String::new()),
+                    None => (String::from_utf8_lossy(value).into_owned(), artifact.to_string()),
                 };
-                Err(EmitError {
-                    artifact,
-                    module,
-                    path,
-                    source,
-                })
+                Err(EmitError { artifact, module, path, source })
             }
         }
     }
 }
 
-/// Renders every artifact.
+/// Renders every artifact. The independent files are built in parallel; files and
+/// messages come out in kmod's order regardless.
 pub fn render(input: &RenderInput<'_>) -> Result<Rendered, EmitError> {
-    let g = input.graph;
-    let mut cx = Ctx {
-        input,
-        out: Rendered::default(),
-    };
-    let layout = input.flavor.layout;
+    let ((dep, alias), ((soft, symbols), (builtin, devname))) = rayon::join(
+        || rayon::join(|| render_dep(input), || render_alias(input)),
+        || {
+            rayon::join(
+                || rayon::join(|| render_softdeps(input), || render_symbols(input)),
+                || rayon::join(|| render_builtin(input), || render_devname(input)),
+            )
+        },
+    );
+    let mut out = Rendered::default();
+    for part in [dep?, alias?, soft?, symbols?, builtin?, devname?] {
+        out.files.extend(part.files);
+        out.messages.extend(part.messages);
+    }
+    Ok(out)
+}
 
-    // modules.dep and .dep.bin
+fn render_dep(input: &RenderInput<'_>) -> Result<Part, EmitError> {
+    let g = input.graph;
+    let mut part = Part::default();
     let mut dep = Vec::with_capacity(g.modules.len() * 64);
     let mut dep_lines: Vec<(usize, usize)> = Vec::with_capacity(g.modules.len());
     let mut seen = vec![false; g.modules.len()];
@@ -223,27 +231,27 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, EmitError> {
         dep_lines.push((start, dep.len()));
         dep.push(b'\n');
     }
-    cx.out.files.push(("modules.dep", Vec::new()));
+    let mut bin = None;
     if input.binary {
         let mut idx = IndexBuilder::new();
         for (i, m) in g.modules.iter().enumerate() {
             let line = &dep[dep_lines[i].0..dep_lines[i].1];
-            cx.insert(
-                &mut idx,
-                "modules.dep.bin",
-                i,
-                m.name().as_bytes(),
-                line,
-                i as u32,
-                "deps",
-                || String::from_utf8_lossy(line).into_owned(),
-            )?;
+            part.insert(input, &mut idx, "modules.dep.bin", Some(i), m.name().as_bytes(), line, i as u32, "deps", || {
+                String::from_utf8_lossy(line).into_owned()
+            })?;
         }
-        cx.out.files.push(("modules.dep.bin", idx.write(layout)));
+        bin = Some(idx.write(input.flavor.layout));
     }
-    cx.out.files[0].1 = dep;
+    part.files.push(("modules.dep", dep));
+    if let Some(b) = bin {
+        part.files.push(("modules.dep.bin", b));
+    }
+    Ok(part)
+}
 
-    // modules.alias and .alias.bin
+fn render_alias(input: &RenderInput<'_>) -> Result<Part, EmitError> {
+    let g = input.graph;
+    let mut part = Part::default();
     let mut alias = b"# Aliases extracted from modules themselves.\n".to_vec();
     for m in &g.modules {
         for v in m.modinfo(b"alias") {
@@ -254,53 +262,38 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, EmitError> {
             alias.push(b'\n');
         }
     }
-    cx.out.files.push(("modules.alias", alias));
+    part.files.push(("modules.alias", alias));
     if input.binary {
         let mut idx = IndexBuilder::new();
         for (i, m) in g.modules.iter().enumerate() {
             for v in m.modinfo(b"alias") {
                 match normalize_alias(v) {
-                    None => cx.out.messages.push(Message::Warning(format!(
-                        "Unmatched bracket in {}",
-                        String::from_utf8_lossy(v)
-                    ))),
+                    None => part.messages.push(Message::Warning(format!("Unmatched bracket in {}", String::from_utf8_lossy(v)))),
                     Some(k) => {
                         let name = m.name();
-                        cx.insert(
-                            &mut idx,
-                            "modules.alias.bin",
-                            i,
-                            &k,
-                            name.as_bytes(),
-                            i as u32,
-                            "alias",
-                            || format!("{} {}", String::from_utf8_lossy(&k), name),
-                        )?;
+                        part.insert(input, &mut idx, "modules.alias.bin", Some(i), &k, name.as_bytes(), i as u32, "alias", || {
+                            format!("{} {}", String::from_utf8_lossy(&k), name)
+                        })?;
                     }
                 }
             }
         }
-        cx.out.files.push(("modules.alias.bin", idx.write(layout)));
+        part.files.push(("modules.alias.bin", idx.write(input.flavor.layout)));
     }
+    Ok(part)
+}
 
-    // modules.softdep (and modules.weakdep)
+fn render_softdeps(input: &RenderInput<'_>) -> Result<Part, EmitError> {
+    let mut part = Part::default();
     for (file, key, header) in [
-        (
-            "modules.softdep",
-            &b"softdep"[..],
-            &b"# Soft dependencies extracted from modules themselves.\n"[..],
-        ),
-        (
-            "modules.weakdep",
-            b"weakdep",
-            b"# Weak dependencies extracted from modules themselves.\n",
-        ),
+        ("modules.softdep", &b"softdep"[..], &b"# Soft dependencies extracted from modules themselves.\n"[..]),
+        ("modules.weakdep", b"weakdep", b"# Weak dependencies extracted from modules themselves.\n"),
     ] {
         if key == b"weakdep" && !input.flavor.weakdep {
             continue;
         }
         let mut t = header.to_vec();
-        for m in &g.modules {
+        for m in &input.graph.modules {
             for v in m.modinfo(key) {
                 t.extend_from_slice(key);
                 t.push(b' ');
@@ -310,14 +303,18 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, EmitError> {
                 t.push(b'\n');
             }
         }
-        cx.out.files.push((file, t));
+        part.files.push((file, t));
     }
+    Ok(part)
+}
 
-    // modules.symbols and .symbols.bin: module-owned table entries in hash order.
+fn render_symbols(input: &RenderInput<'_>) -> Result<Part, EmitError> {
+    let g = input.graph;
+    let mut part = Part::default();
+    // Module-owned table entries, in kmod's 2048-bucket hash order.
     let mut owned: Vec<(&str, usize)> = Vec::new();
     for (name, choice) in &input.resolution.chosen {
-        if let Some(Provider::Module(id)) = g.exporters(name).get(choice.index).map(|e| e.provider)
-        {
+        if let Some(Provider::Module(id)) = g.exporters(name).get(choice.index).map(|e| e.provider) {
             owned.push((name, id.index()));
         }
     }
@@ -330,7 +327,7 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, EmitError> {
         sym.extend_from_slice(g.modules[*m].name().as_bytes());
         sym.push(b'\n');
     }
-    cx.out.files.push(("modules.symbols", sym));
+    part.files.push(("modules.symbols", sym));
     if input.binary {
         let mut idx = IndexBuilder::new();
         let mut key = Vec::new();
@@ -339,110 +336,72 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, EmitError> {
             key.extend_from_slice(b"symbol:");
             key.extend_from_slice(name.as_bytes());
             let owner = g.modules[*m].name();
-            cx.insert(
-                &mut idx,
-                "modules.symbols.bin",
-                *m,
-                &key,
-                owner.as_bytes(),
-                *m as u32,
-                "syms",
-                || format!("symbol:{name} {owner}"),
-            )?;
+            part.insert(input, &mut idx, "modules.symbols.bin", Some(*m), &key, owner.as_bytes(), *m as u32, "syms", || {
+                format!("symbol:{name} {owner}")
+            })?;
         }
-        cx.out
-            .files
-            .push(("modules.symbols.bin", idx.write(layout)));
+        part.files.push(("modules.symbols.bin", idx.write(input.flavor.layout)));
+    }
+    Ok(part)
+}
 
-        // modules.builtin.bin
-        let mut idx = IndexBuilder::new();
-        match &input.builtin.builtin {
-            Err(e) => {
-                cx.out.messages.push(Message::Warning(format!(
-                    "could not open modules.builtin at {}: {e}",
-                    input.dirname
-                )));
-                cx.out.files.push(("modules.builtin.bin", Vec::new()));
-            }
-            Ok(text) => {
-                for line in text.split_inclusive(|&b| b == b'\n') {
-                    if !line.first().is_some_and(|c| c.is_ascii_alphabetic()) {
-                        cx.out.messages.push(Message::Error(format!(
-                            "Invalid modules.builtin line: {}",
-                            String::from_utf8_lossy(line)
-                        )));
-                        continue;
-                    }
-                    let base = match line.iter().rposition(|&b| b == b'/') {
-                        Some(p) => &line[p + 1..],
-                        None => line,
-                    };
-                    let stem = &base[..base.iter().position(|&b| b == b'.').unwrap_or(base.len())];
-                    let k: Vec<u8> = stem
-                        .iter()
-                        .map(|&b| if b == b'-' { b'_' } else { b })
-                        .collect();
-                    cx.insert(
-                        &mut idx,
-                        "modules.builtin.bin",
-                        usize::MAX,
-                        &k,
-                        b"",
-                        0,
-                        "builtin",
-                        String::new,
-                    )?;
-                }
-                cx.out
-                    .files
-                    .push(("modules.builtin.bin", idx.write(layout)));
-            }
+fn render_builtin(input: &RenderInput<'_>) -> Result<Part, EmitError> {
+    let mut part = Part::default();
+    if !input.binary {
+        return Ok(part);
+    }
+    let layout = input.flavor.layout;
+    match &input.builtin.builtin {
+        Err(e) => {
+            part.messages.push(Message::Warning(format!("could not open modules.builtin at {}: {e}", input.dirname)));
+            part.files.push(("modules.builtin.bin", Vec::new()));
         }
-
-        // modules.builtin.alias.bin
-        let mut idx = IndexBuilder::new();
-        match &input.builtin.builtin_modinfo {
-            Err(e) => {
-                cx.out.messages.push(Message::Warning(format!(
-                    "could not open modules.builtin.modinfo at {}: {e}",
-                    input.dirname
-                )));
-                cx.out.files.push(("modules.builtin.alias.bin", Vec::new()));
-            }
-            Ok(data) => {
-                for rec in parse_builtin_modinfo(data) {
-                    if rec.key != b"alias" || rec.value.is_empty() {
-                        continue;
-                    }
-                    match normalize_alias(&rec.value) {
-                        None => cx.out.messages.push(Message::Warning(format!(
-                            "Unmatched bracket in {}",
-                            String::from_utf8_lossy(&rec.value)
-                        ))),
-                        Some(k) => {
-                            cx.insert(
-                                &mut idx,
-                                "modules.builtin.alias.bin",
-                                usize::MAX,
-                                &k,
-                                rec.module.as_bytes(),
-                                0,
-                                "builtin alias",
-                                String::new,
-                            )?;
-                        }
-                    }
+        Ok(text) => {
+            let mut idx = IndexBuilder::new();
+            for line in text.split_inclusive(|&b| b == b'\n') {
+                if !line.first().is_some_and(|c| c.is_ascii_alphabetic()) {
+                    part.messages.push(Message::Error(format!("Invalid modules.builtin line: {}", String::from_utf8_lossy(line))));
+                    continue;
                 }
-                cx.out
-                    .files
-                    .push(("modules.builtin.alias.bin", idx.write(layout)));
+                let base = match line.iter().rposition(|&b| b == b'/') {
+                    Some(p) => &line[p + 1..],
+                    None => line,
+                };
+                let stem = &base[..base.iter().position(|&b| b == b'.').unwrap_or(base.len())];
+                let k: Vec<u8> = stem.iter().map(|&b| if b == b'-' { b'_' } else { b }).collect();
+                part.insert(input, &mut idx, "modules.builtin.bin", None, &k, b"", 0, "builtin", String::new)?;
             }
+            part.files.push(("modules.builtin.bin", idx.write(layout)));
         }
     }
+    match &input.builtin.builtin_modinfo {
+        Err(e) => {
+            part.messages.push(Message::Warning(format!("could not open modules.builtin.modinfo at {}: {e}", input.dirname)));
+            part.files.push(("modules.builtin.alias.bin", Vec::new()));
+        }
+        Ok(data) => {
+            let mut idx = IndexBuilder::new();
+            for rec in parse_builtin_modinfo(data) {
+                if rec.key != b"alias" || rec.value.is_empty() {
+                    continue;
+                }
+                match normalize_alias(&rec.value) {
+                    None => part.messages.push(Message::Warning(format!("Unmatched bracket in {}", String::from_utf8_lossy(&rec.value)))),
+                    Some(k) => {
+                        part.insert(input, &mut idx, "modules.builtin.alias.bin", None, &k, rec.module.as_bytes(), 0, "builtin alias", String::new)?;
+                    }
+                }
+            }
+            part.files.push(("modules.builtin.alias.bin", idx.write(layout)));
+        }
+    }
+    Ok(part)
+}
 
-    // modules.devname
+fn render_devname(input: &RenderInput<'_>) -> Result<Part, EmitError> {
+    let mut part = Part::default();
     let mut devname = Vec::new();
-    for m in &g.modules {
+    for m in &input.graph.modules {
         let mut dev: Option<&[u8]> = None;
         let mut kind: Option<(u8, u32, u32)> = None;
         for v in m.modinfo(b"alias") {
@@ -460,16 +419,14 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, EmitError> {
         match (dev, kind) {
             (Some(d), Some((t, a, b))) => {
                 if devname.is_empty() {
-                    devname.extend_from_slice(
-                        b"# Device nodes to trigger on-demand module loading.\n",
-                    );
+                    devname.extend_from_slice(b"# Device nodes to trigger on-demand module loading.\n");
                 }
                 devname.extend_from_slice(m.name().as_bytes());
                 devname.push(b' ');
                 devname.extend_from_slice(d);
                 devname.extend_from_slice(format!(" {}{a}:{b}\n", t as char).as_bytes());
             }
-            (Some(d), None) => cx.out.messages.push(Message::Error(format!(
+            (Some(d), None) => part.messages.push(Message::Error(format!(
                 "Module '{}' has devname ({}) but lacks major and minor information. Ignoring.",
                 m.name(),
                 String::from_utf8_lossy(d)
@@ -477,8 +434,8 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, EmitError> {
             _ => {}
         }
     }
-    cx.out.files.push(("modules.devname", devname));
-    Ok(cx.out)
+    part.files.push(("modules.devname", devname));
+    Ok(part)
 }
 
 #[cfg(test)]
