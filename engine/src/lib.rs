@@ -12,10 +12,13 @@
 //! by tests that read artifacts back.
 #![deny(missing_docs)]
 
+pub mod check;
 pub mod cli;
+pub mod diag;
 pub mod emit;
 pub mod graph;
 pub mod index;
 pub mod load;
+pub mod policy;
 pub mod resolve;
 pub mod util;

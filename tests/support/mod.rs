@@ -56,8 +56,14 @@ fn no_corpus() -> bool {
     std::env::var_os("MODPOLICY_NO_CORPUS").is_some_and(|v| v == "1")
 }
 
+/// Prints the skip note straight to the process's stderr (not through `eprintln!`, which
+/// the test harness captures), so that skips are visible in a normal `cargo test` run.
 fn skip_note(test: &str, why: &str) {
-    eprintln!("note: MODPOLICY_NO_CORPUS=1: skipping {test}: {why}");
+    use std::io::Write as _;
+    let _ = writeln!(
+        std::io::stderr(),
+        "note: MODPOLICY_NO_CORPUS=1: skipping {test}: {why}"
+    );
 }
 
 /// One unpacked Debian cloud kernel from the shared corpus.

@@ -2,16 +2,17 @@
 //!
 //! Messages go to stderr as kmod words them (`depmod: WARNING: ...`), so that scripts
 //! and tests comparing with kmod see the same text. Exit code 0 on success, 1 on any
-//! fatal error (nothing is written then).
+//! fatal error (nothing is written then). With `--policy`, the policy chooses providers
+//! and may deny what it finds (then nothing is written either).
 
+use super::tree::{absolute_unnormalised, kernel_version, load_policy, load_tree, parse_overrides, today, Log, TreeOptions};
+use crate::check::CheckContext;
+use crate::diag::Level;
 use crate::emit::depmod::{render, BuiltinFiles, Flavor, Message, RenderInput};
-use crate::graph::{ExportGraph, GraphInput, Provider, SymbolPrefix};
-use crate::load::config::{load_config, ConfigMessage, SearchConfig, DEFAULT_CONFIG_DIRS};
-use crate::load::order::{parse_modules_order, ModulesOrder};
-use crate::load::symvers::{kmod_symvers, kmod_system_map, KernelSymbol};
-use crate::load::walk::{discover, modname_of, Extensions, ModuleSource};
-use crate::load::{read_modules, Limits};
-use crate::resolve::{dependency_order, resolve, DepOrder, KmodRule};
+use crate::graph::Provider;
+use crate::load::walk::{strerror, Extensions};
+use crate::policy::engine::PolicyEngine;
+use crate::resolve::{dependency_order, resolve, DepOrder};
 use crate::util::atomic::{write_set, WriteOptions};
 use clap::{Args, ValueEnum};
 use std::io::Write;
@@ -80,141 +81,52 @@ pub struct DepmodArgs {
     /// Flush each artifact to disk before it replaces the old one.
     #[arg(long = "sync")]
     sync: bool,
+    /// Policy file (repeatable; later files are higher layers). Default: the built-in
+    /// `policies/kmod.kdl`, which reproduces kmod exactly.
+    #[arg(long = "policy", value_name = "FILE")]
+    policy: Vec<PathBuf>,
+    /// Report findings with this code at no level (repeatable).
+    #[arg(long = "allow", value_name = "CODE")]
+    allow: Vec<String>,
+    /// Report findings with this code as warnings (repeatable).
+    #[arg(long = "warn-code", value_name = "CODE")]
+    warn_code: Vec<String>,
+    /// Report findings with this code as errors: nothing is written (repeatable).
+    #[arg(long = "deny", value_name = "CODE")]
+    deny: Vec<String>,
     /// Kernel version (default: the running kernel's release).
     version: Option<String>,
     /// Module files (absolute paths) for manual mode.
     modules: Vec<PathBuf>,
 }
 
-struct Log {
-    verbose: u8,
-}
-
-impl Log {
-    fn warn(&self, m: &str) {
-        eprintln!("depmod: WARNING: {m}");
-    }
-    fn error(&self, m: &str) {
-        eprintln!("depmod: ERROR: {m}");
-    }
-    fn fatal(&self, m: &str) -> ExitCode {
-        eprintln!("depmod: FATAL: {m}");
-        ExitCode::FAILURE
-    }
-    fn info(&self, m: &str) {
-        if self.verbose >= 2 {
-            eprintln!("depmod: INFO: {m}");
-        }
-    }
-}
-
-fn strerror(e: &std::io::Error) -> String {
-    let s = e.to_string();
-    match s.find(" (os error") {
-        Some(i) => s[..i].to_string(),
-        None => s,
-    }
-}
-
-/// kmod's `sscanf("%u.%u")` check on the version argument.
-fn looks_like_version(v: &str) -> bool {
-    fn num(s: &str) -> Option<&str> {
-        let s = s.trim_start();
-        let s = s.strip_prefix(['+', '-']).unwrap_or(s);
-        let n = s.bytes().take_while(u8::is_ascii_digit).count();
-        (n > 0).then(|| &s[n..])
-    }
-    num(v)
-        .and_then(|r| r.strip_prefix('.'))
-        .and_then(num)
-        .is_some()
-}
-
-fn absolute_unnormalised(p: &str) -> String {
-    if p.starts_with('/') {
-        p.to_string()
-    } else {
-        let cwd = std::env::current_dir()
-            .map(|c| c.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        format!("{cwd}/{p}")
-    }
-}
-
-fn uname_release() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/osrelease")
-        .map(|s| s.trim().to_string())
-        .unwrap_or_default()
-}
-
 /// Runs `modpolicy depmod`.
 pub fn run(args: DepmodArgs) -> ExitCode {
     let t0 = std::time::Instant::now();
-    let log = Log {
-        verbose: args.verbose,
-    };
-    let kver = match &args.version {
-        Some(v) => {
-            if !looks_like_version(v) {
-                log.error(&format!("Bad version passed {v}"));
-                return ExitCode::FAILURE;
-            }
-            v.clone()
-        }
-        None => uname_release(),
+    let log = Log { verbose: args.verbose, prog: "depmod" };
+    let kver = match kernel_version(args.version.as_deref(), &log) {
+        Ok(v) => v,
+        Err(c) => return c,
     };
     let manual = !args.all && !args.modules.is_empty();
-    let root = args
-        .basedir
-        .as_deref()
-        .map(absolute_unnormalised)
-        .unwrap_or_default();
+    let root = args.basedir.as_deref().map(absolute_unnormalised).unwrap_or_default();
     let dirname = format!("{root}/lib/modules/{kver}");
     let outdirname = match &args.outdir {
         Some(o) => format!("{}/lib/modules/{kver}", absolute_unnormalised(o)),
         None => dirname.clone(),
     };
-    let prefix = match args.symbol_prefix.as_deref() {
-        None => SymbolPrefix(None),
-        Some(p) if p.len() == 1 => SymbolPrefix(Some(p.as_bytes()[0])),
-        Some(_) => return log.fatal("-P only takes a single char"),
-    };
     let flavor = match args.kmod {
         KmodVersion::V30 => Flavor::KMOD30,
         KmodVersion::V34 => Flavor::KMOD34,
     };
-
-    // vmlinux symbols.
-    let mut errsyms = args.errsyms;
-    let kernel: Option<Vec<KernelSymbol>> = if let Some(f) = &args.symvers {
-        match std::fs::read(f) {
-            Ok(t) => Some(kmod_symvers(&f.display().to_string(), &t, prefix.0, |m| {
-                log.error(&m)
-            })),
-            Err(e) => {
-                return log.fatal(&format!("could not load {}: {}", f.display(), strerror(&e)))
-            }
-        }
-    } else if let Some(f) = &args.filesyms {
-        match std::fs::read(f) {
-            Ok(t) => Some(kmod_system_map(
-                &f.display().to_string(),
-                &t,
-                prefix.0,
-                |m| log.error(m.trim_end_matches('\n')),
-            )),
-            Err(e) => {
-                return log.fatal(&format!("could not load {}: {}", f.display(), strerror(&e)))
-            }
-        }
-    } else {
-        if errsyms {
-            log.warn("-e needs -E or -F");
-            errsyms = false;
-        }
-        None
+    let overrides = match parse_overrides(&args.allow, &args.warn_code, &args.deny) {
+        Ok(o) => o,
+        Err(e) => return log.fatal(&e),
     };
-    let check_crcs = args.symvers.is_some();
+    let policy = match load_policy(&args.policy, &kver, ExitCode::FAILURE) {
+        Ok(p) => p,
+        Err(c) => return c,
+    };
 
     if args.quick && !manual {
         if args.show {
@@ -225,130 +137,30 @@ pub fn run(args: DepmodArgs) -> ExitCode {
         }
     }
 
-    let exts = Extensions { gzip: args.gzip };
-    let sources: Vec<ModuleSource> = if manual {
-        let mut v: Vec<ModuleSource> = Vec::new();
-        for p in &args.modules {
-            let s = p.to_string_lossy().into_owned();
-            if !s.starts_with('/') {
-                return log.fatal(&format!("{s}: not absolute path."));
-            }
-            let base = p
-                .file_name()
-                .map(|b| b.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let name = modname_of(&base);
-            if v.iter().any(|m| m.name == name) {
-                return log.fatal(&format!("could not add module {s}: File exists"));
-            }
-            let relpath = s
-                .strip_prefix(&dirname)
-                .and_then(|r| r.strip_prefix('/'))
-                .map(str::to_string);
-            v.push(ModuleSource {
-                name,
-                path: s,
-                relpath,
-            });
-        }
-        v
-    } else {
-        let cfg_paths: Vec<PathBuf> = if args.config.is_empty() {
-            DEFAULT_CONFIG_DIRS.iter().map(PathBuf::from).collect()
-        } else {
-            args.config.clone()
-        };
-        let mut msgs = Vec::new();
-        let cfg: SearchConfig = load_config(&cfg_paths, &kver, &mut msgs);
-        for m in msgs {
-            match m {
-                ConfigMessage::Error(e) => log.error(&e),
-                ConfigMessage::Info(i) => log.info(&i),
-            }
-        }
-        let mut walk_msgs = Vec::new();
-        let found = match discover(&dirname, &cfg, exts, &mut walk_msgs) {
-            Ok(f) => f,
-            Err(e) => {
-                log.error(&format!(
-                    "could not open directory {dirname}: {}",
-                    strerror(&e)
-                ));
-                return log.fatal(&format!("could not search modules: {}", strerror(&e)));
-            }
-        };
-        for m in walk_msgs {
-            log.error(&m);
-        }
-        found
-    };
-
-    // modules.order
-    let order: Option<ModulesOrder> = match std::fs::read(format!("{dirname}/modules.order")) {
-        Ok(t) => {
-            let o = parse_modules_order(&t);
-            match o.unterminated_line {
-                Some(n) => {
-                    log.error(&format!(
-                        "{dirname}/modules.order:{n} corrupted line misses '\\n'"
-                    ));
-                    None
-                }
-                None => Some(o),
-            }
-        }
-        Err(e) => {
-            log.warn(&format!(
-                "could not open modules.order at {dirname}: {}",
-                strerror(&e)
-            ));
-            None
-        }
-    };
-
-    // Read every module on all cores.
-    tracing::debug!(modules = sources.len(), elapsed = ?t0.elapsed(), "discovered");
-    let limits = Limits::default();
-    let paths: Vec<&str> = sources.iter().map(|s| s.path.as_str()).collect();
-    let images = read_modules(&paths, &limits);
-    let mut fatal_module: Option<String> = None;
-    let modules = sources
-        .into_iter()
-        .zip(images)
-        .map(|(s, r)| {
-            let r = r.map_err(|e| {
-                if e.is_fatal_for_indexes() && fatal_module.is_none() {
-                    fatal_module = Some(format!("{}: {e}", s.path));
-                }
-                e.kmod_reason()
-            });
-            (s, r)
-        })
-        .collect();
-    if let Some(m) = fatal_module {
-        return log.fatal(&m);
-    }
-    tracing::debug!(elapsed = ?t0.elapsed(), "modules read");
-
-    let graph = ExportGraph::build(GraphInput {
-        modules,
-        order: order.as_ref(),
+    let opts = TreeOptions {
+        basedir: args.basedir.clone(),
+        version: Some(kver.clone()),
+        config: args.config.clone(),
+        filesyms: args.filesyms.clone(),
+        symvers: args.symvers.clone(),
+        symbol_prefix: args.symbol_prefix.clone(),
+        gzip: args.gzip,
         order_first_wins: args.kmod == KmodVersion::V34,
-        kernel,
-        prefix,
-    });
-    for m in &graph.modules {
-        if let Some(e) = &m.error {
-            log.error(&format!(
-                "failed to load symbols from {}: {e}",
-                m.source.path
-            ));
-        }
-    }
+        modules: if manual { args.modules.clone() } else { Vec::new() },
+    };
+    let mut errsyms = args.errsyms;
+    let tree = match load_tree(&opts, &policy, &log, &mut errsyms) {
+        Ok(t) => t,
+        Err(c) => return c,
+    };
+    let check_crcs = args.symvers.is_some();
+    let graph = &tree.graph;
+    tracing::debug!(elapsed = ?t0.elapsed(), modules = graph.modules.len(), "graph built");
 
-    tracing::debug!(elapsed = ?t0.elapsed(), "graph built");
-    let res = resolve(&graph, &KmodRule);
+    let engine = PolicyEngine::new(&policy, today(), tree.search.clone());
+    let res = resolve(graph, &engine);
     tracing::debug!(elapsed = ?t0.elapsed(), "resolved");
+
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     for (i, m) in graph.modules.iter().enumerate() {
@@ -357,29 +169,17 @@ pub fn run(args: DepmodArgs) -> ExitCode {
             match r.provider {
                 None => {
                     if errsyms && !imp.weak {
-                        log.warn(&format!(
-                            "{} needs unknown symbol {}",
-                            m.source.path, imp.name
-                        ));
+                        log.warn(&format!("{} needs unknown symbol {}", m.source.path, imp.name));
                     }
                 }
                 Some(p) => {
                     if check_crcs && errsyms && !imp.weak && r.provider_crc != imp.crc {
-                        log.warn(&format!(
-                            "{} disagrees about version of symbol {}",
-                            m.source.path, imp.name
-                        ));
+                        log.warn(&format!("{} disagrees about version of symbol {}", m.source.path, imp.name));
                     }
                     if let Provider::Module(id) = p {
                         if log.verbose >= 1 && !announced.contains(&id) {
                             announced.push(id);
-                            let _ = writeln!(
-                                out,
-                                "{} needs \"{}\": {}",
-                                m.source.path,
-                                imp.name,
-                                graph.module(id).source.path
-                            );
+                            let _ = writeln!(out, "{} needs \"{}\": {}", m.source.path, imp.name, graph.module(id).source.path);
                         }
                     }
                 }
@@ -387,42 +187,54 @@ pub fn run(args: DepmodArgs) -> ExitCode {
         }
     }
     let _ = out.flush();
+    drop(out);
+
+    // Policy findings: what the policy reports about this tree (nothing under kmod.kdl).
+    let mut findings = crate::check::run_all(&CheckContext { graph, resolution: &res, engine: &engine });
+    findings.extend(engine.lints());
+    let mut denied = 0;
+    for f in &mut findings {
+        if let Some((_, l)) = overrides.iter().rev().find(|(c, _)| *c == f.code) {
+            f.level = *l;
+        }
+        if f.tolerated || f.level == Level::Allow {
+            continue;
+        }
+        if f.level == Level::Deny {
+            denied += 1;
+        }
+        let rule = f.rule.as_ref().map(|r| format!(" [rule {}:{}]", r.file, r.line)).unwrap_or_default();
+        eprintln!("modpolicy: {}[{}]: {}{rule}", if f.level == Level::Deny { "error" } else { "warning" }, f.code, f.message);
+    }
+    if denied > 0 {
+        eprintln!("modpolicy: {denied} finding(s) denied by policy; nothing was written");
+        return ExitCode::FAILURE;
+    }
 
     let names: Vec<&str> = graph.modules.iter().map(|m| m.name()).collect();
     let sort_index = match dependency_order(&res.deps, &names) {
         DepOrder::Sorted { index } => index,
-        DepOrder::Cycles {
-            reports,
-            modules_in_cycles,
-            truncated,
-        } => {
+        DepOrder::Cycles { reports, modules_in_cycles, truncated } => {
             for r in reports {
                 log.error(&r);
             }
             if truncated {
                 log.error("cycle report cut short: the cycles are too entangled to list");
             }
-            log.error(&format!(
-                "Found {modules_in_cycles} modules in dependency cycles!"
-            ));
+            log.error(&format!("Found {modules_in_cycles} modules in dependency cycles!"));
             return ExitCode::FAILURE;
         }
     };
-
     tracing::debug!(elapsed = ?t0.elapsed(), "sorted");
-    let read_opt = |name: &str| -> Result<Vec<u8>, String> {
-        std::fs::read(format!("{dirname}/{name}")).map_err(|e| strerror(&e))
-    };
-    let builtin = BuiltinFiles {
-        builtin: read_opt("modules.builtin"),
-        builtin_modinfo: read_opt("modules.builtin.modinfo"),
-    };
+
+    let read_opt = |name: &str| -> Result<Vec<u8>, String> { std::fs::read(format!("{}/{name}", tree.dirname)).map_err(|e| strerror(&e)) };
+    let builtin = BuiltinFiles { builtin: read_opt("modules.builtin"), builtin_modinfo: read_opt("modules.builtin.modinfo") };
     let rendered = match render(&RenderInput {
-        graph: &graph,
+        graph,
         resolution: &res,
         sort_index: &sort_index,
         builtin: &builtin,
-        dirname: &dirname,
+        dirname: &tree.dirname,
         flavor,
         binary: !args.show,
         warn_duplicates: args.warn,
@@ -450,22 +262,11 @@ pub fn run(args: DepmodArgs) -> ExitCode {
     }
     if args.outdir.is_some() {
         if let Err(e) = std::fs::create_dir_all(&outdirname) {
-            return log.fatal(&format!(
-                "could not create directory {outdirname}: {}",
-                strerror(&e)
-            ));
+            return log.fatal(&format!("could not create directory {outdirname}: {}", strerror(&e)));
         }
     }
-    let files: Vec<(&str, &[u8])> = rendered
-        .files
-        .iter()
-        .map(|(n, c)| (*n, c.as_slice()))
-        .collect();
-    if let Err(e) = write_set(
-        Path::new(&outdirname),
-        &files,
-        WriteOptions { sync: args.sync },
-    ) {
+    let files: Vec<(&str, &[u8])> = rendered.files.iter().map(|(n, c)| (*n, c.as_slice())).collect();
+    if let Err(e) = write_set(Path::new(&outdirname), &files, WriteOptions { sync: args.sync }) {
         return log.fatal(&format!("could not write artifacts: {e}"));
     }
     tracing::debug!(elapsed = ?t0.elapsed(), "written");

@@ -4,6 +4,7 @@
 //! library stages below it return values and errors.
 
 mod depmod;
+mod tree;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

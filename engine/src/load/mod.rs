@@ -40,16 +40,12 @@ impl ModuleError {
     /// X: <this>`).
     pub fn kmod_reason(&self) -> String {
         match self {
-            ModuleError::Io(e) => {
-                let s = e.to_string();
-                // Rust appends " (os error N)"; kmod prints strerror only.
-                match s.find(" (os error") {
-                    Some(i) => s[..i].to_string(),
-                    None => s,
-                }
-            }
+            ModuleError::Io(e) => walk::strerror(e),
             ModuleError::Decompress(_) => "Invalid argument".into(),
-            ModuleError::Elf(_) => "Exec format error".into(),
+            // libkmod: ENOEXEC when there is no ELF header at all, EINVAL when an ELF
+            // file's structure is broken.
+            ModuleError::Elf(elf::ElfError::NotElf) => "Exec format error".into(),
+            ModuleError::Elf(_) => "Invalid argument".into(),
         }
     }
 

@@ -57,6 +57,15 @@ impl Extensions {
     }
 }
 
+/// An I/O error's text as C's `strerror` gives it (without Rust's "(os error N)").
+pub fn strerror(e: &std::io::Error) -> String {
+    let s = e.to_string();
+    match s.find(" (os error") {
+        Some(i) => s[..i].to_string(),
+        None => s,
+    }
+}
+
 /// The module name kmod derives from a file name.
 pub fn modname_of(basename: &str) -> String {
     basename.split('.').next().unwrap_or("").replace('-', "_")
@@ -85,13 +94,13 @@ pub fn discover(
         msgs,
     };
     let rd = std::fs::read_dir(dirname)?;
-    w.walk_dir(rd, dirname.to_string(), true);
+    w.walk_dir(rd, dirname.to_string(), true, 3);
     for (ext, _) in &cfg.externals {
         let e = ext.to_string_lossy().into_owned();
         match std::fs::read_dir(&e) {
-            Ok(rd) => w.walk_dir(rd, e, false),
+            Ok(rd) => w.walk_dir(rd, e, false, 3),
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
-            Err(err) => w.msgs.push(format!("could not open directory {e}: {err}")),
+            Err(err) => w.msgs.push(format!("could not open directory {e}: {}", strerror(&err))),
         }
     }
     let mut v: Vec<ModuleSource> = w.found.into_values().collect();
@@ -114,7 +123,9 @@ impl Walker<'_> {
             || self.cfg.excludes.iter().any(|(e, _)| e == name)
     }
 
-    fn walk_dir(&mut self, rd: std::fs::ReadDir, path: String, under_moddir: bool) {
+    /// `fd` is the descriptor number kmod would hold for this directory (3 for the top,
+    /// one more per level), which appears in its `fstatat` messages.
+    fn walk_dir(&mut self, rd: std::fs::ReadDir, path: String, under_moddir: bool, fd: u32) {
         for ent in rd {
             let Ok(ent) = ent else { continue };
             let name_os = ent.file_name();
@@ -129,14 +140,14 @@ impl Walker<'_> {
                 _ => match std::fs::metadata(&full) {
                     Ok(m) => m.is_dir(),
                     Err(e) => {
-                        self.msgs.push(format!("fstatat({name}): {e}"));
+                        self.msgs.push(format!("fstatat({fd}, {name}): {}", strerror(&e)));
                         continue;
                     }
                 },
             };
             if is_dir {
                 match std::fs::read_dir(&full) {
-                    Ok(sub) => self.walk_dir(sub, full, under_moddir),
+                    Ok(sub) => self.walk_dir(sub, full, under_moddir, fd + 1),
                     Err(e) => self
                         .msgs
                         .push(format!("could not open directory {full}: {e}")),

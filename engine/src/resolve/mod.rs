@@ -12,20 +12,28 @@ pub mod depsort;
 
 pub use depsort::{dependency_order, DepOrder};
 
+use crate::diag::RuleRef;
 use crate::graph::{ExportGraph, Exporter, ModuleId, Provider};
 use rustc_hash::FxHashMap as HashMap;
 
 /// What decided a provider.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
-    /// kmod's built-in rule: the last exporter in array order wins.
-    KmodDefault,
-    /// A policy rule, named by its source location and a short description.
+    /// Only one exporter: nothing to decide.
+    Only,
+    /// The default strategy (kmod's built-in rule, or a policy's `defaults`).
+    Default {
+        /// The strategy's name, e.g. `last-in-order`.
+        strategy: String,
+        /// Where the default was set, if a policy set it.
+        set_at: Option<RuleRef>,
+    },
+    /// A policy rule decided.
     Rule {
-        /// Where the rule is (`file.kdl:LINE`).
-        location: String,
-        /// What the rule says.
-        summary: String,
+        /// The rule.
+        rule: RuleRef,
+        /// What it said, e.g. `prefer updates/*` or `vmlinux wins`.
+        how: String,
     },
 }
 
@@ -50,10 +58,12 @@ pub struct KmodRule;
 
 impl ProviderRule for KmodRule {
     fn choose(&self, _: &ExportGraph, _: &str, exporters: &[Exporter]) -> Choice {
-        Choice {
-            index: exporters.len() - 1,
-            decision: Decision::KmodDefault,
-        }
+        let decision = if exporters.len() == 1 {
+            Decision::Only
+        } else {
+            Decision::Default { strategy: "last-in-order".into(), set_at: None }
+        };
+        Choice { index: exporters.len() - 1, decision }
     }
 }
 

@@ -1,0 +1,95 @@
+//! Checks on exports: a symbol exported by several modules (`duplicate-export`) and a
+//! module exporting what vmlinux exports (`vmlinux-conflict`).
+//!
+//! Each finding names the rule that decided its level or tolerated it, and the provider
+//! the policy chose, so the report and `modules.dep` tell the same story.
+
+use super::CheckContext;
+use crate::diag::{Code, Finding};
+use crate::graph::Provider;
+use crate::policy::engine::vmlinux_verdict;
+
+fn sorted_symbols<'a>(cx: &'a CheckContext<'_>) -> Vec<&'a str> {
+    let mut v: Vec<&str> = cx.graph.symbols.keys().map(|k| &**k).collect();
+    v.sort_unstable();
+    v
+}
+
+/// `duplicate-export`: every symbol that two or more modules export.
+pub fn duplicate_exports(cx: &CheckContext<'_>) -> Vec<Finding> {
+    let g = cx.graph;
+    let mut out = Vec::new();
+    for sym in sorted_symbols(cx) {
+        let exporters = g.exporters(sym);
+        let mods: Vec<_> = exporters
+            .iter()
+            .filter_map(|e| match e.provider {
+                Provider::Module(id) => Some(g.module(id)),
+                Provider::Vmlinux => None,
+            })
+            .collect();
+        if mods.len() < 2 {
+            continue;
+        }
+        let pairs: Vec<(&str, &str)> = mods.iter().map(|m| (m.name(), m.source.dep_path())).collect();
+        let chosen = cx.resolution.provider_of(g, sym).map(|e| match e.provider {
+            Provider::Module(id) => g.module(id).name().to_string(),
+            Provider::Vmlinux => "vmlinux".to_string(),
+        });
+        let names: Vec<&str> = mods.iter().map(|m| m.name()).collect();
+        let message = format!(
+            "'{sym}' is exported by {} modules ({}); provider: {}",
+            mods.len(),
+            names.join(", "),
+            chosen.as_deref().unwrap_or("none")
+        );
+        let last = mods.last().expect("two or more");
+        let (tolerated, rule) = match cx.engine.tolerating_duplicate(sym, &pairs) {
+            Some(a) => (true, Some(cx.engine.rule_ref(&a.meta.loc, "allow-duplicate", a.meta.reason.as_deref()))),
+            None => (false, cx.engine.policy().severities.get(&Code::DuplicateExport).and_then(|s| s.loc).map(|l| cx.engine.rule_ref(&l, "severity", None))),
+        };
+        out.push(Finding {
+            code: Code::DuplicateExport,
+            level: cx.engine.policy().level(Code::DuplicateExport),
+            message,
+            module: Some(last.name().to_string()),
+            file: Some(last.source.path.clone()),
+            symbol: Some(sym.to_string()),
+            rule,
+            tolerated,
+        });
+    }
+    out
+}
+
+/// `vmlinux-conflict`: every module export of a symbol vmlinux also exports.
+pub fn vmlinux_conflicts(cx: &CheckContext<'_>) -> Vec<Finding> {
+    let g = cx.graph;
+    let mut out = Vec::new();
+    for sym in sorted_symbols(cx) {
+        let exporters = g.exporters(sym);
+        if !exporters.iter().any(|e| e.provider == Provider::Vmlinux) {
+            continue;
+        }
+        for e in exporters {
+            let Provider::Module(id) = e.provider else { continue };
+            let m = g.module(id);
+            let (level, rule) = vmlinux_verdict(cx.engine, sym, m.name(), m.source.dep_path());
+            let winner = match cx.resolution.provider_of(g, sym).map(|x| x.provider) {
+                Some(Provider::Vmlinux) => "vmlinux keeps it",
+                _ => "the module's export is used",
+            };
+            out.push(Finding {
+                code: Code::VmlinuxConflict,
+                level,
+                message: format!("{}: '{sym}' exported twice. Previous export was in vmlinux ({winner})", m.name()),
+                module: Some(m.name().to_string()),
+                file: Some(m.source.path.clone()),
+                symbol: Some(sym.to_string()),
+                rule,
+                tolerated: false,
+            });
+        }
+    }
+    out
+}

@@ -1,0 +1,169 @@
+//! Diagnostics shared by every stage: the code table, levels, and the finding record.
+//!
+//! A [`Code`] is stable: its kebab-case name is the `--allow/--warn/--deny` argument, the
+//! JSON `code` and the SARIF `ruleId`, and it is never renamed or reused (retired codes
+//! stay listed). Each code has a default [`Level`]; a policy and the command line may
+//! change it. This module knows nothing of how findings are printed.
+
+use std::fmt;
+
+/// How serious a finding is, after policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Level {
+    /// Not reported.
+    Allow,
+    /// Reported, does not fail the run.
+    Warn,
+    /// Reported, fails the run (exit 1).
+    Deny,
+}
+
+impl Level {
+    /// The policy and command-line spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Allow => "allow",
+            Level::Warn => "warn",
+            Level::Deny => "deny",
+        }
+    }
+
+    /// Parses `allow`, `warn` or `deny`.
+    pub fn parse(s: &str) -> Option<Level> {
+        match s {
+            "allow" => Some(Level::Allow),
+            "warn" => Some(Level::Warn),
+            "deny" => Some(Level::Deny),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Level {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+macro_rules! codes {
+    ($( $(#[$doc:meta])* $variant:ident = $name:literal, $level:ident, $summary:literal; )*) => {
+        /// Every diagnostic code modpolicy can emit.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Code {
+            $( $(#[$doc])* $variant, )*
+        }
+
+        impl Code {
+            /// Every code, in table order.
+            pub const ALL: &'static [Code] = &[$(Code::$variant),*];
+
+            /// The stable kebab-case name.
+            pub fn name(self) -> &'static str {
+                match self { $(Code::$variant => $name,)* }
+            }
+
+            /// The level used when neither policy nor command line says otherwise.
+            pub fn default_level(self) -> Level {
+                match self { $(Code::$variant => Level::$level,)* }
+            }
+
+            /// One line saying what the code means.
+            pub fn summary(self) -> &'static str {
+                match self { $(Code::$variant => $summary,)* }
+            }
+        }
+    };
+}
+
+codes! {
+    /// Two or more modules export the same symbol.
+    DuplicateExport = "duplicate-export", Warn, "a symbol is exported by more than one module";
+    /// A module exports a symbol that vmlinux exports too.
+    VmlinuxConflict = "vmlinux-conflict", Deny, "a module exports a symbol vmlinux already exports";
+    /// A policy rule matched nothing in the graph.
+    UnmatchedRule = "unmatched-rule", Warn, "a policy rule matched nothing";
+    /// A policy rule can never apply: an earlier rule always wins.
+    ShadowedRule = "shadowed-rule", Warn, "a policy rule is always preceded by an earlier rule that matches the same";
+    /// An allowlist entry passed its `expires` date and no longer applies.
+    ExpiredRule = "expired-rule", Warn, "a policy entry has expired and no longer applies";
+    /// A module file could not be read.
+    UnreadableModule = "unreadable-module", Warn, "a module file could not be read or parsed";
+}
+
+impl Code {
+    /// Looks a code up by its name.
+    pub fn from_name(name: &str) -> Option<Code> {
+        Code::ALL.iter().copied().find(|c| c.name() == name)
+    }
+
+    /// The documentation anchor of the code (in `docs/codes.md`).
+    pub fn doc_anchor(self) -> String {
+        format!("docs/codes.md#{}", self.name())
+    }
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Where a deciding rule lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleRef {
+    /// The policy file.
+    pub file: String,
+    /// 1-based line.
+    pub line: usize,
+    /// Byte span in the file (offset, length).
+    pub span: (usize, usize),
+    /// The rule's kind (node name), e.g. `allow-duplicate`.
+    pub kind: String,
+    /// The rule's `reason`, if it has one.
+    pub reason: Option<String>,
+}
+
+impl fmt::Display for RuleRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{} ({})", self.file, self.line, self.kind)
+    }
+}
+
+/// One finding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// The code.
+    pub code: Code,
+    /// The level after policy and command line.
+    pub level: Level,
+    /// The message, worded as modpost words it where modpost has one.
+    pub message: String,
+    /// The module concerned, if any.
+    pub module: Option<String>,
+    /// The module's file, if any.
+    pub file: Option<String>,
+    /// The symbol concerned, if any.
+    pub symbol: Option<String>,
+    /// The policy rule that decided the level (or tolerated it), if a rule did.
+    pub rule: Option<RuleRef>,
+    /// Set when a rule tolerates this finding (kept visible, not counted).
+    pub tolerated: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_and_kebab_case() {
+        let mut names: Vec<&str> = Code::ALL.iter().map(|c| c.name()).collect();
+        for n in &names {
+            assert!(n.bytes().all(|b| b.is_ascii_lowercase() || b == b'-'), "{n}");
+            assert_eq!(Code::from_name(n).map(|c| c.name()), Some(*n));
+        }
+        names.sort();
+        let before = names.len();
+        names.dedup();
+        assert_eq!(before, names.len(), "duplicate code names");
+    }
+}

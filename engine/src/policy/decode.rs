@@ -1,0 +1,517 @@
+//! KDL → typed policy rules for one file, with every mistake collected.
+//!
+//! Decoding never stops at the first error: each problem becomes a [`PolicyDiagnostic`]
+//! with a span and, for misspelt names, a "did you mean" hint, so a user sees every
+//! mistake in one run. Unknown nodes and properties are errors, not ignored.
+
+use super::glob::Pattern;
+use super::model::*;
+use super::source::{FileId, Loc};
+use crate::diag::{Code, Level};
+use crate::load::config::SearchEntry;
+use kdl::{KdlDocument, KdlEntry, KdlNode, KdlValue};
+use std::path::PathBuf;
+
+/// One problem in a policy file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyDiagnostic {
+    /// A stable code (`policy::unknown-node`, ...).
+    pub code: &'static str,
+    /// The message.
+    pub message: String,
+    /// Where.
+    pub loc: Loc,
+    /// The label at the span.
+    pub label: String,
+    /// A hint.
+    pub help: Option<String>,
+}
+
+/// One file's decoded content (not yet merged with other layers).
+#[derive(Debug, Clone, Default)]
+pub struct FileRules {
+    /// `include` paths, as written, with their locations.
+    pub includes: Vec<(String, Loc)>,
+    /// `defaults provider`.
+    pub default_provider: Option<(Strategy, Loc)>,
+    /// `defaults vmlinux-winner`.
+    pub default_vmlinux_winner: Option<(Winner, Loc)>,
+    /// `severity` entries.
+    pub severities: Vec<(Code, Level, Loc)>,
+    /// Rules in file order.
+    pub providers: Vec<ProviderRule>,
+    /// Entries in file order.
+    pub allow_duplicates: Vec<AllowDuplicate>,
+    /// Rules in file order.
+    pub vmlinux: Vec<VmlinuxRule>,
+    /// depmod settings.
+    pub depmod: DepmodSettings,
+}
+
+const TOP_NODES: &[&str] = &["version", "include", "defaults", "severity", "allow-duplicate", "provider", "vmlinux-conflict", "depmod"];
+const STRATEGIES: &[&str] = &["first-in-order", "last-in-order", "search-order"];
+
+/// The policy language version this build reads.
+pub const POLICY_VERSION: i128 = 1;
+
+struct Cx<'a> {
+    file: FileId,
+    text: &'a str,
+    layer: usize,
+    kver: &'a str,
+    diags: Vec<PolicyDiagnostic>,
+}
+
+fn did_you_mean(word: &str, candidates: &[&str]) -> Option<String> {
+    candidates
+        .iter()
+        .map(|c| (strsim::damerau_levenshtein(word, c), *c))
+        .filter(|(d, c)| *d <= 2.max(c.len() / 3))
+        .min()
+        .map(|(_, c)| format!("did you mean `{c}`?"))
+}
+
+impl Cx<'_> {
+    fn loc(&self, span: miette::SourceSpan) -> Loc {
+        Loc::new(self.file, self.text, span)
+    }
+
+    fn err(&mut self, code: &'static str, span: miette::SourceSpan, message: impl Into<String>, label: impl Into<String>, help: Option<String>) {
+        let loc = self.loc(span);
+        self.diags.push(PolicyDiagnostic { code, message: message.into(), loc, label: label.into(), help });
+    }
+
+    fn args<'n>(&self, node: &'n KdlNode) -> Vec<&'n KdlEntry> {
+        node.entries().iter().filter(|e| e.name().is_none()).collect()
+    }
+
+    fn string_args(&mut self, node: &KdlNode, what: &str) -> Vec<(String, Loc)> {
+        let mut out = Vec::new();
+        for e in self.args(node) {
+            match e.value() {
+                KdlValue::String(s) => out.push((s.clone(), self.loc(e.span()))),
+                v => self.err("policy::wrong-type", e.span(), format!("`{}` takes {what} as strings, found {}", node.name().value(), kind(v)), "expected a string", None),
+            }
+        }
+        out
+    }
+
+    fn no_args(&mut self, node: &KdlNode) {
+        if let Some(e) = self.args(node).first() {
+            self.err("policy::unexpected-argument", e.span(), format!("`{}` takes no arguments", node.name().value()), "unexpected argument", None);
+        }
+    }
+
+    /// Reads the settings of a rule node: its properties and child nodes, each named in
+    /// `allowed`; reports unknown ones. Returns `(name, values, loc)` per setting.
+    fn settings(&mut self, node: &KdlNode, allowed: &[&str]) -> Vec<(String, Vec<(KdlValue, Loc)>, Loc)> {
+        let mut out = Vec::new();
+        for e in node.entries() {
+            if let Some(n) = e.name() {
+                let name = n.value().to_string();
+                if allowed.contains(&name.as_str()) {
+                    out.push((name, vec![(e.value().clone(), self.loc(e.span()))], self.loc(e.span())));
+                } else {
+                    let help = did_you_mean(&name, allowed);
+                    self.err("policy::unknown-property", e.span(), format!("unknown property `{name}` on `{}`", node.name().value()), "unknown property", help);
+                }
+            }
+        }
+        if let Some(children) = node.children() {
+            for c in children.nodes() {
+                let name = c.name().value().to_string();
+                if !allowed.contains(&name.as_str()) {
+                    let help = did_you_mean(&name, allowed);
+                    self.err("policy::unknown-node", c.span(), format!("unknown setting `{name}` in `{}`", node.name().value()), "unknown setting", help);
+                    continue;
+                }
+                for e in c.entries().iter().filter(|e| e.name().is_some()) {
+                    self.err("policy::unexpected-property", e.span(), format!("`{name}` takes no properties"), "unexpected property", None);
+                }
+                if c.children().is_some() {
+                    self.err("policy::unexpected-children", c.span(), format!("`{name}` takes no children"), "unexpected block", None);
+                }
+                let vals = c.entries().iter().filter(|e| e.name().is_none()).map(|e| (e.value().clone(), self.loc(e.span()))).collect();
+                out.push((name, vals, self.loc(c.span())));
+            }
+        }
+        // A setting given twice is a mistake.
+        for i in 0..out.len() {
+            if out[..i].iter().any(|(n, _, _)| *n == out[i].0) && out[i].0 != "modules" && out[i].0 != "prefer" {
+                let l = out[i].2;
+                let name = out[i].0.clone();
+                self.diags.push(PolicyDiagnostic { code: "policy::duplicate-setting", message: format!("`{name}` is set twice"), loc: l, label: "set again here".into(), help: None });
+            }
+        }
+        out
+    }
+
+    fn one_string(&mut self, name: &str, vals: &[(KdlValue, Loc)], at: Loc) -> Option<(String, Loc)> {
+        match vals {
+            [(KdlValue::String(s), l)] => Some((s.clone(), *l)),
+            [(v, l)] => {
+                self.diags.push(PolicyDiagnostic { code: "policy::wrong-type", message: format!("`{name}` must be a string, found {}", kind(v)), loc: *l, label: "expected a string".into(), help: None });
+                None
+            }
+            _ => {
+                self.diags.push(PolicyDiagnostic { code: "policy::wrong-arity", message: format!("`{name}` takes exactly one value"), loc: at, label: "here".into(), help: None });
+                None
+            }
+        }
+    }
+
+    fn patterns(&mut self, vals: &[(KdlValue, Loc)], module: bool) -> Vec<Pattern> {
+        let mut out = Vec::new();
+        for (v, l) in vals {
+            let KdlValue::String(s) = v else {
+                self.diags.push(PolicyDiagnostic { code: "policy::wrong-type", message: format!("a pattern must be a string, found {}", kind(v)), loc: *l, label: "expected a string".into(), help: None });
+                continue;
+            };
+            let p = if module { Pattern::module(s) } else { Pattern::symbol(s) };
+            match p {
+                Ok(p) => out.push(p),
+                Err(e) => self.diags.push(PolicyDiagnostic { code: "policy::bad-pattern", message: format!("invalid pattern `{s}`: {e}"), loc: *l, label: "invalid pattern".into(), help: None }),
+            }
+        }
+        out
+    }
+
+    fn symbol_patterns(&mut self, node: &KdlNode) -> Vec<Pattern> {
+        let vals: Vec<(KdlValue, Loc)> = self.args(node).iter().map(|e| (e.value().clone(), self.loc(e.span()))).collect();
+        if vals.is_empty() {
+            self.err("policy::missing-argument", node.name().span(), format!("`{}` needs at least one symbol pattern", node.name().value()), "no symbol pattern", Some(format!("e.g. `{} \"my_symbol\" {{ ... }}`", node.name().value())));
+        }
+        self.patterns(&vals, false)
+    }
+
+    fn meta(&mut self, node: &KdlNode, settings: &[(String, Vec<(KdlValue, Loc)>, Loc)], reason_required: bool) -> Meta {
+        let mut m = Meta { loc: self.loc(node.span()), reason: None, owner: None, expires: None, layer: self.layer };
+        for (name, vals, at) in settings {
+            match name.as_str() {
+                "reason" => m.reason = self.one_string(name, vals, *at).map(|x| x.0),
+                "owner" => m.owner = self.one_string(name, vals, *at).map(|x| x.0),
+                "expires" => {
+                    if let Some((s, l)) = self.one_string(name, vals, *at) {
+                        match Date::parse(&s) {
+                            Some(d) => m.expires = Some((d, l)),
+                            None => self.diags.push(PolicyDiagnostic { code: "policy::bad-date", message: format!("`expires` must be a date YYYY-MM-DD, found `{s}`"), loc: l, label: "not a date".into(), help: None }),
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        if reason_required && m.reason.is_none() {
+            self.err("policy::missing-reason", node.name().span(), format!("`{}` needs a `reason`", node.name().value()), "no reason given", Some("say why the exception exists: `reason \"...\"`".into()));
+        }
+        m
+    }
+
+    fn level(&mut self, s: &str, l: Loc) -> Option<Level> {
+        let lv = Level::parse(s);
+        if lv.is_none() {
+            let help = did_you_mean(s, &["allow", "warn", "deny"]);
+            self.diags.push(PolicyDiagnostic { code: "policy::bad-level", message: format!("unknown level `{s}` (allow, warn or deny)"), loc: l, label: "unknown level".into(), help });
+        }
+        lv
+    }
+
+    fn strategy(&mut self, s: &str, l: Loc) -> Option<Strategy> {
+        match s {
+            "first-in-order" => Some(Strategy::FirstInOrder),
+            "last-in-order" => Some(Strategy::LastInOrder),
+            "search-order" => Some(Strategy::SearchOrder),
+            _ => {
+                let help = did_you_mean(s, STRATEGIES).or_else(|| Some(format!("one of {}, or a `prefer` list", STRATEGIES.join(", "))));
+                self.diags.push(PolicyDiagnostic { code: "policy::bad-strategy", message: format!("unknown provider strategy `{s}`"), loc: l, label: "unknown strategy".into(), help });
+                None
+            }
+        }
+    }
+
+    fn winner(&mut self, s: &str, l: Loc) -> Option<Winner> {
+        match s {
+            "module" => Some(Winner::Module),
+            "vmlinux" => Some(Winner::Vmlinux),
+            _ => {
+                let help = did_you_mean(s, &["module", "vmlinux"]);
+                self.diags.push(PolicyDiagnostic { code: "policy::bad-winner", message: format!("unknown winner `{s}` (module or vmlinux)"), loc: l, label: "unknown winner".into(), help });
+                None
+            }
+        }
+    }
+}
+
+fn kind(v: &KdlValue) -> &'static str {
+    match v {
+        KdlValue::String(_) => "a string",
+        KdlValue::Integer(_) => "an integer",
+        KdlValue::Float(_) => "a number",
+        KdlValue::Bool(_) => "a boolean",
+        KdlValue::Null => "#null",
+    }
+}
+
+/// Decodes one parsed policy file. `kver` filters `override`/`external` kernel patterns.
+pub fn decode_file(doc: &KdlDocument, file: FileId, text: &str, layer: usize, kver: &str) -> (FileRules, Vec<PolicyDiagnostic>) {
+    let mut cx = Cx { file, text, layer, kver, diags: Vec::new() };
+    let mut r = FileRules::default();
+    let mut version_seen = false;
+    for (i, node) in doc.nodes().iter().enumerate() {
+        let name = node.name().value();
+        match name {
+            "version" => {
+                version_seen = true;
+                if i != 0 {
+                    cx.err("policy::version-not-first", node.span(), "`version` must be the first node", "move this to the top", None);
+                }
+                match cx.args(node).as_slice() {
+                    [e] => match e.value() {
+                        KdlValue::Integer(v) if *v == POLICY_VERSION => {}
+                        KdlValue::Integer(v) => cx.err("policy::unsupported-version", e.span(), format!("policy language version {v} is not supported (this modpolicy reads version {POLICY_VERSION})"), "unsupported version", None),
+                        v => cx.err("policy::wrong-type", e.span(), format!("`version` takes an integer, found {}", kind(v)), "expected an integer", None),
+                    },
+                    _ => cx.err("policy::wrong-arity", node.span(), "`version` takes exactly one integer", "here", Some(format!("write `version {POLICY_VERSION}`"))),
+                }
+            }
+            "include" => {
+                for (p, l) in cx.string_args(node, "paths") {
+                    r.includes.push((p, l));
+                }
+            }
+            "defaults" => {
+                cx.no_args(node);
+                for (n, vals, at) in cx.settings(node, &["provider", "vmlinux-winner"]) {
+                    let Some((s, l)) = cx.one_string(&n, &vals, at) else { continue };
+                    if n == "provider" {
+                        if let Some(st) = cx.strategy(&s, l) {
+                            r.default_provider = Some((st, at));
+                        }
+                    } else if let Some(w) = cx.winner(&s, l) {
+                        r.default_vmlinux_winner = Some((w, at));
+                    }
+                }
+            }
+            "severity" => {
+                cx.no_args(node);
+                let names: Vec<&str> = Code::ALL.iter().map(|c| c.name()).collect();
+                for (n, vals, at) in cx.settings(node, &names) {
+                    let Some((s, l)) = cx.one_string(&n, &vals, at) else { continue };
+                    let code = Code::from_name(&n).expect("allowed names are codes");
+                    if let Some(lv) = cx.level(&s, l) {
+                        r.severities.push((code, lv, at));
+                    }
+                }
+            }
+            "allow-duplicate" => {
+                let symbols = cx.symbol_patterns(node);
+                let settings = cx.settings(node, &["modules", "reason", "owner", "expires"]);
+                let mut modules = Vec::new();
+                for (n, vals, at) in &settings {
+                    if n == "modules" {
+                        if vals.is_empty() {
+                            cx.diags.push(PolicyDiagnostic { code: "policy::missing-argument", message: "`modules` needs at least one module pattern".into(), loc: *at, label: "empty list".into(), help: Some("leave `modules` out to allow any exporters".into()) });
+                        }
+                        modules.extend(cx.patterns(vals, true));
+                    }
+                }
+                let meta = cx.meta(node, &settings, true);
+                r.allow_duplicates.push(AllowDuplicate { symbols, modules, meta });
+            }
+            "provider" => {
+                let symbols = cx.symbol_patterns(node);
+                let settings = cx.settings(node, &["prefer", "strategy", "reason", "owner", "expires"]);
+                let mut prefer: Option<Vec<Pattern>> = None;
+                let mut strategy: Option<(Strategy, Loc)> = None;
+                for (n, vals, at) in &settings {
+                    match n.as_str() {
+                        "prefer" => {
+                            if vals.is_empty() {
+                                cx.diags.push(PolicyDiagnostic { code: "policy::missing-argument", message: "`prefer` needs at least one module pattern".into(), loc: *at, label: "empty list".into(), help: None });
+                            }
+                            prefer.get_or_insert_with(Vec::new).extend(cx.patterns(vals, true));
+                        }
+                        "strategy" => {
+                            if let Some((s, l)) = cx.one_string(n, vals, *at) {
+                                if let Some(st) = cx.strategy(&s, l) {
+                                    strategy = Some((st, *at));
+                                }
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                let meta = cx.meta(node, &settings, false);
+                let strategy = match (prefer, strategy) {
+                    (Some(p), None) => Strategy::Prefer(p),
+                    (None, Some((s, _))) => s,
+                    (Some(_), Some((_, l))) => {
+                        cx.diags.push(PolicyDiagnostic { code: "policy::contradictory", message: "a `provider` rule takes either `prefer` or `strategy`, not both".into(), loc: l, label: "second way of choosing".into(), help: Some("split it into two rules with different symbol patterns".into()) });
+                        continue;
+                    }
+                    (None, None) => {
+                        cx.err("policy::missing-setting", node.name().span(), "a `provider` rule needs `prefer` or `strategy`", "says nothing about the provider", Some("e.g. `prefer \"updates/*\" \"*\"` or `strategy \"first-in-order\"`".into()));
+                        continue;
+                    }
+                };
+                r.providers.push(ProviderRule { symbols, strategy, meta });
+            }
+            "vmlinux-conflict" => {
+                let symbols = cx.symbol_patterns(node);
+                let settings = cx.settings(node, &["modules", "action", "winner", "reason", "owner", "expires"]);
+                let mut modules = Vec::new();
+                let mut action = None;
+                let mut winner = None;
+                for (n, vals, at) in &settings {
+                    match n.as_str() {
+                        "modules" => modules.extend(cx.patterns(vals, true)),
+                        "action" => {
+                            if let Some((s, l)) = cx.one_string(n, vals, *at) {
+                                action = cx.level(&s, l);
+                            }
+                        }
+                        "winner" => {
+                            if let Some((s, l)) = cx.one_string(n, vals, *at) {
+                                winner = cx.winner(&s, l);
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                let meta = cx.meta(node, &settings, false);
+                let Some(action) = action else {
+                    if !cx.diags.iter().any(|d| d.code == "policy::bad-level") {
+                        cx.err("policy::missing-setting", node.name().span(), "a `vmlinux-conflict` rule needs an `action` (allow, warn or deny)", "no action", None);
+                    }
+                    continue;
+                };
+                let winner = winner.unwrap_or(if action == Level::Deny { Winner::Vmlinux } else { Winner::Module });
+                r.vmlinux.push(VmlinuxRule { symbols, modules, action, winner, meta });
+            }
+            "depmod" => {
+                cx.no_args(node);
+                r.depmod.present = true;
+                decode_depmod(&mut cx, node, &mut r.depmod);
+            }
+            other => {
+                let help = did_you_mean(other, TOP_NODES).or_else(|| Some(format!("policy nodes are: {}", TOP_NODES.join(", "))));
+                cx.err("policy::unknown-node", node.name().span(), format!("unknown policy node `{other}`"), "unknown node", help);
+            }
+        }
+    }
+    if !version_seen {
+        cx.diags.push(PolicyDiagnostic {
+            code: "policy::missing-version",
+            message: "policy file has no `version` node".into(),
+            loc: Loc { file, offset: 0, len: 0, line: 1 },
+            label: "expected `version 1` here".into(),
+            help: Some(format!("start the file with `version {POLICY_VERSION}`")),
+        });
+    }
+    // Contradictions inside one file: the same symbol pattern with two different
+    // provider choices, or two different vmlinux verdicts.
+    for i in 0..r.providers.len() {
+        for j in 0..i {
+            let (a, b) = (&r.providers[j], &r.providers[i]);
+            if a.symbols == b.symbols && a.strategy != b.strategy {
+                cx.diags.push(PolicyDiagnostic {
+                    code: "policy::contradictory",
+                    message: format!("this `provider` rule contradicts the one on line {}: same symbols, another choice", a.meta.loc.line),
+                    loc: b.meta.loc,
+                    label: "contradicting rule".into(),
+                    help: Some("keep one of the two".into()),
+                });
+            }
+        }
+    }
+    for i in 0..r.vmlinux.len() {
+        for j in 0..i {
+            let (a, b) = (&r.vmlinux[j], &r.vmlinux[i]);
+            if a.symbols == b.symbols && a.modules == b.modules && (a.action != b.action || a.winner != b.winner) {
+                cx.diags.push(PolicyDiagnostic {
+                    code: "policy::contradictory",
+                    message: format!("this `vmlinux-conflict` rule contradicts the one on line {}: same symbols and modules, another verdict", a.meta.loc.line),
+                    loc: b.meta.loc,
+                    label: "contradicting rule".into(),
+                    help: Some("keep one of the two".into()),
+                });
+            }
+        }
+    }
+    (r, cx.diags)
+}
+
+fn decode_depmod(cx: &mut Cx<'_>, node: &KdlNode, d: &mut DepmodSettings) {
+    for e in node.entries().iter().filter(|e| e.name().is_some()) {
+        cx.err("policy::unexpected-property", e.span(), "`depmod` takes no properties", "unexpected property", None);
+    }
+    let Some(children) = node.children() else { return };
+    let allowed = ["search", "override", "exclude", "external"];
+    for c in children.nodes() {
+        let name = c.name().value();
+        let kernel = c.entries().iter().find(|e| e.name().map(|n| n.value()) == Some("kernel"));
+        for e in c.entries().iter().filter(|e| e.name().is_some_and(|n| n.value() != "kernel")) {
+            let help = (name == "override" || name == "external").then(|| "the only property here is `kernel`".to_string());
+            cx.err("policy::unknown-property", e.span(), format!("unknown property on `{name}`"), "unknown property", help);
+        }
+        let kver_ok = match kernel.map(|k| k.value()) {
+            None => true,
+            Some(KdlValue::String(p)) => crate::load::config::kver_matches(p, cx.kver),
+            Some(v) => {
+                let span = kernel.expect("present").span();
+                cx.err("policy::wrong-type", span, format!("`kernel` must be a string pattern, found {}", kind(v)), "expected a string", None);
+                false
+            }
+        };
+        match name {
+            "search" => {
+                let v: Vec<(SearchEntry, Loc)> = cx
+                    .string_args(c, "directories")
+                    .into_iter()
+                    .map(|(s, l)| {
+                        let e = match s.as_str() {
+                            "built-in" => SearchEntry::BuiltIn,
+                            "external" => SearchEntry::External,
+                            _ => SearchEntry::Dir(s),
+                        };
+                        (e, l)
+                    })
+                    .collect();
+                d.search.get_or_insert_with(Vec::new).extend(v);
+            }
+            "override" => {
+                let a = cx.string_args(c, "a module name and a subdirectory");
+                match a.as_slice() {
+                    [(m, _), (s, _)] => {
+                        if kver_ok {
+                            d.overrides.push((m.clone(), s.clone(), cx.loc(c.span())));
+                        }
+                    }
+                    _ => cx.err("policy::wrong-arity", c.span(), "`override` takes a module name and a subdirectory", "here", Some("e.g. `override \"e1000e\" \"updates\" kernel=\"*\"`".into())),
+                }
+            }
+            "exclude" => {
+                for (s, l) in cx.string_args(c, "names") {
+                    d.excludes.push((s, l));
+                }
+            }
+            "external" => {
+                let a = cx.string_args(c, "a directory");
+                match a.as_slice() {
+                    [(dir, l)] => {
+                        if !dir.starts_with('/') {
+                            cx.diags.push(PolicyDiagnostic { code: "policy::relative-external", message: format!("external directory `{dir}` must be absolute"), loc: *l, label: "relative path".into(), help: None });
+                        } else if kver_ok {
+                            d.externals.push((PathBuf::from(dir), cx.loc(c.span())));
+                        }
+                    }
+                    _ => cx.err("policy::wrong-arity", c.span(), "`external` takes one absolute directory", "here", None),
+                }
+            }
+            other => {
+                let help = did_you_mean(other, &allowed);
+                cx.err("policy::unknown-node", c.name().span(), format!("unknown `depmod` setting `{other}`"), "unknown setting", help);
+            }
+        }
+    }
+}

@@ -1,0 +1,90 @@
+//! Symbol and module patterns.
+//!
+//! Patterns are shell wildcards (`*`, `?`, `[...]`), matched against the whole name. A
+//! module pattern containing `/` matches the module's path relative to the module
+//! directory (e.g. `updates/*`); otherwise it matches the module name, with `-` and `_`
+//! treated alike (kernel module names fold `-` to `_`).
+
+use globset::{GlobBuilder, GlobMatcher};
+
+/// A compiled pattern, keeping its text for messages and lints.
+#[derive(Debug, Clone)]
+pub struct Pattern {
+    text: String,
+    matcher: GlobMatcher,
+    by_path: bool,
+}
+
+impl PartialEq for Pattern {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
+    }
+}
+
+impl Pattern {
+    /// Compiles a symbol pattern.
+    pub fn symbol(text: &str) -> Result<Pattern, String> {
+        Self::build(text, false)
+    }
+
+    /// Compiles a module pattern.
+    pub fn module(text: &str) -> Result<Pattern, String> {
+        let by_path = text.contains('/');
+        let norm = if by_path { text.to_string() } else { text.replace('-', "_") };
+        let mut p = Self::build(&norm, by_path)?;
+        p.text = text.to_string();
+        Ok(p)
+    }
+
+    fn build(text: &str, by_path: bool) -> Result<Pattern, String> {
+        let g = GlobBuilder::new(text).literal_separator(by_path).backslash_escape(true).build().map_err(|e| e.kind().to_string())?;
+        Ok(Pattern { text: text.to_string(), matcher: g.compile_matcher(), by_path })
+    }
+
+    /// The pattern as written.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// Whether this pattern matches every name (`*`).
+    pub fn is_catch_all(&self) -> bool {
+        self.text == "*"
+    }
+
+    /// Matches a symbol name.
+    pub fn matches_symbol(&self, name: &str) -> bool {
+        self.matcher.is_match(name)
+    }
+
+    /// Matches a module, given its normalised name and its path relative to the module
+    /// directory (or its absolute path for external modules).
+    pub fn matches_module(&self, name: &str, path: &str) -> bool {
+        if self.by_path {
+            self.matcher.is_match(path)
+        } else {
+            self.matcher.is_match(name)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn symbols() {
+        let p = Pattern::symbol("dup_*").unwrap();
+        assert!(p.matches_symbol("dup_shared_fn") && !p.matches_symbol("xdup_"));
+        assert!(Pattern::symbol("a[").is_err());
+    }
+
+    #[test]
+    fn modules_fold_dashes_and_match_paths() {
+        let p = Pattern::module("intel-uncore*").unwrap();
+        assert!(p.matches_module("intel_uncore_frequency", "kernel/x/intel-uncore-frequency.ko"));
+        let p = Pattern::module("updates/*").unwrap();
+        assert!(p.matches_module("x", "updates/x.ko") && !p.matches_module("x", "updates/a/x.ko"));
+        let p = Pattern::module("updates/**").unwrap();
+        assert!(p.matches_module("x", "updates/a/x.ko"));
+    }
+}

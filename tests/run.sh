@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Runs every test: unit tests beside the code, the conformance suite against kmod's
+# depmod on the real Debian trees and the fixture trees, and the bad-input suite.
+# Needs kmod's depmod (apt-get install kmod) and ../shared/corpus (unpacked on demand by
+# tests/corpus/setup.sh).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash tests/corpus/setup.sh
+exec cargo test --workspace --locked "$@"
