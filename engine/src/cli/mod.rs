@@ -4,6 +4,8 @@
 //! library stages below it return values and errors.
 
 mod depmod;
+mod explain;
+mod policy;
 mod tree;
 
 use clap::{Parser, Subcommand};
@@ -28,6 +30,12 @@ enum Command {
     /// Write depmod artifacts (modules.dep, .alias, .symbols, ... and .bin indexes),
     /// byte-identical to kmod's depmod; kmod's command line.
     Depmod(depmod::DepmodArgs),
+    /// Explain a symbol's provider (every exporter, the deciding rule, the importers) or
+    /// a module's imports and dependencies.
+    Explain(explain::ExplainArgs),
+    /// Tools for policy files.
+    #[command(subcommand)]
+    Policy(policy::PolicyCommand),
 }
 
 fn init_logging(verbose: u8, quiet: bool) {
@@ -55,5 +63,7 @@ pub fn main() -> ExitCode {
     init_logging(cli.verbose, cli.quiet);
     match cli.command {
         Command::Depmod(args) => depmod::run(args),
+        Command::Explain(args) => explain::run(args),
+        Command::Policy(cmd) => policy::run(cmd),
     }
 }

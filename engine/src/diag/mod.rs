@@ -88,6 +88,26 @@ codes! {
     ExpiredRule = "expired-rule", Warn, "a policy entry has expired and no longer applies";
     /// A module file could not be read.
     UnreadableModule = "unreadable-module", Warn, "a module file could not be read or parsed";
+    /// A module uses a symbol nobody exports (modpost: `"sym" [mod.ko] undefined!`).
+    UndefinedSymbol = "undefined-symbol", Deny, "a module uses a symbol that neither vmlinux nor any module exports";
+    /// A GPL-incompatible module uses a GPL-only export.
+    GplOnlySymbol = "gpl-only-symbol", Deny, "a GPL-incompatible module uses a GPL-only symbol";
+    /// A module uses a namespaced symbol without `MODULE_IMPORT_NS()`.
+    MissingNamespaceImport = "missing-namespace-import", Deny, "a module uses a symbol from a namespace it does not import";
+    /// A module has no `MODULE_LICENSE()`.
+    MissingLicense = "missing-license", Deny, "a module has no MODULE_LICENSE()";
+    /// A module has no `MODULE_DESCRIPTION()` (modpost 6.10+ with W=1).
+    MissingDescription = "missing-description", Warn, "a module has no MODULE_DESCRIPTION()";
+    /// A module's `__versions` CRC differs from its provider's CRC.
+    CrcMismatch = "crc-mismatch", Deny, "a module was built against a different version of a symbol than its provider exports";
+    /// A module's recorded `depends=` differs from the providers the policy resolves.
+    StaleDepends = "stale-depends", Warn, "a module's recorded depends= disagrees with the providers the policy resolves";
+    /// A module imports a namespace it uses no symbol from.
+    UnneededNamespaceImport = "unneeded-namespace-import", Warn, "a module imports a namespace it uses no symbol from";
+    /// Modules depend on each other in a cycle.
+    DependencyCycle = "dependency-cycle", Deny, "modules depend on each other in a cycle";
+    /// A `softdep` or `weakdep` names a module that does not exist.
+    MissingSoftdepTarget = "missing-softdep-target", Warn, "a softdep or weakdep names a module that does not exist";
 }
 
 impl Code {

@@ -151,14 +151,35 @@ pub fn kver_matches(pattern: &str, kver: &str) -> bool {
     }
 }
 
-/// Parses one configuration file's text into `cfg`, as kmod does for `kver`.
-pub fn parse_config(
-    file: &Path,
-    text: &str,
-    kver: &str,
-    cfg: &mut SearchConfig,
-    msgs: &mut Vec<ConfigMessage>,
-) {
+/// One statement of a depmod.d file, before kernel-version filtering.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Statement {
+    /// `search TOKEN...`
+    Search(Vec<String>),
+    /// `override MODNAME KVER SUBDIR`
+    Override {
+        /// Module name as written.
+        modname: String,
+        /// Kernel-version pattern.
+        kver: String,
+        /// Subdirectory.
+        subdir: String,
+    },
+    /// `exclude NAME...`
+    Exclude(Vec<String>),
+    /// `external KVER DIR`
+    External {
+        /// Kernel-version pattern.
+        kver: String,
+        /// Absolute directory.
+        dir: String,
+    },
+}
+
+/// Splits a depmod.d file into statements (with their line numbers), as kmod reads it:
+/// `\` continuations, `#` comments, tokens split on blanks. Malformed or unsupported
+/// lines are reported in `msgs` with kmod's text and skipped.
+pub fn parse_statements(file: &Path, text: &str, msgs: &mut Vec<ConfigMessage>) -> Vec<(usize, Statement)> {
     // Join backslash continuations first, remembering each logical line's first line.
     let mut logical: Vec<(usize, String)> = Vec::new();
     let mut cur: Option<(usize, String)> = None;
@@ -175,6 +196,7 @@ pub fn parse_config(
     if let Some(c) = cur {
         logical.push(c);
     }
+    let mut out = Vec::new();
     for (lineno, line) in logical {
         let trimmed = line.trim_start_matches([' ', '\t']);
         if trimmed.is_empty() || trimmed.starts_with('#') {
@@ -182,62 +204,67 @@ pub fn parse_config(
         }
         let mut toks = line.split([' ', '\t', '\r']).filter(|t| !t.is_empty());
         let Some(cmd) = toks.next() else { continue };
-        let origin = Some(Origin {
-            file: file.to_path_buf(),
-            line: lineno,
-        });
-        match cmd {
-            "search" => {
-                for t in toks {
-                    let e = match t {
-                        "built-in" => SearchEntry::BuiltIn,
-                        "external" => SearchEntry::External,
-                        d => SearchEntry::Dir(d.to_string()),
-                    };
-                    cfg.search.insert(0, (e, origin.clone()));
-                }
-            }
+        let st = match cmd {
+            "search" => Statement::Search(toks.map(str::to_string).collect()),
             "override" => {
                 let (Some(m), Some(v), Some(s)) = (toks.next(), toks.next(), toks.next()) else {
                     bad_line(file, lineno, cmd, msgs);
                     continue;
                 };
-                if kver_matches(v, kver) {
-                    cfg.overrides.insert(
-                        0,
-                        (
-                            Override {
-                                modname: m.into(),
-                                subdir: s.into(),
-                            },
-                            origin,
-                        ),
-                    );
-                }
+                Statement::Override { modname: m.into(), kver: v.into(), subdir: s.into() }
             }
-            "exclude" => {
-                for t in toks {
-                    cfg.excludes.push((t.to_string(), origin.clone()));
-                }
-            }
+            "exclude" => Statement::Exclude(toks.map(str::to_string).collect()),
             "external" => {
                 let (Some(v), Some(d)) = (toks.next(), toks.next()) else {
                     bad_line(file, lineno, cmd, msgs);
                     continue;
                 };
-                if kver_matches(v, kver) {
-                    cfg.externals.insert(0, (PathBuf::from(d), origin));
-                }
+                Statement::External { kver: v.into(), dir: d.into() }
             }
             "include" | "make_map_files" => {
-                msgs.push(ConfigMessage::Info(format!(
-                    "{}:{}: command {} not implemented yet",
-                    file.display(),
-                    lineno,
-                    cmd
-                )));
+                msgs.push(ConfigMessage::Info(format!("{}:{}: command {} not implemented yet", file.display(), lineno, cmd)));
+                continue;
             }
-            _ => bad_line(file, lineno, cmd, msgs),
+            _ => {
+                bad_line(file, lineno, cmd, msgs);
+                continue;
+            }
+        };
+        out.push((lineno, st));
+    }
+    out
+}
+
+/// Parses one configuration file's text into `cfg`, as kmod does for `kver`.
+pub fn parse_config(file: &Path, text: &str, kver: &str, cfg: &mut SearchConfig, msgs: &mut Vec<ConfigMessage>) {
+    for (lineno, st) in parse_statements(file, text, msgs) {
+        let origin = Some(Origin { file: file.to_path_buf(), line: lineno });
+        match st {
+            Statement::Search(toks) => {
+                for t in toks {
+                    let e = match t.as_str() {
+                        "built-in" => SearchEntry::BuiltIn,
+                        "external" => SearchEntry::External,
+                        _ => SearchEntry::Dir(t),
+                    };
+                    cfg.search.insert(0, (e, origin.clone()));
+                }
+            }
+            Statement::Override { modname, kver: v, subdir } => {
+                if kver_matches(&v, kver) {
+                    cfg.overrides.insert(0, (Override { modname, subdir }, origin));
+                }
+            }
+            Statement::Exclude(toks) => {
+                for t in toks {
+                    cfg.excludes.push((t, origin.clone()));
+                }
+            }
+            Statement::External { kver: v, dir } => {
+                if kver_matches(&v, kver) {
+                    cfg.externals.insert(0, (PathBuf::from(dir), origin));
+                }
+            }
         }
     }
 }

@@ -7,6 +7,11 @@
 //! On top of that it reads what modpost knows and kmod ignores: whether an export is
 //! GPL-only (its `__ksymtab_*` section) and its namespace (`__kstrtabns_*`).
 //!
+//! Pre-link objects (`.o`, Linux <= 6.4) are read too, as modpost reads them: their
+//! exports are the `__ksymtab_<sym>` labels of the `___ksymtab+<sym>` and
+//! `___ksymtab_gpl+<sym>` sections, which a linked `.ko` never has, so what is read
+//! from a `.ko` is unchanged.
+//!
 //! Everything is bounds-checked through the `object` crate: a hostile file gives an
 //! [`ElfError`], never a panic. This module knows nothing of policy or of other modules.
 
@@ -217,6 +222,7 @@ fn parse_generic<'d, Elf: FileHeader<Endian = Endianness>, R: ReadRef<'d>>(
     if let Some((syms, strs)) = syms {
         let mut ksymtab: HashMap<&[u8], (ExportKind, Option<Box<str>>)> = HashMap::default();
         let mut namespaces: Vec<(&[u8], &Elf::Sym)> = Vec::new();
+        let mut object_exports: Vec<&[u8]> = Vec::new();
         for sym in syms.iter().skip(1) {
             let Some(name) = cstr_at(strs, sym.st_name(endian) as usize) else {
                 continue;
@@ -242,6 +248,16 @@ fn parse_generic<'d, Elf: FileHeader<Endian = Endianness>, R: ReadRef<'d>>(
                     Ok(sh) => match sections.section_name(endian, sh) {
                         Ok(b"__ksymtab_gpl") => ExportKind::GplOnly,
                         Ok(b"__ksymtab") => ExportKind::Plain,
+                        // A pre-link object (<= 6.4): one `___ksymtab[_gpl]+<sym>`
+                        // section per export. A linked `.ko` never has these.
+                        Ok(n) if n.starts_with(b"___ksymtab_gpl+") => {
+                            object_exports.push(export);
+                            ExportKind::GplOnly
+                        }
+                        Ok(n) if n.starts_with(b"___ksymtab+") => {
+                            object_exports.push(export);
+                            ExportKind::Plain
+                        }
                         _ => continue,
                     },
                     Err(_) => continue,
@@ -251,7 +267,16 @@ fn parse_generic<'d, Elf: FileHeader<Endian = Endianness>, R: ReadRef<'d>>(
                 namespaces.push((export, sym));
             }
         }
-        if img.exports.is_empty() {
+        if !object_exports.is_empty() {
+            // Pre-link object: the exports are the `__ksymtab_<sym>` labels, in symbol
+            // table order, as modpost reads them; CRCs only where `__crc_` exists.
+            let mut crcs: HashMap<Box<str>, u64> = img.exports.drain(..).map(|e| (e.name, e.crc)).collect();
+            for name in object_exports {
+                let name = ascii_name(name)?;
+                let crc = crcs.remove(&name);
+                img.exports.push(Export { name, crc: crc.unwrap_or(0), has_crc: crc.is_some(), kind: ExportKind::Unknown, namespace: None });
+            }
+        } else if img.exports.is_empty() {
             if let Some((_, ks)) = ksymtab_strings {
                 img.exports = fallback_exports(ks)?;
             }

@@ -63,6 +63,9 @@ struct Cx<'a> {
 }
 
 fn did_you_mean(word: &str, candidates: &[&str]) -> Option<String> {
+    if let Some(c) = candidates.iter().filter(|c| c.len() >= 4 && (word.starts_with(**c) || c.starts_with(word))).max_by_key(|c| c.len()) {
+        return Some(format!("did you mean `{c}`?"));
+    }
     candidates
         .iter()
         .map(|c| (strsim::damerau_levenshtein(word, c), *c))
