@@ -3,11 +3,27 @@
 //! A check takes the graph, its resolution and the policy engine, and returns findings;
 //! it does no IO and prints nothing. Levels come from the policy (and the command line,
 //! applied later by the caller).
+//!
+//! [`run_all`] is what `depmod` reports; [`run_check`] is `modpolicy check`: modpost's
+//! checks (worded as modpost words them, in modpost's output order) and the checks no
+//! tool has, over the graph plus a [`subject::Subject`].
 
+pub mod crc;
+pub mod cycles;
+pub mod description;
+pub mod exported_twice;
 pub mod exports;
+pub mod gpl_only;
+pub mod license;
+pub mod ns_missing;
+pub mod ns_unneeded;
+pub mod softdeps;
+pub mod stale_depends;
+pub mod subject;
+pub mod undefined;
 
-use crate::diag::Finding;
-use crate::graph::ExportGraph;
+use crate::diag::{Code, Finding, Level, RuleRef};
+use crate::graph::{ExportGraph, ModuleId};
 use crate::policy::engine::PolicyEngine;
 use crate::resolve::Resolution;
 
@@ -28,4 +44,61 @@ pub fn run_all(cx: &CheckContext<'_>) -> Vec<Finding> {
     out.extend(exports::duplicate_exports(cx));
     out.extend(exports::vmlinux_conflicts(cx));
     out
+}
+
+/// Where a finding goes in modpost's output order (§2.3 of the modpost notes):
+/// `(phase, module, position, check)`. Phase 0 is reading each object (licence,
+/// description, exports), phase 1 checking each module's imports in symbol-table order,
+/// phase 2 the checks modpost does not have.
+pub type Place = (u8, usize, usize, u8);
+
+/// A finding with its place in the output.
+#[derive(Debug, Clone)]
+pub struct Placed {
+    /// The sort key.
+    pub place: Place,
+    /// The finding.
+    pub finding: Finding,
+}
+
+/// The level of `code` under the policy, and the `severity` entry that set it, if any.
+pub fn severity(cx: &CheckContext<'_>, code: Code) -> (Level, Option<RuleRef>) {
+    let p = cx.engine.policy();
+    (p.level(code), p.severities.get(&code).and_then(|s| s.loc).map(|l| cx.engine.rule_ref(&l, "severity", None)))
+}
+
+/// A finding about module `m` (if any), levelled by the policy's `severity` for `code`.
+pub fn finding(cx: &CheckContext<'_>, code: Code, m: Option<ModuleId>, symbol: Option<&str>, message: String) -> Finding {
+    let (level, rule) = severity(cx, code);
+    let m = m.map(|id| cx.graph.module(id));
+    Finding {
+        code,
+        level,
+        message,
+        module: m.map(|m| m.name().to_string()),
+        file: m.map(|m| m.source.path.clone()),
+        symbol: symbol.map(str::to_string),
+        rule,
+        tolerated: false,
+    }
+}
+
+/// Runs every check of `modpolicy check` and returns the findings in modpost's output
+/// order (then the checks modpost does not have), including `allow`ed ones: the caller
+/// applies command-line overrides and drops what is allowed.
+pub fn run_check(cx: &CheckContext<'_>, s: &subject::Subject) -> Vec<Finding> {
+    let mut v: Vec<Placed> = Vec::new();
+    v.extend(license::missing_license(cx, s));
+    v.extend(description::missing_description(cx, s));
+    v.extend(exported_twice::exported_twice(cx, s));
+    v.extend(undefined::undefined_symbols(cx, s));
+    v.extend(ns_missing::missing_namespace_imports(cx, s));
+    v.extend(gpl_only::gpl_only_symbols(cx, s));
+    v.extend(crc::crc_mismatches(cx, s));
+    v.extend(stale_depends::stale_depends(cx, s));
+    v.extend(ns_unneeded::unneeded_namespace_imports(cx, s));
+    v.extend(softdeps::missing_softdep_targets(cx, s));
+    v.extend(cycles::dependency_cycles(cx));
+    v.sort_by_key(|p| p.place);
+    v.into_iter().map(|p| p.finding).collect()
 }

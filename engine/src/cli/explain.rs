@@ -134,7 +134,7 @@ pub fn explain_symbol(g: &ExportGraph, res: &Resolution, findings: &[Finding], s
 }
 
 /// Explains a module; `None` if there is no such module.
-pub fn explain_module(g: &ExportGraph, res: &Resolution, findings: &[Finding], name: &str) -> Option<String> {
+pub fn explain_module(g: &ExportGraph, res: &Resolution, findings: &[Finding], name: &str, have_kernel: bool) -> Option<String> {
     let id = g.find_module(name)?;
     let m = g.module(id);
     let mut o = String::new();
@@ -160,7 +160,8 @@ pub fn explain_module(g: &ExportGraph, res: &Resolution, findings: &[Finding], n
     for (imp, r) in m.image.imports.iter().zip(&res.imports[id.index()]) {
         let p = match r.provider {
             Some(p) => who(g, p),
-            None => "UNRESOLVED".to_string(),
+            None if have_kernel => "UNRESOLVED (no module or vmlinux exports it)".to_string(),
+            None => "no module (vmlinux exports unknown: give -E or -F)".to_string(),
         };
         let how = res.chosen.get(g.prefix.import_key(&imp.name)).filter(|c| !matches!(c.decision, Decision::Only)).map(|c| format!("  — {}", describe_decision(&c.decision))).unwrap_or_default();
         let _ = writeln!(o, "    {}{} <- {p}{how}", imp.name, if imp.weak { " (weak)" } else { "" });
@@ -219,7 +220,7 @@ pub fn run(args: ExplainArgs) -> ExitCode {
         print!("{t}");
         any = true;
     }
-    if let Some(t) = explain_module(&tree.graph, &res, &findings, &args.name) {
+    if let Some(t) = explain_module(&tree.graph, &res, &findings, &args.name, tree.have_kernel) {
         if any {
             println!();
         }

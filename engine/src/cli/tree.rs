@@ -70,8 +70,6 @@ pub struct TreeOptions {
 
 /// A loaded tree.
 pub struct Tree {
-    /// The kernel version.
-    pub kver: String,
     /// `BASEDIR/lib/modules/VERSION`, as kmod spells it.
     pub dirname: String,
     /// The ordered export graph.
@@ -286,5 +284,5 @@ pub fn load_tree(opts: &TreeOptions, policy: &Policy, log: &Log, errsyms: &mut b
             log.error(&format!("failed to load symbols from {}: {e}", m.source.path));
         }
     }
-    Ok(Tree { kver, dirname, graph, search, have_kernel })
+    Ok(Tree { dirname, graph, search, have_kernel })
 }
