@@ -36,44 +36,103 @@ fn run(cmd: &[String]) -> Sample {
     assert_eq!(r, pid, "wait4 failed");
     std::mem::forget(child);
     let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    Sample { wall, cpu: tv(ru.ru_utime) + tv(ru.ru_stime), rss_mib: ru.ru_maxrss as f64 / 1024.0 }
+    Sample {
+        wall,
+        cpu: tv(ru.ru_utime) + tv(ru.ru_stime),
+        rss_mib: ru.ru_maxrss as f64 / 1024.0,
+    }
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
     let n = v.len();
-    if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 }
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
 }
 
 fn copy_tree(src: &Path, dst: &Path) {
     let _ = std::fs::remove_dir_all(dst);
-    let ok = Command::new("cp").arg("-a").arg(src).arg(dst).status().expect("cp").success();
+    let ok = Command::new("cp")
+        .arg("-a")
+        .arg(src)
+        .arg(dst)
+        .status()
+        .expect("cp")
+        .success();
     assert!(ok, "cp -a {} {}", src.display(), dst.display());
 }
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let runs: usize = args.iter().position(|a| a == "--runs").and_then(|i| args.get(i + 1)).and_then(|s| s.parse().ok()).unwrap_or(10);
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf();
-    let ok = Command::new("bash").arg(repo.join("tests/corpus/setup.sh")).status().expect("bash").success();
+    let runs: usize = args
+        .iter()
+        .position(|a| a == "--runs")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10);
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let ok = Command::new("bash")
+        .arg(repo.join("tests/corpus/setup.sh"))
+        .status()
+        .expect("bash")
+        .success();
     assert!(ok, "tests/corpus/setup.sh failed");
-    let corpus = std::env::var_os("MODPOLICY_CORPUS_DIR").map(PathBuf::from).unwrap_or_else(|| repo.join("target/corpus"));
+    let corpus = std::env::var_os("MODPOLICY_CORPUS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo.join("target/corpus"));
     let ours = PathBuf::from(env!("CARGO_BIN_EXE_modpolicy"));
     let kmod = PathBuf::from("/usr/sbin/depmod");
-    assert!(kmod.exists(), "kmod's depmod is not installed (apt-get install kmod)");
+    assert!(
+        kmod.exists(),
+        "kmod's depmod is not installed (apt-get install kmod)"
+    );
     let work = tempfile::tempdir().expect("tempdir");
 
     println!("modpolicy depmod vs kmod depmod: {runs} runs each, alternating, after one warm-up");
-    println!("{:<34} {:>10} {:>10} {:>10} {:>10} {:>9} {:>9} {:>8}", "tree / mode", "kmod wall", "ours wall", "kmod cpu", "ours cpu", "kmod MiB", "ours MiB", "speedup");
-    let trees = [("6.1 cloud, 1121 .ko", "image-6.1", "6.1.0-47-cloud-amd64"), ("6.12 cloud, 1138 .ko.xz", "image-6.12", "6.12.107+deb12-cloud-amd64")];
+    println!(
+        "{:<34} {:>10} {:>10} {:>10} {:>10} {:>9} {:>9} {:>8}",
+        "tree / mode",
+        "kmod wall",
+        "ours wall",
+        "kmod cpu",
+        "ours cpu",
+        "kmod MiB",
+        "ours MiB",
+        "speedup"
+    );
+    let trees = [
+        ("6.1 cloud, 1121 .ko", "image-6.1", "6.1.0-47-cloud-amd64"),
+        (
+            "6.12 cloud, 1138 .ko.xz",
+            "image-6.12",
+            "6.12.107+deb12-cloud-amd64",
+        ),
+    ];
     for (label, dir, ver) in trees {
         let src = corpus.join(dir);
         let a = work.path().join(format!("{dir}-kmod"));
         let b = work.path().join(format!("{dir}-ours"));
         copy_tree(&src, &a);
         copy_tree(&src, &b);
-        let kmod_cmd: Vec<String> = vec![kmod.display().to_string(), "-b".into(), a.display().to_string(), ver.into()];
-        let our_cmd: Vec<String> = vec![ours.display().to_string(), "depmod".into(), "-b".into(), b.display().to_string(), ver.into()];
+        let kmod_cmd: Vec<String> = vec![
+            kmod.display().to_string(),
+            "-b".into(),
+            a.display().to_string(),
+            ver.into(),
+        ];
+        let our_cmd: Vec<String> = vec![
+            ours.display().to_string(),
+            "depmod".into(),
+            "-b".into(),
+            b.display().to_string(),
+            ver.into(),
+        ];
         run(&kmod_cmd);
         run(&our_cmd);
         let (mut ks, mut os, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
@@ -97,5 +156,7 @@ fn main() {
             median(ratios)
         );
     }
-    println!("speedup = median over pairs of kmod wall / modpolicy wall; MiB = peak resident memory");
+    println!(
+        "speedup = median over pairs of kmod wall / modpolicy wall; MiB = peak resident memory"
+    );
 }

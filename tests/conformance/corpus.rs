@@ -9,7 +9,8 @@
 //! - `symvers`: `-E <headers package Module.symvers> -e`;
 //! - `show`: `-n` (the artifacts on stdout, nothing written);
 //! - `warn`: `-w`;
-//! - `verbose`: `-v` (each dependency edge on stdout).
+//! - `verbose`: `-v` (each dependency edge on stdout);
+//! - `kmod_policy_*`: `plain` and `symvers` again, ours with `--policy policies/kmod.kdl`.
 //!
 //! The 6.1 tree also gets damaged `modules.order` files: duplicated lines, none at all,
 //! and a last line without its newline.
@@ -193,4 +194,46 @@ fn corpus_6_1_order_unterminated() {
         "kmod did not report the unterminated line: {}",
         cmp.kmod.stderr_text()
     );
+}
+
+/// `modpolicy depmod --policy policies/kmod.kdl` against kmod 30's `depmod` (no policy):
+/// kmod.kdl is kmod's rules exactly, so everything must match as in [`check`].
+fn check_kmod_policy(test: &str, t: Tree, mode: Mode) {
+    let Some(c) = support::corpus(test) else {
+        return;
+    };
+    if support::kmod(test).is_none() {
+        return;
+    }
+    let kt = tree(c, t);
+    let pair = Pair::new(&kt.root, kt.version);
+    let kmod_kdl = support::repo_root().join("policies/kmod.kdl");
+    let policy = args(&["--policy", kmod_kdl.to_str().expect("UTF-8 path")]);
+    let cmp = pair.run_both_ours_extra(&mode_args(kt, mode), &policy);
+    cmp.assert_same(test);
+    assert_eq!(cmp.kmod.code, Some(0), "{test}: kmod failed");
+    assert!(
+        pair.moddir(Tool::Kmod).join("modules.dep.bin").is_file(),
+        "{test}: kmod wrote no modules.dep.bin"
+    );
+    let err = cmp.kmod.stderr_text();
+    assert!(err.is_empty(), "{test}: kmod printed messages: {err}");
+}
+
+macro_rules! kmod_policy_tests {
+    ($($name:ident: $tree:ident, $mode:ident;)*) => {
+        $(
+            #[test]
+            fn $name() {
+                check_kmod_policy(stringify!($name), Tree::$tree, Mode::$mode);
+            }
+        )*
+    };
+}
+
+kmod_policy_tests! {
+    corpus_6_1_kmod_policy_plain: V6_1, Plain;
+    corpus_6_1_kmod_policy_symvers: V6_1, Symvers;
+    corpus_6_12_kmod_policy_plain: V6_12, Plain;
+    corpus_6_12_kmod_policy_symvers: V6_12, Symvers;
 }

@@ -384,6 +384,16 @@ impl Pair {
         self.compare(kmod, ours)
     }
 
+    /// Runs both tools with `args`, ours with `ours_extra` too (placed before `args`, e.g.
+    /// `--policy FILE`), and returns the comparison.
+    pub fn run_both_ours_extra(&self, args: &[String], ours_extra: &[String]) -> Comparison {
+        let kmod = self.run(Tool::Kmod, args);
+        let mut ours_args = ours_extra.to_vec();
+        ours_args.extend(args.iter().cloned());
+        let ours = self.run(Tool::Ours, &ours_args);
+        self.compare(kmod, ours)
+    }
+
     /// Compares two finished runs and the two `lib/modules/VERSION` directories.
     pub fn compare(&self, kmod: RunOutput, ours: RunOutput) -> Comparison {
         let mut c = Comparison {

@@ -9,8 +9,15 @@ use crate::diag::{Code, Finding};
 use crate::graph::Provider;
 use crate::policy::engine::vmlinux_verdict;
 
-fn sorted_symbols<'a>(cx: &'a CheckContext<'_>) -> Vec<&'a str> {
-    let mut v: Vec<&str> = cx.graph.symbols.keys().map(|k| &**k).collect();
+/// Symbols with more than one exporter, sorted (the only ones either check looks at).
+fn contested_symbols<'a>(cx: &'a CheckContext<'_>) -> Vec<&'a str> {
+    let mut v: Vec<&str> = cx
+        .graph
+        .symbols
+        .iter()
+        .filter(|(_, e)| e.len() > 1)
+        .map(|(k, _)| &**k)
+        .collect();
     v.sort_unstable();
     v
 }
@@ -19,7 +26,7 @@ fn sorted_symbols<'a>(cx: &'a CheckContext<'_>) -> Vec<&'a str> {
 pub fn duplicate_exports(cx: &CheckContext<'_>) -> Vec<Finding> {
     let g = cx.graph;
     let mut out = Vec::new();
-    for sym in sorted_symbols(cx) {
+    for sym in contested_symbols(cx) {
         let exporters = g.exporters(sym);
         let mods: Vec<_> = exporters
             .iter()
@@ -31,7 +38,10 @@ pub fn duplicate_exports(cx: &CheckContext<'_>) -> Vec<Finding> {
         if mods.len() < 2 {
             continue;
         }
-        let pairs: Vec<(&str, &str)> = mods.iter().map(|m| (m.name(), m.source.dep_path())).collect();
+        let pairs: Vec<(&str, &str)> = mods
+            .iter()
+            .map(|m| (m.name(), m.source.dep_path()))
+            .collect();
         let chosen = cx.resolution.provider_of(g, sym).map(|e| match e.provider {
             Provider::Module(id) => g.module(id).name().to_string(),
             Provider::Vmlinux => "vmlinux".to_string(),
@@ -45,8 +55,22 @@ pub fn duplicate_exports(cx: &CheckContext<'_>) -> Vec<Finding> {
         );
         let last = mods.last().expect("two or more");
         let (tolerated, rule) = match cx.engine.tolerating_duplicate(sym, &pairs) {
-            Some(a) => (true, Some(cx.engine.rule_ref(&a.meta.loc, "allow-duplicate", a.meta.reason.as_deref()))),
-            None => (false, cx.engine.policy().severities.get(&Code::DuplicateExport).and_then(|s| s.loc).map(|l| cx.engine.rule_ref(&l, "severity", None))),
+            Some(a) => (
+                true,
+                Some(
+                    cx.engine
+                        .rule_ref(&a.meta.loc, "allow-duplicate", a.meta.reason.as_deref()),
+                ),
+            ),
+            None => (
+                false,
+                cx.engine
+                    .policy()
+                    .severities
+                    .get(&Code::DuplicateExport)
+                    .and_then(|s| s.loc)
+                    .map(|l| cx.engine.rule_ref(&l, "severity", None)),
+            ),
         };
         out.push(Finding {
             code: Code::DuplicateExport,
@@ -66,13 +90,15 @@ pub fn duplicate_exports(cx: &CheckContext<'_>) -> Vec<Finding> {
 pub fn vmlinux_conflicts(cx: &CheckContext<'_>) -> Vec<Finding> {
     let g = cx.graph;
     let mut out = Vec::new();
-    for sym in sorted_symbols(cx) {
+    for sym in contested_symbols(cx) {
         let exporters = g.exporters(sym);
         if !exporters.iter().any(|e| e.provider == Provider::Vmlinux) {
             continue;
         }
         for e in exporters {
-            let Provider::Module(id) = e.provider else { continue };
+            let Provider::Module(id) = e.provider else {
+                continue;
+            };
             let m = g.module(id);
             let (level, rule) = vmlinux_verdict(cx.engine, sym, m.name(), m.source.dep_path());
             let winner = match cx.resolution.provider_of(g, sym).map(|x| x.provider) {
@@ -82,7 +108,10 @@ pub fn vmlinux_conflicts(cx: &CheckContext<'_>) -> Vec<Finding> {
             out.push(Finding {
                 code: Code::VmlinuxConflict,
                 level,
-                message: format!("{}: '{sym}' exported twice. Previous export was in vmlinux ({winner})", m.name()),
+                message: format!(
+                    "{}: '{sym}' exported twice. Previous export was in vmlinux ({winner})",
+                    m.name()
+                ),
                 module: Some(m.name().to_string()),
                 file: Some(m.source.path.clone()),
                 symbol: Some(sym.to_string()),

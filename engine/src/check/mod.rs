@@ -64,11 +64,23 @@ pub struct Placed {
 /// The level of `code` under the policy, and the `severity` entry that set it, if any.
 pub fn severity(cx: &CheckContext<'_>, code: Code) -> (Level, Option<RuleRef>) {
     let p = cx.engine.policy();
-    (p.level(code), p.severities.get(&code).and_then(|s| s.loc).map(|l| cx.engine.rule_ref(&l, "severity", None)))
+    (
+        p.level(code),
+        p.severities
+            .get(&code)
+            .and_then(|s| s.loc)
+            .map(|l| cx.engine.rule_ref(&l, "severity", None)),
+    )
 }
 
 /// A finding about module `m` (if any), levelled by the policy's `severity` for `code`.
-pub fn finding(cx: &CheckContext<'_>, code: Code, m: Option<ModuleId>, symbol: Option<&str>, message: String) -> Finding {
+pub fn finding(
+    cx: &CheckContext<'_>,
+    code: Code,
+    m: Option<ModuleId>,
+    symbol: Option<&str>,
+    message: String,
+) -> Finding {
     let (level, rule) = severity(cx, code);
     let m = m.map(|id| cx.graph.module(id));
     Finding {

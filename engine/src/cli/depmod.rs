@@ -5,7 +5,10 @@
 //! fatal error (nothing is written then). With `--policy`, the policy chooses providers
 //! and may deny what it finds (then nothing is written either).
 
-use super::tree::{absolute_unnormalised, kernel_version, load_policy, load_tree, parse_overrides, today, Log, TreeOptions};
+use super::tree::{
+    absolute_unnormalised, kernel_version, load_policy, load_tree, parse_overrides, today, Log,
+    TreeOptions,
+};
 use crate::check::CheckContext;
 use crate::diag::Level;
 use crate::emit::depmod::{render, BuiltinFiles, Flavor, Message, RenderInput};
@@ -103,13 +106,20 @@ pub struct DepmodArgs {
 /// Runs `modpolicy depmod`.
 pub fn run(args: DepmodArgs) -> ExitCode {
     let t0 = std::time::Instant::now();
-    let log = Log { verbose: args.verbose, prog: "depmod" };
+    let log = Log {
+        verbose: args.verbose,
+        prog: "depmod",
+    };
     let kver = match kernel_version(args.version.as_deref(), &log) {
         Ok(v) => v,
         Err(c) => return c,
     };
     let manual = !args.all && !args.modules.is_empty();
-    let root = args.basedir.as_deref().map(absolute_unnormalised).unwrap_or_default();
+    let root = args
+        .basedir
+        .as_deref()
+        .map(absolute_unnormalised)
+        .unwrap_or_default();
     let dirname = format!("{root}/lib/modules/{kver}");
     let outdirname = match &args.outdir {
         Some(o) => format!("{}/lib/modules/{kver}", absolute_unnormalised(o)),
@@ -146,7 +156,11 @@ pub fn run(args: DepmodArgs) -> ExitCode {
         symbol_prefix: args.symbol_prefix.clone(),
         gzip: args.gzip,
         order_first_wins: args.kmod == KmodVersion::V34,
-        modules: if manual { args.modules.clone() } else { Vec::new() },
+        modules: if manual {
+            args.modules.clone()
+        } else {
+            Vec::new()
+        },
     };
     let mut errsyms = args.errsyms;
     let tree = match load_tree(&opts, &policy, &log, &mut errsyms) {
@@ -155,7 +169,7 @@ pub fn run(args: DepmodArgs) -> ExitCode {
     };
     let check_crcs = args.symvers.is_some();
     let graph = &tree.graph;
-    tracing::debug!(elapsed = ?t0.elapsed(), modules = graph.modules.len(), "graph built");
+    tracing::debug!(elapsed = ?t0.elapsed(), modules = graph.modules.len(), peak_kib = peak_rss_kib(), "graph built");
 
     let engine = PolicyEngine::new(&policy, today(), tree.search.clone());
     let res = resolve(graph, &engine);
@@ -169,17 +183,29 @@ pub fn run(args: DepmodArgs) -> ExitCode {
             match r.provider {
                 None => {
                     if errsyms && !imp.weak {
-                        log.warn(&format!("{} needs unknown symbol {}", m.source.path, imp.name));
+                        log.warn(&format!(
+                            "{} needs unknown symbol {}",
+                            m.source.path, imp.name
+                        ));
                     }
                 }
                 Some(p) => {
                     if check_crcs && errsyms && !imp.weak && r.provider_crc != imp.crc {
-                        log.warn(&format!("{} disagrees about version of symbol {}", m.source.path, imp.name));
+                        log.warn(&format!(
+                            "{} disagrees about version of symbol {}",
+                            m.source.path, imp.name
+                        ));
                     }
                     if let Provider::Module(id) = p {
                         if log.verbose >= 1 && !announced.contains(&id) {
                             announced.push(id);
-                            let _ = writeln!(out, "{} needs \"{}\": {}", m.source.path, imp.name, graph.module(id).source.path);
+                            let _ = writeln!(
+                                out,
+                                "{} needs \"{}\": {}",
+                                m.source.path,
+                                imp.name,
+                                graph.module(id).source.path
+                            );
                         }
                     }
                 }
@@ -190,7 +216,11 @@ pub fn run(args: DepmodArgs) -> ExitCode {
     drop(out);
 
     // Policy findings: what the policy reports about this tree (nothing under kmod.kdl).
-    let mut findings = crate::check::run_all(&CheckContext { graph, resolution: &res, engine: &engine });
+    let mut findings = crate::check::run_all(&CheckContext {
+        graph,
+        resolution: &res,
+        engine: &engine,
+    });
     findings.extend(engine.lints());
     let mut denied = 0;
     for f in &mut findings {
@@ -203,8 +233,21 @@ pub fn run(args: DepmodArgs) -> ExitCode {
         if f.level == Level::Deny {
             denied += 1;
         }
-        let rule = f.rule.as_ref().map(|r| format!(" [rule {}:{}]", r.file, r.line)).unwrap_or_default();
-        eprintln!("modpolicy: {}[{}]: {}{rule}", if f.level == Level::Deny { "error" } else { "warning" }, f.code, f.message);
+        let rule = f
+            .rule
+            .as_ref()
+            .map(|r| format!(" [rule {}:{}]", r.file, r.line))
+            .unwrap_or_default();
+        eprintln!(
+            "modpolicy: {}[{}]: {}{rule}",
+            if f.level == Level::Deny {
+                "error"
+            } else {
+                "warning"
+            },
+            f.code,
+            f.message
+        );
     }
     if denied > 0 {
         eprintln!("modpolicy: {denied} finding(s) denied by policy; nothing was written");
@@ -214,21 +257,32 @@ pub fn run(args: DepmodArgs) -> ExitCode {
     let names: Vec<&str> = graph.modules.iter().map(|m| m.name()).collect();
     let sort_index = match dependency_order(&res.deps, &names) {
         DepOrder::Sorted { index } => index,
-        DepOrder::Cycles { reports, modules_in_cycles, truncated } => {
+        DepOrder::Cycles {
+            reports,
+            modules_in_cycles,
+            truncated,
+        } => {
             for r in reports {
                 log.error(&r);
             }
             if truncated {
                 log.error("cycle report cut short: the cycles are too entangled to list");
             }
-            log.error(&format!("Found {modules_in_cycles} modules in dependency cycles!"));
+            log.error(&format!(
+                "Found {modules_in_cycles} modules in dependency cycles!"
+            ));
             return ExitCode::FAILURE;
         }
     };
     tracing::debug!(elapsed = ?t0.elapsed(), "sorted");
 
-    let read_opt = |name: &str| -> Result<Vec<u8>, String> { std::fs::read(format!("{}/{name}", tree.dirname)).map_err(|e| strerror(&e)) };
-    let builtin = BuiltinFiles { builtin: read_opt("modules.builtin"), builtin_modinfo: read_opt("modules.builtin.modinfo") };
+    let read_opt = |name: &str| -> Result<Vec<u8>, String> {
+        std::fs::read(format!("{}/{name}", tree.dirname)).map_err(|e| strerror(&e))
+    };
+    let builtin = BuiltinFiles {
+        builtin: read_opt("modules.builtin"),
+        builtin_modinfo: read_opt("modules.builtin.modinfo"),
+    };
     let rendered = match render(&RenderInput {
         graph,
         resolution: &res,
@@ -242,7 +296,7 @@ pub fn run(args: DepmodArgs) -> ExitCode {
         Ok(r) => r,
         Err(e) => return log.fatal(&e.to_string()),
     };
-    tracing::debug!(elapsed = ?t0.elapsed(), "rendered");
+    tracing::debug!(elapsed = ?t0.elapsed(), peak_kib = peak_rss_kib(), "rendered");
     for m in &rendered.messages {
         match m {
             Message::Warning(w) => log.warn(w),
@@ -262,15 +316,43 @@ pub fn run(args: DepmodArgs) -> ExitCode {
     }
     if args.outdir.is_some() {
         if let Err(e) = std::fs::create_dir_all(&outdirname) {
-            return log.fatal(&format!("could not create directory {outdirname}: {}", strerror(&e)));
+            return log.fatal(&format!(
+                "could not create directory {outdirname}: {}",
+                strerror(&e)
+            ));
         }
     }
-    let files: Vec<(&str, &[u8])> = rendered.files.iter().map(|(n, c)| (*n, c.as_slice())).collect();
-    if let Err(e) = write_set(Path::new(&outdirname), &files, WriteOptions { sync: args.sync }) {
+    let files: Vec<(&str, &[u8])> = rendered
+        .files
+        .iter()
+        .map(|(n, c)| (*n, c.as_slice()))
+        .collect();
+    if let Err(e) = write_set(
+        Path::new(&outdirname),
+        &files,
+        WriteOptions { sync: args.sync },
+    ) {
         return log.fatal(&format!("could not write artifacts: {e}"));
     }
-    tracing::debug!(elapsed = ?t0.elapsed(), "written");
+    tracing::debug!(elapsed = ?t0.elapsed(), peak_kib = peak_rss_kib(), "written");
+    // The process ends here: freeing hundreds of thousands of small allocations one by
+    // one would take longer than the work after reading. The OS reclaims it all at exit.
+    std::mem::forget(rendered);
+    std::mem::forget(res);
+    std::mem::forget(tree);
     ExitCode::SUCCESS
+}
+
+/// The process's peak resident memory so far (`VmHWM`), for `-vv` diagnostics.
+fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
 }
 
 /// `-A`: whether `modules.dep` exists and no module file under `dirname` is newer.

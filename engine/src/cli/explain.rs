@@ -58,40 +58,86 @@ fn describe_exporter(g: &ExportGraph, e: &Exporter) -> String {
         ExportKind::GplOnly => "EXPORT_SYMBOL_GPL",
         ExportKind::Unknown => "export",
     };
-    let ns = e.namespace.as_deref().map(|n| format!(", namespace {n}")).unwrap_or_default();
+    let ns = e
+        .namespace
+        .as_deref()
+        .map(|n| format!(", namespace {n}"))
+        .unwrap_or_default();
     format!("{}  [{kind}, crc 0x{:08x}{ns}]", who(g, e.provider), e.crc)
 }
 
 fn describe_decision(d: &Decision) -> String {
     match d {
         Decision::Only => "only one exporter".to_string(),
-        Decision::Default { strategy, set_at: Some(r) } => format!("default strategy `{strategy}` ({}:{})", r.file, r.line),
-        Decision::Default { strategy, set_at: None } => format!("default strategy `{strategy}` (built in)"),
+        Decision::Default {
+            strategy,
+            set_at,
+            note,
+        } => {
+            let at = match set_at {
+                Some(r) => format!("{}:{}", r.file, r.line),
+                None => "built in".to_string(),
+            };
+            let _ = note; // printed on its own line by the caller
+            format!("default strategy `{strategy}` ({at})")
+        }
         Decision::Rule { rule, how } => {
-            let reason = rule.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default();
-            format!("`{}` rule at {}:{}, {how}{reason}", rule.kind, rule.file, rule.line)
+            let reason = rule
+                .reason
+                .as_deref()
+                .map(|r| format!(": {r}"))
+                .unwrap_or_default();
+            format!(
+                "`{}` rule at {}:{}, {how}{reason}",
+                rule.kind, rule.file, rule.line
+            )
         }
     }
 }
 
 fn finding_line(f: &Finding) -> String {
-    let state = if f.tolerated { "tolerated".to_string() } else { f.level.to_string() };
+    let state = if f.tolerated {
+        "tolerated".to_string()
+    } else {
+        f.level.to_string()
+    };
     let rule = f.rule.as_ref().map(|r| {
-        let reason = r.reason.as_deref().map(|x| format!(": {x}")).unwrap_or_default();
+        let reason = r
+            .reason
+            .as_deref()
+            .map(|x| format!(": {x}"))
+            .unwrap_or_default();
         format!(" — {} at {}:{}{reason}", r.kind, r.file, r.line)
     });
-    format!("{}[{}] {}{}", state, f.code, f.message, rule.unwrap_or_default())
+    format!(
+        "{}[{}] {}{}",
+        state,
+        f.code,
+        f.message,
+        rule.unwrap_or_default()
+    )
 }
 
 /// Explains a symbol; `None` if nobody exports it and nobody imports it.
-pub fn explain_symbol(g: &ExportGraph, res: &Resolution, findings: &[Finding], sym: &str) -> Option<String> {
+pub fn explain_symbol(
+    g: &ExportGraph,
+    res: &Resolution,
+    findings: &[Finding],
+    sym: &str,
+) -> Option<String> {
     let key = g.prefix.import_key(sym);
     let exporters = g.exporters(key);
     let importers: Vec<(ModuleId, bool)> = g
         .modules
         .iter()
         .enumerate()
-        .filter_map(|(i, m)| m.image.imports.iter().find(|imp| g.prefix.import_key(&imp.name) == key).map(|imp| (ModuleId(i as u32), imp.weak)))
+        .filter_map(|(i, m)| {
+            m.image
+                .imports
+                .iter()
+                .find(|imp| g.prefix.import_key(&imp.name) == key)
+                .map(|imp| (ModuleId(i as u32), imp.weak))
+        })
         .collect();
     if exporters.is_empty() && importers.is_empty() {
         return None;
@@ -101,7 +147,11 @@ pub fn explain_symbol(g: &ExportGraph, res: &Resolution, findings: &[Finding], s
     if exporters.is_empty() {
         let _ = writeln!(o, "  exported by: nobody (unresolved)");
     } else {
-        let _ = writeln!(o, "  exported by ({} in resolution order):", exporters.len());
+        let _ = writeln!(
+            o,
+            "  exported by ({} in resolution order):",
+            exporters.len()
+        );
         for e in exporters {
             let _ = writeln!(o, "    {}", describe_exporter(g, e));
         }
@@ -110,7 +160,15 @@ pub fn explain_symbol(g: &ExportGraph, res: &Resolution, findings: &[Finding], s
         let chosen = &exporters[c.index];
         let _ = writeln!(o, "  provider: {}", who(g, chosen.provider));
         let _ = writeln!(o, "  decided by: {}", describe_decision(&c.decision));
-        let beaten: Vec<String> = exporters.iter().enumerate().filter(|(i, e)| *i != c.index && e.provider != chosen.provider).map(|(_, e)| who(g, e.provider)).collect();
+        if let Decision::Default { note: Some(n), .. } = &c.decision {
+            let _ = writeln!(o, "  note: {n}");
+        }
+        let beaten: Vec<String> = exporters
+            .iter()
+            .enumerate()
+            .filter(|(i, e)| *i != c.index && e.provider != chosen.provider)
+            .map(|(_, e)| who(g, e.provider))
+            .collect();
         if !beaten.is_empty() {
             let _ = writeln!(o, "  beat: {}", beaten.join(", "));
         }
@@ -120,10 +178,18 @@ pub fn explain_symbol(g: &ExportGraph, res: &Resolution, findings: &[Finding], s
     } else {
         let _ = writeln!(o, "  imported by ({}):", importers.len());
         for (id, weak) in &importers {
-            let _ = writeln!(o, "    {}{}", who(g, Provider::Module(*id)), if *weak { " (weak)" } else { "" });
+            let _ = writeln!(
+                o,
+                "    {}{}",
+                who(g, Provider::Module(*id)),
+                if *weak { " (weak)" } else { "" }
+            );
         }
     }
-    let fs: Vec<&Finding> = findings.iter().filter(|f| f.symbol.as_deref() == Some(key)).collect();
+    let fs: Vec<&Finding> = findings
+        .iter()
+        .filter(|f| f.symbol.as_deref() == Some(key))
+        .collect();
     if !fs.is_empty() {
         let _ = writeln!(o, "  findings:");
         for f in fs {
@@ -134,7 +200,13 @@ pub fn explain_symbol(g: &ExportGraph, res: &Resolution, findings: &[Finding], s
 }
 
 /// Explains a module; `None` if there is no such module.
-pub fn explain_module(g: &ExportGraph, res: &Resolution, findings: &[Finding], name: &str, have_kernel: bool) -> Option<String> {
+pub fn explain_module(
+    g: &ExportGraph,
+    res: &Resolution,
+    findings: &[Finding],
+    name: &str,
+    have_kernel: bool,
+) -> Option<String> {
     let id = g.find_module(name)?;
     let m = g.module(id);
     let mut o = String::new();
@@ -143,8 +215,19 @@ pub fn explain_module(g: &ExportGraph, res: &Resolution, findings: &[Finding], n
     if let Some(e) = &m.error {
         let _ = writeln!(o, "  could not be read: {e}");
     }
-    let lic: Vec<String> = m.modinfo(b"license").map(|v| String::from_utf8_lossy(v).into_owned()).collect();
-    let _ = writeln!(o, "  license: {}", if lic.is_empty() { "(none)".to_string() } else { lic.join(", ") });
+    let lic: Vec<String> = m
+        .modinfo(b"license")
+        .map(|v| String::from_utf8_lossy(v).into_owned())
+        .collect();
+    let _ = writeln!(
+        o,
+        "  license: {}",
+        if lic.is_empty() {
+            "(none)".to_string()
+        } else {
+            lic.join(", ")
+        }
+    );
     let _ = writeln!(o, "  exports ({}):", m.image.exports.len());
     for e in &m.image.exports {
         let key = g.prefix.export_key(&e.name);
@@ -163,23 +246,73 @@ pub fn explain_module(g: &ExportGraph, res: &Resolution, findings: &[Finding], n
             None if have_kernel => "UNRESOLVED (no module or vmlinux exports it)".to_string(),
             None => "no module (vmlinux exports unknown: give -E or -F)".to_string(),
         };
-        let how = res.chosen.get(g.prefix.import_key(&imp.name)).filter(|c| !matches!(c.decision, Decision::Only)).map(|c| format!("  — {}", describe_decision(&c.decision))).unwrap_or_default();
-        let _ = writeln!(o, "    {}{} <- {p}{how}", imp.name, if imp.weak { " (weak)" } else { "" });
+        let how = res
+            .chosen
+            .get(g.prefix.import_key(&imp.name))
+            .filter(|c| !matches!(c.decision, Decision::Only))
+            .map(|c| format!("  — {}", describe_decision(&c.decision)))
+            .unwrap_or_default();
+        let _ = writeln!(
+            o,
+            "    {}{} <- {p}{how}",
+            imp.name,
+            if imp.weak { " (weak)" } else { "" }
+        );
     }
-    let deps: Vec<String> = res.deps[id.index()].iter().map(|d| who(g, Provider::Module(*d))).collect();
-    let _ = writeln!(o, "  depends on: {}", if deps.is_empty() { "nothing".to_string() } else { deps.join(", ") });
-    let recorded: Vec<String> = m.modinfo(b"depends").map(|v| String::from_utf8_lossy(v).into_owned()).collect();
+    let deps: Vec<String> = res.deps[id.index()]
+        .iter()
+        .map(|d| who(g, Provider::Module(*d)))
+        .collect();
+    let _ = writeln!(
+        o,
+        "  depends on: {}",
+        if deps.is_empty() {
+            "nothing".to_string()
+        } else {
+            deps.join(", ")
+        }
+    );
+    let recorded: Vec<String> = m
+        .modinfo(b"depends")
+        .map(|v| String::from_utf8_lossy(v).into_owned())
+        .collect();
     if !recorded.is_empty() {
-        let _ = writeln!(o, "  depends recorded at build time (modinfo): {}", recorded.join(","));
+        let _ = writeln!(
+            o,
+            "  depends recorded at build time (modinfo): {}",
+            recorded.join(",")
+        );
     }
-    let users: Vec<String> = res.deps.iter().enumerate().filter(|(_, d)| d.contains(&id)).map(|(i, _)| who(g, Provider::Module(ModuleId(i as u32)))).collect();
-    let _ = writeln!(o, "  used by: {}", if users.is_empty() { "nobody".to_string() } else { users.join(", ") });
+    let users: Vec<String> = res
+        .deps
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| d.contains(&id))
+        .map(|(i, _)| who(g, Provider::Module(ModuleId(i as u32))))
+        .collect();
+    let _ = writeln!(
+        o,
+        "  used by: {}",
+        if users.is_empty() {
+            "nobody".to_string()
+        } else {
+            users.join(", ")
+        }
+    );
     for key in [&b"softdep"[..], b"weakdep"] {
         for v in m.modinfo(key) {
-            let _ = writeln!(o, "  {}: {}", String::from_utf8_lossy(key), String::from_utf8_lossy(v));
+            let _ = writeln!(
+                o,
+                "  {}: {}",
+                String::from_utf8_lossy(key),
+                String::from_utf8_lossy(v)
+            );
         }
     }
-    let fs: Vec<&Finding> = findings.iter().filter(|f| f.module.as_deref() == Some(m.name())).collect();
+    let fs: Vec<&Finding> = findings
+        .iter()
+        .filter(|f| f.module.as_deref() == Some(m.name()))
+        .collect();
     if !fs.is_empty() {
         let _ = writeln!(o, "  findings:");
         for f in fs {
@@ -191,7 +324,10 @@ pub fn explain_module(g: &ExportGraph, res: &Resolution, findings: &[Finding], n
 
 /// Runs `modpolicy explain`.
 pub fn run(args: ExplainArgs) -> ExitCode {
-    let log = Log { verbose: 0, prog: "modpolicy" };
+    let log = Log {
+        verbose: 0,
+        prog: "modpolicy",
+    };
     let policy = match load_policy(&args.policy, &args.version, ExitCode::from(2)) {
         Ok(p) => p,
         Err(c) => return c,
@@ -214,7 +350,11 @@ pub fn run(args: ExplainArgs) -> ExitCode {
     };
     let engine = PolicyEngine::new(&policy, today(), tree.search.clone());
     let res = resolve(&tree.graph, &engine);
-    let findings = crate::check::run_all(&CheckContext { graph: &tree.graph, resolution: &res, engine: &engine });
+    let findings = crate::check::run_all(&CheckContext {
+        graph: &tree.graph,
+        resolution: &res,
+        engine: &engine,
+    });
     let mut any = false;
     if let Some(t) = explain_symbol(&tree.graph, &res, &findings, &args.name) {
         print!("{t}");
@@ -228,7 +368,10 @@ pub fn run(args: ExplainArgs) -> ExitCode {
         any = true;
     }
     if !any {
-        eprintln!("modpolicy: no symbol or module named `{}` in {}", args.name, tree.dirname);
+        eprintln!(
+            "modpolicy: no symbol or module named `{}` in {}",
+            args.name, tree.dirname
+        );
         return ExitCode::from(2);
     }
     ExitCode::SUCCESS

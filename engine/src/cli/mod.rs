@@ -3,6 +3,7 @@
 //! Only this module knows about clap, terminals, logging setup and exit codes; the
 //! library stages below it return values and errors.
 
+mod check;
 mod depmod;
 mod explain;
 mod policy;
@@ -30,6 +31,9 @@ enum Command {
     /// Write depmod artifacts (modules.dep, .alias, .symbols, ... and .bin indexes),
     /// byte-identical to kmod's depmod; kmod's command line.
     Depmod(depmod::DepmodArgs),
+    /// Check modules as modpost does, and more, under a policy: modpost text, human,
+    /// JSON or SARIF output; exit 1 on an error-level finding, 2 on bad input.
+    Check(check::CheckArgs),
     /// Explain a symbol's provider (every exporter, the deciding rule, the importers) or
     /// a module's imports and dependencies.
     Explain(explain::ExplainArgs),
@@ -63,6 +67,7 @@ pub fn main() -> ExitCode {
     init_logging(cli.verbose, cli.quiet);
     match cli.command {
         Command::Depmod(args) => depmod::run(args),
+        Command::Check(args) => check::run(args),
         Command::Explain(args) => explain::run(args),
         Command::Policy(cmd) => policy::run(cmd),
     }

@@ -58,28 +58,65 @@ fn kdl_str(s: &str) -> String {
 pub fn import_text(paths: &[PathBuf], msgs: &mut Vec<ConfigMessage>) -> String {
     let mut out = String::new();
     let shown: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
-    let _ = writeln!(out, "// Imported from depmod.d configuration: {}", shown.join(", "));
-    let _ = writeln!(out, "// by `modpolicy policy import-depmod-conf`. kmod's defaults plus the same search");
-    let _ = writeln!(out, "// settings: `modpolicy depmod --policy` on this file writes what `depmod -C` writes.");
+    let _ = writeln!(
+        out,
+        "// Imported from depmod.d configuration: {}",
+        shown.join(", ")
+    );
+    let _ = writeln!(
+        out,
+        "// by `modpolicy policy import-depmod-conf`. kmod's defaults plus the same search"
+    );
+    let _ = writeln!(
+        out,
+        "// settings: `modpolicy depmod --policy` on this file writes what `depmod -C` writes."
+    );
     let _ = writeln!(out, "version 1\n");
-    let _ = writeln!(out, "defaults {{\n    provider \"last-in-order\"\n    vmlinux-winner \"module\"\n}}\n");
-    let _ = writeln!(out, "severity {{\n    duplicate-export \"allow\"\n    vmlinux-conflict \"allow\"\n}}\n");
+    let _ = writeln!(
+        out,
+        "defaults {{\n    provider \"last-in-order\"\n    vmlinux-winner \"module\"\n}}\n"
+    );
+    let _ = writeln!(
+        out,
+        "severity {{\n    duplicate-export \"allow\"\n    vmlinux-conflict \"allow\"\n}}\n"
+    );
     let _ = writeln!(out, "depmod {{");
     for f in config_files(paths, msgs) {
         let text = match std::fs::read(&f) {
             Ok(b) => String::from_utf8_lossy(&b).into_owned(),
             Err(e) => {
-                msgs.push(ConfigMessage::Error(format!("could not open '{}': {}", f.display(), crate::load::walk::strerror(&e))));
+                msgs.push(ConfigMessage::Error(format!(
+                    "could not open '{}': {}",
+                    f.display(),
+                    crate::load::walk::strerror(&e)
+                )));
                 continue;
             }
         };
         for (line, st) in parse_statements(&f, &text, msgs) {
             let _ = writeln!(out, "    // {}:{line}", f.display());
             let node = match st {
-                Statement::Search(t) => format!("search {}", t.iter().map(|x| kdl_str(x)).collect::<Vec<_>>().join(" ")),
-                Statement::Override { modname, kver, subdir } => format!("override {} {} kernel={}", kdl_str(&modname), kdl_str(&subdir), kdl_str(&kver)),
-                Statement::Exclude(t) => format!("exclude {}", t.iter().map(|x| kdl_str(x)).collect::<Vec<_>>().join(" ")),
-                Statement::External { kver, dir } => format!("external {} kernel={}", kdl_str(&dir), kdl_str(&kver)),
+                Statement::Search(t) => format!(
+                    "search {}",
+                    t.iter().map(|x| kdl_str(x)).collect::<Vec<_>>().join(" ")
+                ),
+                Statement::Override {
+                    modname,
+                    kver,
+                    subdir,
+                } => format!(
+                    "override {} {} kernel={}",
+                    kdl_str(&modname),
+                    kdl_str(&subdir),
+                    kdl_str(&kver)
+                ),
+                Statement::Exclude(t) => format!(
+                    "exclude {}",
+                    t.iter().map(|x| kdl_str(x)).collect::<Vec<_>>().join(" ")
+                ),
+                Statement::External { kver, dir } => {
+                    format!("external {} kernel={}", kdl_str(&dir), kdl_str(&kver))
+                }
             };
             let _ = writeln!(out, "    {}", node.trim_end());
         }
@@ -111,15 +148,28 @@ fn lint(files: &[PathBuf], kver: &str) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let engine = crate::policy::engine::PolicyEngine::new(&policy, super::tree::today(), Vec::new());
+    let engine =
+        crate::policy::engine::PolicyEngine::new(&policy, super::tree::today(), Vec::new());
     // Without a module tree, "unmatched" means nothing; report shadowed and expired rules.
-    let findings: Vec<_> = engine.lints().into_iter().filter(|f| f.code != crate::diag::Code::UnmatchedRule).collect();
+    let findings: Vec<_> = engine
+        .lints()
+        .into_iter()
+        .filter(|f| f.code != crate::diag::Code::UnmatchedRule)
+        .collect();
     for f in &findings {
-        let at = f.rule.as_ref().map(|r| format!("{}:{}: ", r.file, r.line)).unwrap_or_default();
+        let at = f
+            .rule
+            .as_ref()
+            .map(|r| format!("{}:{}: ", r.file, r.line))
+            .unwrap_or_default();
         eprintln!("{at}{}[{}]: {}", f.level, f.code, f.message);
     }
     let n = policy.providers.len() + policy.allow_duplicates.len() + policy.vmlinux.len();
-    println!("{} file(s), {n} rule(s), {} finding(s)", policy.sources.files.len(), findings.len());
+    println!(
+        "{} file(s), {n} rule(s), {} finding(s)",
+        policy.sources.files.len(),
+        findings.len()
+    );
     if findings.iter().any(|f| f.level == crate::diag::Level::Deny) {
         ExitCode::from(1)
     } else {

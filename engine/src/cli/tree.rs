@@ -6,7 +6,9 @@
 
 use crate::diag::Level;
 use crate::graph::{ExportGraph, GraphInput, SymbolPrefix};
-use crate::load::config::{load_config, ConfigMessage, SearchConfig, SearchEntry, DEFAULT_CONFIG_DIRS};
+use crate::load::config::{
+    load_config, ConfigMessage, SearchConfig, SearchEntry, DEFAULT_CONFIG_DIRS,
+};
 use crate::load::order::{parse_modules_order, ModulesOrder};
 use crate::load::symvers::{kmod_symvers, kmod_system_map, KernelSymbol};
 use crate::load::walk::{discover, modname_of, strerror, Extensions, ModuleSource};
@@ -88,7 +90,10 @@ pub fn looks_like_version(v: &str) -> bool {
         let n = s.bytes().take_while(u8::is_ascii_digit).count();
         (n > 0).then(|| &s[n..])
     }
-    num(v).and_then(|r| r.strip_prefix('.')).and_then(num).is_some()
+    num(v)
+        .and_then(|r| r.strip_prefix('.'))
+        .and_then(num)
+        .is_some()
 }
 
 /// `cwd + "/" + p` without normalising, as kmod makes `-b` absolute.
@@ -96,13 +101,17 @@ pub fn absolute_unnormalised(p: &str) -> String {
     if p.starts_with('/') {
         p.to_string()
     } else {
-        let cwd = std::env::current_dir().map(|c| c.to_string_lossy().into_owned()).unwrap_or_default();
+        let cwd = std::env::current_dir()
+            .map(|c| c.to_string_lossy().into_owned())
+            .unwrap_or_default();
         format!("{cwd}/{p}")
     }
 }
 
 fn uname_release() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/osrelease").map(|s| s.trim().to_string()).unwrap_or_default()
+    std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default()
 }
 
 /// Resolves the kernel version argument, printing kmod's error for a bad one.
@@ -119,7 +128,10 @@ pub fn kernel_version(v: Option<&str>, log: &Log) -> Result<String, ExitCode> {
 
 /// Today's date for `expires`: `MODPOLICY_TODAY` (YYYY-MM-DD) if set, else the clock.
 pub fn today() -> Date {
-    std::env::var("MODPOLICY_TODAY").ok().and_then(|s| Date::parse(&s)).unwrap_or_else(Date::today)
+    std::env::var("MODPOLICY_TODAY")
+        .ok()
+        .and_then(|s| Date::parse(&s))
+        .unwrap_or_else(Date::today)
 }
 
 /// Loads `--policy` files (or the built-in kmod policy), printing every problem with its
@@ -132,22 +144,38 @@ pub fn load_policy(paths: &[PathBuf], kver: &str, fail: ExitCode) -> Result<Poli
         for r in e.reports() {
             eprintln!("{r:?}");
         }
-        eprintln!("modpolicy: {} problem(s) in the policy; nothing was done", e.diagnostics.len());
+        eprintln!(
+            "modpolicy: {} problem(s) in the policy; nothing was done",
+            e.diagnostics.len()
+        );
         fail
     })
 }
 
 /// Applies `--allow/--warn/--deny CODE` to a level table check. Returns an error text
 /// for an unknown code.
-pub fn parse_overrides(allow: &[String], warn: &[String], deny: &[String]) -> Result<Vec<(crate::diag::Code, Level)>, String> {
+pub fn parse_overrides(
+    allow: &[String],
+    warn: &[String],
+    deny: &[String],
+) -> Result<Vec<(crate::diag::Code, Level)>, String> {
     let mut v = Vec::new();
-    for (list, level) in [(allow, Level::Allow), (warn, Level::Warn), (deny, Level::Deny)] {
+    for (list, level) in [
+        (allow, Level::Allow),
+        (warn, Level::Warn),
+        (deny, Level::Deny),
+    ] {
         for c in list {
             match crate::diag::Code::from_name(c) {
                 Some(code) => v.push((code, level)),
                 None => {
-                    let names: Vec<&str> = crate::diag::Code::ALL.iter().map(|c| c.name()).collect();
-                    let hint = names.iter().min_by_key(|n| strsim::damerau_levenshtein(c, n)).map(|n| format!(" (did you mean `{n}`?)")).unwrap_or_default();
+                    let names: Vec<&str> =
+                        crate::diag::Code::ALL.iter().map(|c| c.name()).collect();
+                    let hint = names
+                        .iter()
+                        .min_by_key(|n| strsim::damerau_levenshtein(c, n))
+                        .map(|n| format!(" (did you mean `{n}`?)"))
+                        .unwrap_or_default();
                     return Err(format!("unknown diagnostic code `{c}`{hint}"));
                 }
             }
@@ -158,10 +186,19 @@ pub fn parse_overrides(allow: &[String], warn: &[String], deny: &[String]) -> Re
 
 /// Loads the tree. `errsyms` is switched off (with kmod's warning) when there are no
 /// vmlinux symbols.
-pub fn load_tree(opts: &TreeOptions, policy: &Policy, log: &Log, errsyms: &mut bool) -> Result<Tree, ExitCode> {
+pub fn load_tree(
+    opts: &TreeOptions,
+    policy: &Policy,
+    log: &Log,
+    errsyms: &mut bool,
+) -> Result<Tree, ExitCode> {
     let kver = kernel_version(opts.version.as_deref(), log)?;
     let manual = !opts.modules.is_empty();
-    let root = opts.basedir.as_deref().map(absolute_unnormalised).unwrap_or_default();
+    let root = opts
+        .basedir
+        .as_deref()
+        .map(absolute_unnormalised)
+        .unwrap_or_default();
     let dirname = format!("{root}/lib/modules/{kver}");
     let prefix = match opts.symbol_prefix.as_deref() {
         None => SymbolPrefix(None),
@@ -171,13 +208,24 @@ pub fn load_tree(opts: &TreeOptions, policy: &Policy, log: &Log, errsyms: &mut b
 
     let kernel: Option<Vec<KernelSymbol>> = if let Some(f) = &opts.symvers {
         match std::fs::read(f) {
-            Ok(t) => Some(kmod_symvers(&f.display().to_string(), &t, prefix.0, |m| log.error(&m))),
-            Err(e) => return Err(log.fatal(&format!("could not load {}: {}", f.display(), strerror(&e)))),
+            Ok(t) => Some(kmod_symvers(&f.display().to_string(), &t, prefix.0, |m| {
+                log.error(&m)
+            })),
+            Err(e) => {
+                return Err(log.fatal(&format!("could not load {}: {}", f.display(), strerror(&e))))
+            }
         }
     } else if let Some(f) = &opts.filesyms {
         match std::fs::read(f) {
-            Ok(t) => Some(kmod_system_map(&f.display().to_string(), &t, prefix.0, |m| log.error(m.trim_end_matches('\n')))),
-            Err(e) => return Err(log.fatal(&format!("could not load {}: {}", f.display(), strerror(&e)))),
+            Ok(t) => Some(kmod_system_map(
+                &f.display().to_string(),
+                &t,
+                prefix.0,
+                |m| log.error(m.trim_end_matches('\n')),
+            )),
+            Err(e) => {
+                return Err(log.fatal(&format!("could not load {}: {}", f.display(), strerror(&e))))
+            }
         }
     } else {
         if *errsyms {
@@ -197,23 +245,39 @@ pub fn load_tree(opts: &TreeOptions, policy: &Policy, log: &Log, errsyms: &mut b
             if !s.starts_with('/') {
                 return Err(log.fatal(&format!("{s}: not absolute path.")));
             }
-            let base = p.file_name().map(|b| b.to_string_lossy().into_owned()).unwrap_or_default();
+            let base = p
+                .file_name()
+                .map(|b| b.to_string_lossy().into_owned())
+                .unwrap_or_default();
             let name = modname_of(&base);
             if v.iter().any(|m| m.name == name) {
                 return Err(log.fatal(&format!("could not add module {s}: File exists")));
             }
-            let relpath = s.strip_prefix(&dirname).and_then(|r| r.strip_prefix('/')).map(str::to_string);
-            v.push(ModuleSource { name, path: s, relpath });
+            let relpath = s
+                .strip_prefix(&dirname)
+                .and_then(|r| r.strip_prefix('/'))
+                .map(str::to_string);
+            v.push(ModuleSource {
+                name,
+                path: s,
+                relpath,
+            });
         }
         v
     } else {
         search_cfg = match policy.search_config() {
             Some(c) => {
-                tracing::info!("search settings come from the policy's `depmod` block; depmod.d is not read");
+                tracing::info!(
+                    "search settings come from the policy's `depmod` block; depmod.d is not read"
+                );
                 c
             }
             None => {
-                let cfg_paths: Vec<PathBuf> = if opts.config.is_empty() { DEFAULT_CONFIG_DIRS.iter().map(PathBuf::from).collect() } else { opts.config.clone() };
+                let cfg_paths: Vec<PathBuf> = if opts.config.is_empty() {
+                    DEFAULT_CONFIG_DIRS.iter().map(PathBuf::from).collect()
+                } else {
+                    opts.config.clone()
+                };
                 let mut msgs = Vec::new();
                 let cfg = load_config(&cfg_paths, &kver, &mut msgs);
                 for m in msgs {
@@ -229,7 +293,10 @@ pub fn load_tree(opts: &TreeOptions, policy: &Policy, log: &Log, errsyms: &mut b
         let found = match discover(&dirname, &search_cfg, exts, &mut walk_msgs) {
             Ok(f) => f,
             Err(e) => {
-                log.error(&format!("could not open directory {dirname}: {}", strerror(&e)));
+                log.error(&format!(
+                    "could not open directory {dirname}: {}",
+                    strerror(&e)
+                ));
                 return Err(log.fatal(&format!("could not search modules: {}", strerror(&e))));
             }
         };
@@ -246,14 +313,19 @@ pub fn load_tree(opts: &TreeOptions, policy: &Policy, log: &Log, errsyms: &mut b
             let o = parse_modules_order(&t);
             match o.unterminated_line {
                 Some(n) => {
-                    log.error(&format!("{dirname}/modules.order:{n} corrupted line misses '\\n'"));
+                    log.error(&format!(
+                        "{dirname}/modules.order:{n} corrupted line misses '\\n'"
+                    ));
                     None
                 }
                 None => Some(o),
             }
         }
         Err(e) => {
-            log.warn(&format!("could not open modules.order at {dirname}: {}", strerror(&e)));
+            log.warn(&format!(
+                "could not open modules.order at {dirname}: {}",
+                strerror(&e)
+            ));
             None
         }
     };
@@ -278,11 +350,25 @@ pub fn load_tree(opts: &TreeOptions, policy: &Policy, log: &Log, errsyms: &mut b
     if let Some(m) = fatal_module {
         return Err(log.fatal(&m));
     }
-    let graph = ExportGraph::build(GraphInput { modules, order: order.as_ref(), order_first_wins: opts.order_first_wins, kernel, prefix });
+    let graph = ExportGraph::build(GraphInput {
+        modules,
+        order: order.as_ref(),
+        order_first_wins: opts.order_first_wins,
+        kernel,
+        prefix,
+    });
     for m in &graph.modules {
         if let Some(e) = &m.error {
-            log.error(&format!("failed to load symbols from {}: {e}", m.source.path));
+            log.error(&format!(
+                "failed to load symbols from {}: {e}",
+                m.source.path
+            ));
         }
     }
-    Ok(Tree { dirname, graph, search, have_kernel })
+    Ok(Tree {
+        dirname,
+        graph,
+        search,
+        have_kernel,
+    })
 }

@@ -178,7 +178,10 @@ mod tests {
     fn codes_are_unique_and_kebab_case() {
         let mut names: Vec<&str> = Code::ALL.iter().map(|c| c.name()).collect();
         for n in &names {
-            assert!(n.bytes().all(|b| b.is_ascii_lowercase() || b == b'-'), "{n}");
+            assert!(
+                n.bytes().all(|b| b.is_ascii_lowercase() || b == b'-'),
+                "{n}"
+            );
             assert_eq!(Code::from_name(n).map(|c| c.name()), Some(*n));
         }
         names.sort();

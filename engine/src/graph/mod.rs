@@ -14,6 +14,7 @@ use crate::load::symvers::KernelSymbol;
 use crate::load::walk::ModuleSource;
 use crate::util::hash;
 use rustc_hash::FxHashMap as HashMap;
+use std::sync::Arc;
 
 /// Index of a module in [`ExportGraph::modules`] (its array position).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -101,7 +102,7 @@ pub struct ExportGraph {
     pub modules: Vec<Module>,
     /// Every exporter of each symbol, in insertion order: vmlinux first, then modules in
     /// array order.
-    pub symbols: HashMap<Box<str>, Vec<Exporter>>,
+    pub symbols: HashMap<Arc<str>, Vec<Exporter>>,
     /// The symbol-name prefix in force.
     pub prefix: SymbolPrefix,
 }
@@ -130,7 +131,8 @@ pub fn array_order(
 ) {
     hash::sort_in_table_order(sources, 512, |(s, _)| s.name.as_bytes());
     let Some(order) = order else { return };
-    let mut pos: HashMap<&str, usize> = HashMap::with_capacity_and_hasher(order.lines.len(), Default::default());
+    let mut pos: HashMap<&str, usize> =
+        HashMap::with_capacity_and_hasher(order.lines.len(), Default::default());
     for (i, l) in order.lines.iter().enumerate() {
         if first_wins {
             pos.entry(l.as_str()).or_insert(i);
@@ -179,7 +181,7 @@ impl ExportGraph {
         if let Some(kernel) = kernel {
             for k in kernel {
                 g.add_exporter(
-                    k.name,
+                    k.name.into(),
                     Exporter {
                         provider: Provider::Vmlinux,
                         crc: k.crc,
@@ -219,7 +221,7 @@ impl ExportGraph {
                 Err(e) => (ModuleImage::default(), Some(e)),
             };
             for e in &image.exports {
-                let key: Box<str> = prefix.export_key(&e.name).into();
+                let key: Arc<str> = prefix.export_key(&e.name).into();
                 g.add_exporter(
                     key,
                     Exporter {
@@ -239,7 +241,7 @@ impl ExportGraph {
         g
     }
 
-    fn add_exporter(&mut self, name: Box<str>, e: Exporter) {
+    fn add_exporter(&mut self, name: Arc<str>, e: Exporter) {
         self.symbols.entry(name).or_default().push(e);
     }
 

@@ -82,38 +82,107 @@ pub enum DecompressError {
 }
 
 /// Decompresses `data` in container `c` into a new buffer, bounded by `limits`.
-/// `size_hint` is used to size the buffer up front (compressed size times a typical ratio).
 pub fn decompress(
     c: Compression,
     data: &[u8],
     limits: &Limits,
 ) -> Result<Vec<u8>, DecompressError> {
+    let mut out = Vec::new();
+    decompress_into(c, data, limits, &mut out)?;
+    Ok(out)
+}
+
+/// Decompresses into `out` (cleared first), reusing its allocation: decoding thousands of
+/// modules into one buffer per thread avoids mapping and faulting in fresh memory for
+/// each. The buffer is sized up front from the size the container records, if any.
+pub fn decompress_into(
+    c: Compression,
+    data: &[u8],
+    limits: &Limits,
+    out: &mut Vec<u8>,
+) -> Result<(), DecompressError> {
     let format = c.name();
     let cap = limits.max_module_size;
-    let mut out = Vec::with_capacity((data.len() * 5).min(cap as usize));
+    out.clear();
+    if let Some(n) = uncompressed_size_hint(c, data) {
+        // One spare byte lets `read_to_end` see the end without growing the buffer.
+        out.reserve((n.min(cap) as usize).saturating_add(1));
+    }
     let res = match c {
         Compression::None => {
             out.extend_from_slice(data);
             Ok(0)
         }
-        Compression::Xz => {
-            let dec = liblzma::read::XzDecoder::new(data);
-            dec.take(cap + 1).read_to_end(&mut out)
-        }
+        Compression::Xz => liblzma::read::XzDecoder::new(data)
+            .take(cap + 1)
+            .read_to_end(out),
         Compression::Zstd => match zstd::stream::read::Decoder::with_buffer(data) {
-            Ok(dec) => dec.take(cap + 1).read_to_end(&mut out),
+            Ok(dec) => dec.take(cap + 1).read_to_end(out),
             Err(e) => Err(e),
         },
-        Compression::Gzip => {
-            let dec = flate2::read::MultiGzDecoder::new(data);
-            dec.take(cap + 1).read_to_end(&mut out)
-        }
+        Compression::Gzip => flate2::read::MultiGzDecoder::new(data)
+            .take(cap + 1)
+            .read_to_end(out),
     };
     match res {
         Err(source) => Err(DecompressError::Corrupt { format, source }),
         Ok(_) if out.len() as u64 > cap => Err(DecompressError::TooLarge { format, limit: cap }),
-        Ok(_) => Ok(out),
+        Ok(_) => Ok(()),
     }
+}
+
+/// The uncompressed size a container states about itself, when cheap to read: the xz
+/// index, the zstd frame header, the gzip trailer. Only a hint: never trusted for
+/// bounds, since a hostile file can state anything.
+pub fn uncompressed_size_hint(c: Compression, data: &[u8]) -> Option<u64> {
+    match c {
+        Compression::None => Some(data.len() as u64),
+        Compression::Xz => xz_index_size(data),
+        Compression::Zstd => zstd::zstd_safe::get_frame_content_size(data).ok().flatten(),
+        Compression::Gzip => {
+            let t = data.get(data.len().checked_sub(4)?..)?;
+            Some(u64::from(u32::from_le_bytes(t.try_into().ok()?)))
+        }
+    }
+}
+
+fn varint(b: &[u8], pos: &mut usize) -> Option<u64> {
+    let mut v: u64 = 0;
+    for i in 0..9 {
+        let byte = *b.get(*pos)?;
+        *pos += 1;
+        v |= u64::from(byte & 0x7f) << (7 * i);
+        if byte & 0x80 == 0 {
+            return Some(v);
+        }
+    }
+    None
+}
+
+/// Sums the uncompressed sizes in the index of the last xz stream in `data`.
+fn xz_index_size(data: &[u8]) -> Option<u64> {
+    let mut end = data.len();
+    while end >= 4 && data[end - 4..end] == [0, 0, 0, 0] {
+        end -= 4; // stream padding
+    }
+    let footer = data.get(end.checked_sub(12)?..end)?;
+    if &footer[10..12] != b"YZ" {
+        return None;
+    }
+    let backward = (u64::from(u32::from_le_bytes(footer[4..8].try_into().ok()?)) + 1) * 4;
+    let start = (end - 12).checked_sub(usize::try_from(backward).ok()?)?;
+    let index = &data[start..end - 12];
+    if index.first() != Some(&0) {
+        return None;
+    }
+    let mut pos = 1;
+    let records = varint(index, &mut pos)?;
+    let mut total: u64 = 0;
+    for _ in 0..records.min(1 << 20) {
+        let _unpadded = varint(index, &mut pos)?;
+        total = total.checked_add(varint(index, &mut pos)?)?;
+    }
+    Some(total)
 }
 
 #[cfg(test)]
@@ -149,6 +218,21 @@ mod tests {
         g.write_all(&data).unwrap();
         let g = g.finish().unwrap();
         assert_eq!(decompress(Compression::Gzip, &g, &l).unwrap(), data);
+    }
+
+    #[test]
+    fn size_hints_match() {
+        let data: Vec<u8> = (0..70_000u32).map(|i| (i % 13) as u8).collect();
+        assert_eq!(
+            uncompressed_size_hint(Compression::Xz, &xz(&data)),
+            Some(70_000)
+        );
+        let z = zstd::bulk::compress(&data, 3).unwrap();
+        assert_eq!(uncompressed_size_hint(Compression::Zstd, &z), Some(70_000));
+        assert_eq!(uncompressed_size_hint(Compression::Xz, b"garbage"), None);
+        let mut out = vec![1, 2, 3];
+        decompress_into(Compression::Xz, &xz(&data), &Limits::default(), &mut out).unwrap();
+        assert_eq!(out, data);
     }
 
     #[test]

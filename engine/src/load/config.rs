@@ -179,7 +179,11 @@ pub enum Statement {
 /// Splits a depmod.d file into statements (with their line numbers), as kmod reads it:
 /// `\` continuations, `#` comments, tokens split on blanks. Malformed or unsupported
 /// lines are reported in `msgs` with kmod's text and skipped.
-pub fn parse_statements(file: &Path, text: &str, msgs: &mut Vec<ConfigMessage>) -> Vec<(usize, Statement)> {
+pub fn parse_statements(
+    file: &Path,
+    text: &str,
+    msgs: &mut Vec<ConfigMessage>,
+) -> Vec<(usize, Statement)> {
     // Join backslash continuations first, remembering each logical line's first line.
     let mut logical: Vec<(usize, String)> = Vec::new();
     let mut cur: Option<(usize, String)> = None;
@@ -211,7 +215,11 @@ pub fn parse_statements(file: &Path, text: &str, msgs: &mut Vec<ConfigMessage>) 
                     bad_line(file, lineno, cmd, msgs);
                     continue;
                 };
-                Statement::Override { modname: m.into(), kver: v.into(), subdir: s.into() }
+                Statement::Override {
+                    modname: m.into(),
+                    kver: v.into(),
+                    subdir: s.into(),
+                }
             }
             "exclude" => Statement::Exclude(toks.map(str::to_string).collect()),
             "external" => {
@@ -219,10 +227,18 @@ pub fn parse_statements(file: &Path, text: &str, msgs: &mut Vec<ConfigMessage>) 
                     bad_line(file, lineno, cmd, msgs);
                     continue;
                 };
-                Statement::External { kver: v.into(), dir: d.into() }
+                Statement::External {
+                    kver: v.into(),
+                    dir: d.into(),
+                }
             }
             "include" | "make_map_files" => {
-                msgs.push(ConfigMessage::Info(format!("{}:{}: command {} not implemented yet", file.display(), lineno, cmd)));
+                msgs.push(ConfigMessage::Info(format!(
+                    "{}:{}: command {} not implemented yet",
+                    file.display(),
+                    lineno,
+                    cmd
+                )));
                 continue;
             }
             _ => {
@@ -236,9 +252,18 @@ pub fn parse_statements(file: &Path, text: &str, msgs: &mut Vec<ConfigMessage>) 
 }
 
 /// Parses one configuration file's text into `cfg`, as kmod does for `kver`.
-pub fn parse_config(file: &Path, text: &str, kver: &str, cfg: &mut SearchConfig, msgs: &mut Vec<ConfigMessage>) {
+pub fn parse_config(
+    file: &Path,
+    text: &str,
+    kver: &str,
+    cfg: &mut SearchConfig,
+    msgs: &mut Vec<ConfigMessage>,
+) {
     for (lineno, st) in parse_statements(file, text, msgs) {
-        let origin = Some(Origin { file: file.to_path_buf(), line: lineno });
+        let origin = Some(Origin {
+            file: file.to_path_buf(),
+            line: lineno,
+        });
         match st {
             Statement::Search(toks) => {
                 for t in toks {
@@ -250,9 +275,14 @@ pub fn parse_config(file: &Path, text: &str, kver: &str, cfg: &mut SearchConfig,
                     cfg.search.insert(0, (e, origin.clone()));
                 }
             }
-            Statement::Override { modname, kver: v, subdir } => {
+            Statement::Override {
+                modname,
+                kver: v,
+                subdir,
+            } => {
                 if kver_matches(&v, kver) {
-                    cfg.overrides.insert(0, (Override { modname, subdir }, origin));
+                    cfg.overrides
+                        .insert(0, (Override { modname, subdir }, origin));
                 }
             }
             Statement::Exclude(toks) => {

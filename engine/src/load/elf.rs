@@ -118,7 +118,10 @@ pub fn parse(data: &[u8]) -> Result<ModuleImage, ElfError> {
 /// A CRC read that falls outside what `data` holds but inside the file is recorded in
 /// `missing` (file offsets of 4-byte reads); the caller loads those bytes and parses
 /// again. With a complete image `missing` stays empty.
-pub fn parse_ref<'d, R: ReadRef<'d>>(data: R, missing: &mut Vec<u64>) -> Result<ModuleImage, ElfError> {
+pub fn parse_ref<'d, R: ReadRef<'d>>(
+    data: R,
+    missing: &mut Vec<u64>,
+) -> Result<ModuleImage, ElfError> {
     let ident = data.read_bytes_at(0, 16).map_err(|_| ElfError::NotElf)?;
     if &ident[..4] != b"\x7fELF" {
         return Err(ElfError::NotElf);
@@ -212,7 +215,8 @@ fn parse_generic<'d, Elf: FileHeader<Endian = Endianness>, R: ReadRef<'d>>(
                 realigned.resize(st.len().div_ceil(8), 0);
                 let dst: &mut [u8] = object::pod::bytes_of_slice_mut(&mut realigned);
                 dst[..st.len()].copy_from_slice(st);
-                pod_slice::<Elf::Sym>(&object::pod::bytes_of_slice(&realigned)[..st.len()]).map(|s| (s, strs))
+                pod_slice::<Elf::Sym>(&object::pod::bytes_of_slice(&realigned)[..st.len()])
+                    .map(|s| (s, strs))
             }
         }
         _ => None,
@@ -270,11 +274,18 @@ fn parse_generic<'d, Elf: FileHeader<Endian = Endianness>, R: ReadRef<'d>>(
         if !object_exports.is_empty() {
             // Pre-link object: the exports are the `__ksymtab_<sym>` labels, in symbol
             // table order, as modpost reads them; CRCs only where `__crc_` exists.
-            let mut crcs: HashMap<Box<str>, u64> = img.exports.drain(..).map(|e| (e.name, e.crc)).collect();
+            let mut crcs: HashMap<Box<str>, u64> =
+                img.exports.drain(..).map(|e| (e.name, e.crc)).collect();
             for name in object_exports {
                 let name = ascii_name(name)?;
                 let crc = crcs.remove(&name);
-                img.exports.push(Export { name, crc: crc.unwrap_or(0), has_crc: crc.is_some(), kind: ExportKind::Unknown, namespace: None });
+                img.exports.push(Export {
+                    name,
+                    crc: crc.unwrap_or(0),
+                    has_crc: crc.is_some(),
+                    kind: ExportKind::Unknown,
+                    namespace: None,
+                });
             }
         } else if img.exports.is_empty() {
             if let Some((_, ks)) = ksymtab_strings {
@@ -329,7 +340,8 @@ fn parse_generic<'d, Elf: FileHeader<Endian = Endianness>, R: ReadRef<'d>>(
             header.e_machine(endian),
             elf::EM_SPARC | elf::EM_SPARCV9 | elf::EM_SPARC32PLUS
         );
-        let mut by_name: HashMap<&[u8], usize> = HashMap::with_capacity_and_hasher(vers.len(), Default::default());
+        let mut by_name: HashMap<&[u8], usize> =
+            HashMap::with_capacity_and_hasher(vers.len(), Default::default());
         for (i, (n, _, _)) in vers.iter().enumerate().rev() {
             by_name.insert(n, i);
         }
@@ -406,7 +418,10 @@ fn read_crc<'d, Elf: FileHeader<Endian = Endianness>, R: ReadRef<'d>>(
     match data.read_bytes_at(pos, 4) {
         Ok(b) => read_uint(b, endian),
         Err(()) => {
-            if pos.checked_add(4).is_some_and(|e| e <= data.len().unwrap_or(0)) {
+            if pos
+                .checked_add(4)
+                .is_some_and(|e| e <= data.len().unwrap_or(0))
+            {
                 missing.push(pos);
             }
             u64::MAX
@@ -500,7 +515,11 @@ mod tests {
             let secs = h.sections(e, &*bytes).unwrap();
             let (idx, sh) = secs.section_by_name(e, b".symtab").unwrap();
             let shoff = h.e_shoff(e) as usize;
-            (shoff + idx.0 * 64, sh.sh_offset(e) as usize, sh.sh_size(e) as usize)
+            (
+                shoff + idx.0 * 64,
+                sh.sh_offset(e) as usize,
+                sh.sh_size(e) as usize,
+            )
         };
         let table = bytes[off..off + size].to_vec();
         bytes.push(0);

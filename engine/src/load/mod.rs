@@ -61,9 +61,6 @@ impl ModuleError {
 /// parser needs are read, with `pread`, into a per-thread buffer reused from module to
 /// module (see [`sparse`]). A compressed module is read whole and decompressed.
 pub fn read_module(path: &Path, limits: &Limits) -> Result<ModuleImage, ModuleError> {
-    thread_local! {
-        static BUF: std::cell::RefCell<sparse::SparseFile> = std::cell::RefCell::new(sparse::SparseFile::default());
-    }
     let file = std::fs::File::open(path)?;
     let len = file.metadata()?.len();
     if len == 0 {
@@ -73,17 +70,39 @@ pub fn read_module(path: &Path, limits: &Limits) -> Result<ModuleImage, ModuleEr
         let mut sp = buf.borrow_mut();
         sp.reset(len);
         sp.load(&file, 0, 8)?;
-        let head = sp.view().read_bytes_at(0, len.min(8)).unwrap_or_default().to_vec();
+        let head = sp
+            .view()
+            .read_bytes_at(0, len.min(8))
+            .unwrap_or_default()
+            .to_vec();
         let c = compress::Compression::detect(&head);
         if c != compress::Compression::None {
             if len > limits.max_module_size {
-                return Err(compress::DecompressError::TooLarge { format: c.name(), limit: limits.max_module_size }.into());
+                return Err(compress::DecompressError::TooLarge {
+                    format: c.name(),
+                    limit: limits.max_module_size,
+                }
+                .into());
             }
-            let mut raw = Vec::with_capacity(len as usize);
-            std::io::Read::read_to_end(&mut &file, &mut raw)?;
-            let data = compress::decompress(c, &raw, limits)?;
-            drop(raw);
-            return Ok(elf::parse(&data)?);
+            // Compressed: read it whole and decode into buffers this thread reuses.
+            return RAW.with(|bufs| {
+                let (raw, data) = &mut *bufs.borrow_mut();
+                raw.clear();
+                raw.reserve(len as usize + 1);
+                std::io::Read::read_to_end(&mut &file, raw)?;
+                compress::decompress_into(c, raw, limits, data)?;
+                let img = elf::parse(data);
+                // Keep small buffers for reuse; give large ones back at once. Modules are
+                // read largest first, so the few large buffers are needed only early on,
+                // before the graph has grown (see `read_modules`).
+                if data.capacity() > KEEP_BUFFER {
+                    *data = Vec::new();
+                }
+                if raw.capacity() > KEEP_BUFFER {
+                    *raw = Vec::new();
+                }
+                Ok(img?)
+            });
         }
         sparse::load_module_parts(&file, &mut sp)?;
         let mut missing = Vec::new();
@@ -99,16 +118,54 @@ pub fn read_module(path: &Path, limits: &Limits) -> Result<ModuleImage, ModuleEr
     })
 }
 
+thread_local! {
+    /// The parts of the uncompressed module being read.
+    static BUF: std::cell::RefCell<sparse::SparseFile> = std::cell::RefCell::new(sparse::SparseFile::default());
+    /// The compressed file and its decoded image.
+    static RAW: std::cell::RefCell<(Vec<u8>, Vec<u8>)> = const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
+}
+
+/// Decode buffers up to this size are kept by each thread for the next module.
+const KEEP_BUFFER: usize = 2 << 20;
+
 /// Reads every path on all cores; results come back in input order, so output never
 /// depends on scheduling.
+///
+/// Work is handed out largest file first: the long decodes start early (so both cores
+/// stay busy to the end), and the large decode buffers are needed only while the graph
+/// is still small, which keeps peak memory down.
 pub fn read_modules<P: AsRef<Path> + Sync>(
     paths: &[P],
     limits: &Limits,
 ) -> Vec<Result<ModuleImage, ModuleError>> {
-    paths
+    let mut order: Vec<(u64, usize)> = paths
+        .par_iter()
+        .enumerate()
+        .map(|(i, p)| {
+            (
+                std::fs::metadata(p.as_ref()).map(|m| m.len()).unwrap_or(0),
+                i,
+            )
+        })
+        .collect();
+    order.sort_unstable_by(|a, b| b.cmp(a));
+    let results: Vec<(usize, Result<ModuleImage, ModuleError>)> = order
         .par_iter()
         .with_max_len(1)
-        .map(|p| read_module(p.as_ref(), limits))
+        .map(|&(_, i)| (i, read_module(paths[i].as_ref(), limits)))
+        .collect();
+    // Give every thread's buffers back before the rest of the run needs memory.
+    rayon::broadcast(|_| {
+        BUF.with(|b| *b.borrow_mut() = sparse::SparseFile::default());
+        RAW.with(|b| *b.borrow_mut() = (Vec::new(), Vec::new()));
+    });
+    let mut out: Vec<Option<Result<ModuleImage, ModuleError>>> =
+        (0..paths.len()).map(|_| None).collect();
+    for (i, r) in results {
+        out[i] = Some(r);
+    }
+    out.into_iter()
+        .map(|r| r.expect("every module read once"))
         .collect()
 }
 

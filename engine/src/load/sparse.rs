@@ -15,8 +15,15 @@ use std::ops::Range;
 use std::os::unix::fs::FileExt;
 
 /// Sections whose contents the module reader looks at.
-pub const NEEDED_SECTIONS: &[&[u8]] =
-    &[b".symtab", b".strtab", b".modinfo", b"__versions", b"__ksymtab_strings", b"__kcrctab", b"__kcrctab_gpl"];
+pub const NEEDED_SECTIONS: &[&[u8]] = &[
+    b".symtab",
+    b".strtab",
+    b".modinfo",
+    b"__versions",
+    b"__ksymtab_strings",
+    b"__kcrctab",
+    b"__kcrctab_gpl",
+];
 
 /// Loaded byte ranges of one file.
 #[derive(Debug, Default)]
@@ -61,7 +68,12 @@ impl SparseFile {
     }
 
     /// Loads several ranges, merging those less than `gap` bytes apart into one read.
-    pub fn load_merged(&mut self, file: &File, mut want: Vec<(u64, u64)>, gap: u64) -> io::Result<()> {
+    pub fn load_merged(
+        &mut self,
+        file: &File,
+        mut want: Vec<(u64, u64)>,
+        gap: u64,
+    ) -> io::Result<()> {
         want.retain(|&(_, l)| l > 0);
         want.sort_unstable();
         let mut cur: Option<(u64, u64)> = None;
@@ -84,7 +96,11 @@ impl SparseFile {
 
     /// The view for parsing.
     pub fn view(&self) -> SparseView<'_> {
-        SparseView { buf: &self.buf, ranges: &self.ranges, file_len: self.file_len }
+        SparseView {
+            buf: &self.buf,
+            ranges: &self.ranges,
+            file_len: self.file_len,
+        }
     }
 }
 
@@ -92,10 +108,13 @@ impl<'a> SparseView<'a> {
     /// The loaded bytes covering `[off, off+size)`, if one loaded range covers them all.
     fn covered(&self, off: u64, size: u64) -> Option<&'a [u8]> {
         let end = off.checked_add(size)?;
-        self.ranges.iter().find(|&&(o, l, _)| off >= o && end <= o + l).map(|&(o, _, b)| {
-            let s = b + (off - o) as usize;
-            &self.buf[s..s + size as usize]
-        })
+        self.ranges
+            .iter()
+            .find(|&&(o, l, _)| off >= o && end <= o + l)
+            .map(|&(o, _, b)| {
+                let s = b + (off - o) as usize;
+                &self.buf[s..s + size as usize]
+            })
     }
 }
 
@@ -112,7 +131,11 @@ impl<'a> ReadRef<'a> for SparseView<'a> {
     }
 
     fn read_bytes_at_until(self, range: Range<u64>, delimiter: u8) -> Result<&'a [u8], ()> {
-        let &(o, l, b) = self.ranges.iter().find(|&&(o, l, _)| range.start >= o && range.start < o + l).ok_or(())?;
+        let &(o, l, b) = self
+            .ranges
+            .iter()
+            .find(|&&(o, l, _)| range.start >= o && range.start < o + l)
+            .ok_or(())?;
         let end = range.end.min(o + l);
         let s = b + (range.start - o) as usize;
         let e = b + (end.saturating_sub(o)) as usize;
@@ -139,12 +162,17 @@ pub fn load_module_parts(file: &File, sparse: &mut SparseFile) -> io::Result<()>
     }
 }
 
-fn plan<Elf: FileHeader<Endian = Endianness>>(file: &File, sparse: &mut SparseFile) -> io::Result<()> {
+fn plan<Elf: FileHeader<Endian = Endianness>>(
+    file: &File,
+    sparse: &mut SparseFile,
+) -> io::Result<()> {
     // The section-header table.
     let (shoff, shsize) = {
         let v = sparse.view();
         let Ok(h) = Elf::parse(v) else { return Ok(()) };
-        let Ok(endian) = h.endian() else { return Ok(()) };
+        let Ok(endian) = h.endian() else {
+            return Ok(());
+        };
         let shoff: u64 = h.e_shoff(endian).into();
         let n = match h.e_shnum(endian) {
             0 => 1, // extended numbering: the real count is in section 0
@@ -157,13 +185,21 @@ fn plan<Elf: FileHeader<Endian = Endianness>>(file: &File, sparse: &mut SparseFi
     let (full, shstr) = {
         let v = sparse.view();
         let Ok(h) = Elf::parse(v) else { return Ok(()) };
-        let Ok(endian) = h.endian() else { return Ok(()) };
-        let Ok(n) = h.shnum(endian, v) else { return Ok(()) };
+        let Ok(endian) = h.endian() else {
+            return Ok(());
+        };
+        let Ok(n) = h.shnum(endian, v) else {
+            return Ok(());
+        };
         let full = (n as u64).saturating_mul(u64::from(h.e_shentsize(endian)));
         let shstr = h
             .shstrndx(endian, v)
             .ok()
-            .and_then(|i| h.section_headers(endian, v).ok().and_then(|s| s.get(i as usize)))
+            .and_then(|i| {
+                h.section_headers(endian, v)
+                    .ok()
+                    .and_then(|s| s.get(i as usize))
+            })
             .map(|s| (s.sh_offset(endian).into(), s.sh_size(endian).into()));
         (full, shstr)
     };
@@ -176,8 +212,12 @@ fn plan<Elf: FileHeader<Endian = Endianness>>(file: &File, sparse: &mut SparseFi
     let want: Vec<(u64, u64)> = {
         let v = sparse.view();
         let Ok(h) = Elf::parse(v) else { return Ok(()) };
-        let Ok(endian) = h.endian() else { return Ok(()) };
-        let Ok(sections) = h.sections(endian, v) else { return Ok(()) };
+        let Ok(endian) = h.endian() else {
+            return Ok(());
+        };
+        let Ok(sections) = h.sections(endian, v) else {
+            return Ok(());
+        };
         NEEDED_SECTIONS
             .iter()
             .filter_map(|name| sections.section_by_name(endian, name))

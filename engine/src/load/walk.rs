@@ -100,7 +100,9 @@ pub fn discover(
         match std::fs::read_dir(&e) {
             Ok(rd) => w.walk_dir(rd, e, false, 3),
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
-            Err(err) => w.msgs.push(format!("could not open directory {e}: {}", strerror(&err))),
+            Err(err) => w
+                .msgs
+                .push(format!("could not open directory {e}: {}", strerror(&err))),
         }
     }
     let mut v: Vec<ModuleSource> = w.found.into_values().collect();
@@ -140,7 +142,8 @@ impl Walker<'_> {
                 _ => match std::fs::metadata(&full) {
                     Ok(m) => m.is_dir(),
                     Err(e) => {
-                        self.msgs.push(format!("fstatat({fd}, {name}): {}", strerror(&e)));
+                        self.msgs
+                            .push(format!("fstatat({fd}, {name}): {}", strerror(&e)));
                         continue;
                     }
                 },

@@ -48,7 +48,19 @@ pub struct FileRules {
     pub depmod: DepmodSettings,
 }
 
-const TOP_NODES: &[&str] = &["version", "include", "defaults", "severity", "allow-duplicate", "provider", "vmlinux-conflict", "depmod"];
+/// One setting of a rule: its name, its values with their locations, and where it is.
+type Setting = (String, Vec<(KdlValue, Loc)>, Loc);
+
+const TOP_NODES: &[&str] = &[
+    "version",
+    "include",
+    "defaults",
+    "severity",
+    "allow-duplicate",
+    "provider",
+    "vmlinux-conflict",
+    "depmod",
+];
 const STRATEGIES: &[&str] = &["first-in-order", "last-in-order", "search-order"];
 
 /// The policy language version this build reads.
@@ -63,7 +75,11 @@ struct Cx<'a> {
 }
 
 fn did_you_mean(word: &str, candidates: &[&str]) -> Option<String> {
-    if let Some(c) = candidates.iter().filter(|c| c.len() >= 4 && (word.starts_with(**c) || c.starts_with(word))).max_by_key(|c| c.len()) {
+    if let Some(c) = candidates
+        .iter()
+        .filter(|c| c.len() >= 4 && (word.starts_with(**c) || c.starts_with(word)))
+        .max_by_key(|c| c.len())
+    {
         return Some(format!("did you mean `{c}`?"));
     }
     candidates
@@ -79,13 +95,46 @@ impl Cx<'_> {
         Loc::new(self.file, self.text, span)
     }
 
-    fn err(&mut self, code: &'static str, span: miette::SourceSpan, message: impl Into<String>, label: impl Into<String>, help: Option<String>) {
+    fn err(
+        &mut self,
+        code: &'static str,
+        span: miette::SourceSpan,
+        message: impl Into<String>,
+        label: impl Into<String>,
+        help: Option<String>,
+    ) {
         let loc = self.loc(span);
-        self.diags.push(PolicyDiagnostic { code, message: message.into(), loc, label: label.into(), help });
+        self.diags.push(PolicyDiagnostic {
+            code,
+            message: message.into(),
+            loc,
+            label: label.into(),
+            help,
+        });
+    }
+
+    /// The span of a property's value alone (`key=value` → `value`), so that a bad value
+    /// is labelled the same whether written as a property or as a child node.
+    fn value_span(&self, e: &KdlEntry) -> miette::SourceSpan {
+        let (off, len) = (e.span().offset(), e.span().len());
+        let text = self.text.get(off..off + len).unwrap_or("");
+        match text.find('=') {
+            Some(eq) => {
+                let rest = &text[eq + 1..];
+                let skip = rest.len() - rest.trim_start().len();
+                let start = off + eq + 1 + skip;
+                let end = off + text.trim_end().len();
+                (start, end.saturating_sub(start)).into()
+            }
+            None => e.span(),
+        }
     }
 
     fn args<'n>(&self, node: &'n KdlNode) -> Vec<&'n KdlEntry> {
-        node.entries().iter().filter(|e| e.name().is_none()).collect()
+        node.entries()
+            .iter()
+            .filter(|e| e.name().is_none())
+            .collect()
     }
 
     fn string_args(&mut self, node: &KdlNode, what: &str) -> Vec<(String, Loc)> {
@@ -93,7 +142,17 @@ impl Cx<'_> {
         for e in self.args(node) {
             match e.value() {
                 KdlValue::String(s) => out.push((s.clone(), self.loc(e.span()))),
-                v => self.err("policy::wrong-type", e.span(), format!("`{}` takes {what} as strings, found {}", node.name().value(), kind(v)), "expected a string", None),
+                v => self.err(
+                    "policy::wrong-type",
+                    e.span(),
+                    format!(
+                        "`{}` takes {what} as strings, found {}",
+                        node.name().value(),
+                        kind(v)
+                    ),
+                    "expected a string",
+                    None,
+                ),
             }
         }
         out
@@ -101,22 +160,39 @@ impl Cx<'_> {
 
     fn no_args(&mut self, node: &KdlNode) {
         if let Some(e) = self.args(node).first() {
-            self.err("policy::unexpected-argument", e.span(), format!("`{}` takes no arguments", node.name().value()), "unexpected argument", None);
+            self.err(
+                "policy::unexpected-argument",
+                e.span(),
+                format!("`{}` takes no arguments", node.name().value()),
+                "unexpected argument",
+                None,
+            );
         }
     }
 
     /// Reads the settings of a rule node: its properties and child nodes, each named in
     /// `allowed`; reports unknown ones. Returns `(name, values, loc)` per setting.
-    fn settings(&mut self, node: &KdlNode, allowed: &[&str]) -> Vec<(String, Vec<(KdlValue, Loc)>, Loc)> {
+    fn settings(&mut self, node: &KdlNode, allowed: &[&str]) -> Vec<Setting> {
         let mut out = Vec::new();
         for e in node.entries() {
             if let Some(n) = e.name() {
                 let name = n.value().to_string();
                 if allowed.contains(&name.as_str()) {
-                    out.push((name, vec![(e.value().clone(), self.loc(e.span()))], self.loc(e.span())));
+                    let vspan = self.value_span(e);
+                    out.push((
+                        name,
+                        vec![(e.value().clone(), self.loc(vspan))],
+                        self.loc(e.span()),
+                    ));
                 } else {
                     let help = did_you_mean(&name, allowed);
-                    self.err("policy::unknown-property", e.span(), format!("unknown property `{name}` on `{}`", node.name().value()), "unknown property", help);
+                    self.err(
+                        "policy::unknown-property",
+                        e.span(),
+                        format!("unknown property `{name}` on `{}`", node.name().value()),
+                        "unknown property",
+                        help,
+                    );
                 }
             }
         }
@@ -125,39 +201,88 @@ impl Cx<'_> {
                 let name = c.name().value().to_string();
                 if !allowed.contains(&name.as_str()) {
                     let help = did_you_mean(&name, allowed);
-                    self.err("policy::unknown-node", c.span(), format!("unknown setting `{name}` in `{}`", node.name().value()), "unknown setting", help);
+                    self.err(
+                        "policy::unknown-node",
+                        c.name().span(),
+                        format!("unknown setting `{name}` in `{}`", node.name().value()),
+                        "unknown setting",
+                        help,
+                    );
                     continue;
                 }
                 for e in c.entries().iter().filter(|e| e.name().is_some()) {
-                    self.err("policy::unexpected-property", e.span(), format!("`{name}` takes no properties"), "unexpected property", None);
+                    self.err(
+                        "policy::unexpected-property",
+                        e.span(),
+                        format!("`{name}` takes no properties"),
+                        "unexpected property",
+                        None,
+                    );
                 }
                 if c.children().is_some() {
-                    self.err("policy::unexpected-children", c.span(), format!("`{name}` takes no children"), "unexpected block", None);
+                    self.err(
+                        "policy::unexpected-children",
+                        c.span(),
+                        format!("`{name}` takes no children"),
+                        "unexpected block",
+                        None,
+                    );
                 }
-                let vals = c.entries().iter().filter(|e| e.name().is_none()).map(|e| (e.value().clone(), self.loc(e.span()))).collect();
+                let vals = c
+                    .entries()
+                    .iter()
+                    .filter(|e| e.name().is_none())
+                    .map(|e| (e.value().clone(), self.loc(e.span())))
+                    .collect();
                 out.push((name, vals, self.loc(c.span())));
             }
         }
         // A setting given twice is a mistake.
         for i in 0..out.len() {
-            if out[..i].iter().any(|(n, _, _)| *n == out[i].0) && out[i].0 != "modules" && out[i].0 != "prefer" {
+            if out[..i].iter().any(|(n, _, _)| *n == out[i].0)
+                && out[i].0 != "modules"
+                && out[i].0 != "prefer"
+            {
                 let l = out[i].2;
                 let name = out[i].0.clone();
-                self.diags.push(PolicyDiagnostic { code: "policy::duplicate-setting", message: format!("`{name}` is set twice"), loc: l, label: "set again here".into(), help: None });
+                self.diags.push(PolicyDiagnostic {
+                    code: "policy::duplicate-setting",
+                    message: format!("`{name}` is set twice"),
+                    loc: l,
+                    label: "set again here".into(),
+                    help: None,
+                });
             }
         }
         out
     }
 
-    fn one_string(&mut self, name: &str, vals: &[(KdlValue, Loc)], at: Loc) -> Option<(String, Loc)> {
+    fn one_string(
+        &mut self,
+        name: &str,
+        vals: &[(KdlValue, Loc)],
+        at: Loc,
+    ) -> Option<(String, Loc)> {
         match vals {
             [(KdlValue::String(s), l)] => Some((s.clone(), *l)),
             [(v, l)] => {
-                self.diags.push(PolicyDiagnostic { code: "policy::wrong-type", message: format!("`{name}` must be a string, found {}", kind(v)), loc: *l, label: "expected a string".into(), help: None });
+                self.diags.push(PolicyDiagnostic {
+                    code: "policy::wrong-type",
+                    message: format!("`{name}` must be a string, found {}", kind(v)),
+                    loc: *l,
+                    label: "expected a string".into(),
+                    help: None,
+                });
                 None
             }
             _ => {
-                self.diags.push(PolicyDiagnostic { code: "policy::wrong-arity", message: format!("`{name}` takes exactly one value"), loc: at, label: "here".into(), help: None });
+                self.diags.push(PolicyDiagnostic {
+                    code: "policy::wrong-arity",
+                    message: format!("`{name}` takes exactly one value"),
+                    loc: at,
+                    label: "here".into(),
+                    help: None,
+                });
                 None
             }
         }
@@ -167,28 +292,66 @@ impl Cx<'_> {
         let mut out = Vec::new();
         for (v, l) in vals {
             let KdlValue::String(s) = v else {
-                self.diags.push(PolicyDiagnostic { code: "policy::wrong-type", message: format!("a pattern must be a string, found {}", kind(v)), loc: *l, label: "expected a string".into(), help: None });
+                self.diags.push(PolicyDiagnostic {
+                    code: "policy::wrong-type",
+                    message: format!("a pattern must be a string, found {}", kind(v)),
+                    loc: *l,
+                    label: "expected a string".into(),
+                    help: None,
+                });
                 continue;
             };
-            let p = if module { Pattern::module(s) } else { Pattern::symbol(s) };
+            let p = if module {
+                Pattern::module(s)
+            } else {
+                Pattern::symbol(s)
+            };
             match p {
                 Ok(p) => out.push(p),
-                Err(e) => self.diags.push(PolicyDiagnostic { code: "policy::bad-pattern", message: format!("invalid pattern `{s}`: {e}"), loc: *l, label: "invalid pattern".into(), help: None }),
+                Err(e) => self.diags.push(PolicyDiagnostic {
+                    code: "policy::bad-pattern",
+                    message: format!("invalid pattern `{s}`: {e}"),
+                    loc: *l,
+                    label: "invalid pattern".into(),
+                    help: None,
+                }),
             }
         }
         out
     }
 
     fn symbol_patterns(&mut self, node: &KdlNode) -> Vec<Pattern> {
-        let vals: Vec<(KdlValue, Loc)> = self.args(node).iter().map(|e| (e.value().clone(), self.loc(e.span()))).collect();
+        let vals: Vec<(KdlValue, Loc)> = self
+            .args(node)
+            .iter()
+            .map(|e| (e.value().clone(), self.loc(e.span())))
+            .collect();
         if vals.is_empty() {
-            self.err("policy::missing-argument", node.name().span(), format!("`{}` needs at least one symbol pattern", node.name().value()), "no symbol pattern", Some(format!("e.g. `{} \"my_symbol\" {{ ... }}`", node.name().value())));
+            self.err(
+                "policy::missing-argument",
+                node.name().span(),
+                format!(
+                    "`{}` needs at least one symbol pattern",
+                    node.name().value()
+                ),
+                "no symbol pattern",
+                Some(format!(
+                    "e.g. `{} \"my_symbol\" {{ ... }}`",
+                    node.name().value()
+                )),
+            );
         }
         self.patterns(&vals, false)
     }
 
-    fn meta(&mut self, node: &KdlNode, settings: &[(String, Vec<(KdlValue, Loc)>, Loc)], reason_required: bool) -> Meta {
-        let mut m = Meta { loc: self.loc(node.span()), reason: None, owner: None, expires: None, layer: self.layer };
+    fn meta(&mut self, node: &KdlNode, settings: &[Setting], reason_required: bool) -> Meta {
+        let mut m = Meta {
+            loc: self.loc(node.span()),
+            reason: None,
+            owner: None,
+            expires: None,
+            layer: self.layer,
+        };
         for (name, vals, at) in settings {
             match name.as_str() {
                 "reason" => m.reason = self.one_string(name, vals, *at).map(|x| x.0),
@@ -197,7 +360,15 @@ impl Cx<'_> {
                     if let Some((s, l)) = self.one_string(name, vals, *at) {
                         match Date::parse(&s) {
                             Some(d) => m.expires = Some((d, l)),
-                            None => self.diags.push(PolicyDiagnostic { code: "policy::bad-date", message: format!("`expires` must be a date YYYY-MM-DD, found `{s}`"), loc: l, label: "not a date".into(), help: None }),
+                            None => self.diags.push(PolicyDiagnostic {
+                                code: "policy::bad-date",
+                                message: format!(
+                                    "`expires` must be a date YYYY-MM-DD, found `{s}`"
+                                ),
+                                loc: l,
+                                label: "not a date".into(),
+                                help: None,
+                            }),
                         }
                     }
                 }
@@ -205,7 +376,13 @@ impl Cx<'_> {
             }
         }
         if reason_required && m.reason.is_none() {
-            self.err("policy::missing-reason", node.name().span(), format!("`{}` needs a `reason`", node.name().value()), "no reason given", Some("say why the exception exists: `reason \"...\"`".into()));
+            self.err(
+                "policy::missing-reason",
+                node.name().span(),
+                format!("`{}` needs a `reason`", node.name().value()),
+                "no reason given",
+                Some("say why the exception exists: `reason \"...\"`".into()),
+            );
         }
         m
     }
@@ -214,7 +391,13 @@ impl Cx<'_> {
         let lv = Level::parse(s);
         if lv.is_none() {
             let help = did_you_mean(s, &["allow", "warn", "deny"]);
-            self.diags.push(PolicyDiagnostic { code: "policy::bad-level", message: format!("unknown level `{s}` (allow, warn or deny)"), loc: l, label: "unknown level".into(), help });
+            self.diags.push(PolicyDiagnostic {
+                code: "policy::bad-level",
+                message: format!("unknown level `{s}` (allow, warn or deny)"),
+                loc: l,
+                label: "unknown level".into(),
+                help,
+            });
         }
         lv
     }
@@ -225,8 +408,19 @@ impl Cx<'_> {
             "last-in-order" => Some(Strategy::LastInOrder),
             "search-order" => Some(Strategy::SearchOrder),
             _ => {
-                let help = did_you_mean(s, STRATEGIES).or_else(|| Some(format!("one of {}, or a `prefer` list", STRATEGIES.join(", "))));
-                self.diags.push(PolicyDiagnostic { code: "policy::bad-strategy", message: format!("unknown provider strategy `{s}`"), loc: l, label: "unknown strategy".into(), help });
+                let help = did_you_mean(s, STRATEGIES).or_else(|| {
+                    Some(format!(
+                        "one of {}, or a `prefer` list",
+                        STRATEGIES.join(", ")
+                    ))
+                });
+                self.diags.push(PolicyDiagnostic {
+                    code: "policy::bad-strategy",
+                    message: format!("unknown provider strategy `{s}`"),
+                    loc: l,
+                    label: "unknown strategy".into(),
+                    help,
+                });
                 None
             }
         }
@@ -238,7 +432,13 @@ impl Cx<'_> {
             "vmlinux" => Some(Winner::Vmlinux),
             _ => {
                 let help = did_you_mean(s, &["module", "vmlinux"]);
-                self.diags.push(PolicyDiagnostic { code: "policy::bad-winner", message: format!("unknown winner `{s}` (module or vmlinux)"), loc: l, label: "unknown winner".into(), help });
+                self.diags.push(PolicyDiagnostic {
+                    code: "policy::bad-winner",
+                    message: format!("unknown winner `{s}` (module or vmlinux)"),
+                    loc: l,
+                    label: "unknown winner".into(),
+                    help,
+                });
                 None
             }
         }
@@ -256,8 +456,20 @@ fn kind(v: &KdlValue) -> &'static str {
 }
 
 /// Decodes one parsed policy file. `kver` filters `override`/`external` kernel patterns.
-pub fn decode_file(doc: &KdlDocument, file: FileId, text: &str, layer: usize, kver: &str) -> (FileRules, Vec<PolicyDiagnostic>) {
-    let mut cx = Cx { file, text, layer, kver, diags: Vec::new() };
+pub fn decode_file(
+    doc: &KdlDocument,
+    file: FileId,
+    text: &str,
+    layer: usize,
+    kver: &str,
+) -> (FileRules, Vec<PolicyDiagnostic>) {
+    let mut cx = Cx {
+        file,
+        text,
+        layer,
+        kver,
+        diags: Vec::new(),
+    };
     let mut r = FileRules::default();
     let mut version_seen = false;
     for (i, node) in doc.nodes().iter().enumerate() {
@@ -266,7 +478,13 @@ pub fn decode_file(doc: &KdlDocument, file: FileId, text: &str, layer: usize, kv
             "version" => {
                 version_seen = true;
                 if i != 0 {
-                    cx.err("policy::version-not-first", node.span(), "`version` must be the first node", "move this to the top", None);
+                    cx.err(
+                        "policy::version-not-first",
+                        node.span(),
+                        "`version` must be the first node",
+                        "move this to the top",
+                        None,
+                    );
                 }
                 match cx.args(node).as_slice() {
                     [e] => match e.value() {
@@ -285,7 +503,9 @@ pub fn decode_file(doc: &KdlDocument, file: FileId, text: &str, layer: usize, kv
             "defaults" => {
                 cx.no_args(node);
                 for (n, vals, at) in cx.settings(node, &["provider", "vmlinux-winner"]) {
-                    let Some((s, l)) = cx.one_string(&n, &vals, at) else { continue };
+                    let Some((s, l)) = cx.one_string(&n, &vals, at) else {
+                        continue;
+                    };
                     if n == "provider" {
                         if let Some(st) = cx.strategy(&s, l) {
                             r.default_provider = Some((st, at));
@@ -299,7 +519,9 @@ pub fn decode_file(doc: &KdlDocument, file: FileId, text: &str, layer: usize, kv
                 cx.no_args(node);
                 let names: Vec<&str> = Code::ALL.iter().map(|c| c.name()).collect();
                 for (n, vals, at) in cx.settings(node, &names) {
-                    let Some((s, l)) = cx.one_string(&n, &vals, at) else { continue };
+                    let Some((s, l)) = cx.one_string(&n, &vals, at) else {
+                        continue;
+                    };
                     let code = Code::from_name(&n).expect("allowed names are codes");
                     if let Some(lv) = cx.level(&s, l) {
                         r.severities.push((code, lv, at));
@@ -313,28 +535,49 @@ pub fn decode_file(doc: &KdlDocument, file: FileId, text: &str, layer: usize, kv
                 for (n, vals, at) in &settings {
                     if n == "modules" {
                         if vals.is_empty() {
-                            cx.diags.push(PolicyDiagnostic { code: "policy::missing-argument", message: "`modules` needs at least one module pattern".into(), loc: *at, label: "empty list".into(), help: Some("leave `modules` out to allow any exporters".into()) });
+                            cx.diags.push(PolicyDiagnostic {
+                                code: "policy::missing-argument",
+                                message: "`modules` needs at least one module pattern".into(),
+                                loc: *at,
+                                label: "empty list".into(),
+                                help: Some("leave `modules` out to allow any exporters".into()),
+                            });
                         }
                         modules.extend(cx.patterns(vals, true));
                     }
                 }
                 let meta = cx.meta(node, &settings, true);
-                r.allow_duplicates.push(AllowDuplicate { symbols, modules, meta });
+                r.allow_duplicates.push(AllowDuplicate {
+                    symbols,
+                    modules,
+                    meta,
+                });
             }
             "provider" => {
                 let symbols = cx.symbol_patterns(node);
-                let settings = cx.settings(node, &["prefer", "strategy", "reason", "owner", "expires"]);
+                let settings =
+                    cx.settings(node, &["prefer", "strategy", "reason", "owner", "expires"]);
                 let mut prefer: Option<Vec<Pattern>> = None;
                 let mut strategy: Option<(Strategy, Loc)> = None;
+                let mut strategy_given = false;
                 for (n, vals, at) in &settings {
                     match n.as_str() {
                         "prefer" => {
                             if vals.is_empty() {
-                                cx.diags.push(PolicyDiagnostic { code: "policy::missing-argument", message: "`prefer` needs at least one module pattern".into(), loc: *at, label: "empty list".into(), help: None });
+                                cx.diags.push(PolicyDiagnostic {
+                                    code: "policy::missing-argument",
+                                    message: "`prefer` needs at least one module pattern".into(),
+                                    loc: *at,
+                                    label: "empty list".into(),
+                                    help: None,
+                                });
                             }
-                            prefer.get_or_insert_with(Vec::new).extend(cx.patterns(vals, true));
+                            prefer
+                                .get_or_insert_with(Vec::new)
+                                .extend(cx.patterns(vals, true));
                         }
                         "strategy" => {
+                            strategy_given = true;
                             if let Some((s, l)) = cx.one_string(n, vals, *at) {
                                 if let Some(st) = cx.strategy(&s, l) {
                                     strategy = Some((st, *at));
@@ -349,19 +592,37 @@ pub fn decode_file(doc: &KdlDocument, file: FileId, text: &str, layer: usize, kv
                     (Some(p), None) => Strategy::Prefer(p),
                     (None, Some((s, _))) => s,
                     (Some(_), Some((_, l))) => {
-                        cx.diags.push(PolicyDiagnostic { code: "policy::contradictory", message: "a `provider` rule takes either `prefer` or `strategy`, not both".into(), loc: l, label: "second way of choosing".into(), help: Some("split it into two rules with different symbol patterns".into()) });
+                        cx.diags.push(PolicyDiagnostic {
+                            code: "policy::contradictory",
+                            message:
+                                "a `provider` rule takes either `prefer` or `strategy`, not both"
+                                    .into(),
+                            loc: l,
+                            label: "second way of choosing".into(),
+                            help: Some(
+                                "split it into two rules with different symbol patterns".into(),
+                            ),
+                        });
                         continue;
                     }
+                    (None, None) if strategy_given => continue,
                     (None, None) => {
                         cx.err("policy::missing-setting", node.name().span(), "a `provider` rule needs `prefer` or `strategy`", "says nothing about the provider", Some("e.g. `prefer \"updates/*\" \"*\"` or `strategy \"first-in-order\"`".into()));
                         continue;
                     }
                 };
-                r.providers.push(ProviderRule { symbols, strategy, meta });
+                r.providers.push(ProviderRule {
+                    symbols,
+                    strategy,
+                    meta,
+                });
             }
             "vmlinux-conflict" => {
                 let symbols = cx.symbol_patterns(node);
-                let settings = cx.settings(node, &["modules", "action", "winner", "reason", "owner", "expires"]);
+                let settings = cx.settings(
+                    node,
+                    &["modules", "action", "winner", "reason", "owner", "expires"],
+                );
                 let mut modules = Vec::new();
                 let mut action = None;
                 let mut winner = None;
@@ -384,12 +645,28 @@ pub fn decode_file(doc: &KdlDocument, file: FileId, text: &str, layer: usize, kv
                 let meta = cx.meta(node, &settings, false);
                 let Some(action) = action else {
                     if !cx.diags.iter().any(|d| d.code == "policy::bad-level") {
-                        cx.err("policy::missing-setting", node.name().span(), "a `vmlinux-conflict` rule needs an `action` (allow, warn or deny)", "no action", None);
+                        cx.err(
+                            "policy::missing-setting",
+                            node.name().span(),
+                            "a `vmlinux-conflict` rule needs an `action` (allow, warn or deny)",
+                            "no action",
+                            None,
+                        );
                     }
                     continue;
                 };
-                let winner = winner.unwrap_or(if action == Level::Deny { Winner::Vmlinux } else { Winner::Module });
-                r.vmlinux.push(VmlinuxRule { symbols, modules, action, winner, meta });
+                let winner = winner.unwrap_or(if action == Level::Deny {
+                    Winner::Vmlinux
+                } else {
+                    Winner::Module
+                });
+                r.vmlinux.push(VmlinuxRule {
+                    symbols,
+                    modules,
+                    action,
+                    winner,
+                    meta,
+                });
             }
             "depmod" => {
                 cx.no_args(node);
@@ -397,8 +674,15 @@ pub fn decode_file(doc: &KdlDocument, file: FileId, text: &str, layer: usize, kv
                 decode_depmod(&mut cx, node, &mut r.depmod);
             }
             other => {
-                let help = did_you_mean(other, TOP_NODES).or_else(|| Some(format!("policy nodes are: {}", TOP_NODES.join(", "))));
-                cx.err("policy::unknown-node", node.name().span(), format!("unknown policy node `{other}`"), "unknown node", help);
+                let help = did_you_mean(other, TOP_NODES)
+                    .or_else(|| Some(format!("policy nodes are: {}", TOP_NODES.join(", "))));
+                cx.err(
+                    "policy::unknown-node",
+                    node.name().span(),
+                    format!("unknown policy node `{other}`"),
+                    "unknown node",
+                    help,
+                );
             }
         }
     }
@@ -406,7 +690,12 @@ pub fn decode_file(doc: &KdlDocument, file: FileId, text: &str, layer: usize, kv
         cx.diags.push(PolicyDiagnostic {
             code: "policy::missing-version",
             message: "policy file has no `version` node".into(),
-            loc: Loc { file, offset: 0, len: 0, line: 1 },
+            loc: Loc {
+                file,
+                offset: 0,
+                len: 0,
+                line: 1,
+            },
             label: "expected `version 1` here".into(),
             help: Some(format!("start the file with `version {POLICY_VERSION}`")),
         });
@@ -430,7 +719,10 @@ pub fn decode_file(doc: &KdlDocument, file: FileId, text: &str, layer: usize, kv
     for i in 0..r.vmlinux.len() {
         for j in 0..i {
             let (a, b) = (&r.vmlinux[j], &r.vmlinux[i]);
-            if a.symbols == b.symbols && a.modules == b.modules && (a.action != b.action || a.winner != b.winner) {
+            if a.symbols == b.symbols
+                && a.modules == b.modules
+                && (a.action != b.action || a.winner != b.winner)
+            {
                 cx.diags.push(PolicyDiagnostic {
                     code: "policy::contradictory",
                     message: format!("this `vmlinux-conflict` rule contradicts the one on line {}: same symbols and modules, another verdict", a.meta.loc.line),
@@ -446,23 +738,51 @@ pub fn decode_file(doc: &KdlDocument, file: FileId, text: &str, layer: usize, kv
 
 fn decode_depmod(cx: &mut Cx<'_>, node: &KdlNode, d: &mut DepmodSettings) {
     for e in node.entries().iter().filter(|e| e.name().is_some()) {
-        cx.err("policy::unexpected-property", e.span(), "`depmod` takes no properties", "unexpected property", None);
+        cx.err(
+            "policy::unexpected-property",
+            e.span(),
+            "`depmod` takes no properties",
+            "unexpected property",
+            None,
+        );
     }
-    let Some(children) = node.children() else { return };
+    let Some(children) = node.children() else {
+        return;
+    };
     let allowed = ["search", "override", "exclude", "external"];
     for c in children.nodes() {
         let name = c.name().value();
-        let kernel = c.entries().iter().find(|e| e.name().map(|n| n.value()) == Some("kernel"));
-        for e in c.entries().iter().filter(|e| e.name().is_some_and(|n| n.value() != "kernel")) {
-            let help = (name == "override" || name == "external").then(|| "the only property here is `kernel`".to_string());
-            cx.err("policy::unknown-property", e.span(), format!("unknown property on `{name}`"), "unknown property", help);
+        let kernel = c
+            .entries()
+            .iter()
+            .find(|e| e.name().map(|n| n.value()) == Some("kernel"));
+        for e in c
+            .entries()
+            .iter()
+            .filter(|e| e.name().is_some_and(|n| n.value() != "kernel"))
+        {
+            let help = (name == "override" || name == "external")
+                .then(|| "the only property here is `kernel`".to_string());
+            cx.err(
+                "policy::unknown-property",
+                e.span(),
+                format!("unknown property on `{name}`"),
+                "unknown property",
+                help,
+            );
         }
         let kver_ok = match kernel.map(|k| k.value()) {
             None => true,
             Some(KdlValue::String(p)) => crate::load::config::kver_matches(p, cx.kver),
             Some(v) => {
                 let span = kernel.expect("present").span();
-                cx.err("policy::wrong-type", span, format!("`kernel` must be a string pattern, found {}", kind(v)), "expected a string", None);
+                cx.err(
+                    "policy::wrong-type",
+                    span,
+                    format!("`kernel` must be a string pattern, found {}", kind(v)),
+                    "expected a string",
+                    None,
+                );
                 false
             }
         };
@@ -490,7 +810,13 @@ fn decode_depmod(cx: &mut Cx<'_>, node: &KdlNode, d: &mut DepmodSettings) {
                             d.overrides.push((m.clone(), s.clone(), cx.loc(c.span())));
                         }
                     }
-                    _ => cx.err("policy::wrong-arity", c.span(), "`override` takes a module name and a subdirectory", "here", Some("e.g. `override \"e1000e\" \"updates\" kernel=\"*\"`".into())),
+                    _ => cx.err(
+                        "policy::wrong-arity",
+                        c.span(),
+                        "`override` takes a module name and a subdirectory",
+                        "here",
+                        Some("e.g. `override \"e1000e\" \"updates\" kernel=\"*\"`".into()),
+                    ),
                 }
             }
             "exclude" => {
@@ -503,17 +829,35 @@ fn decode_depmod(cx: &mut Cx<'_>, node: &KdlNode, d: &mut DepmodSettings) {
                 match a.as_slice() {
                     [(dir, l)] => {
                         if !dir.starts_with('/') {
-                            cx.diags.push(PolicyDiagnostic { code: "policy::relative-external", message: format!("external directory `{dir}` must be absolute"), loc: *l, label: "relative path".into(), help: None });
+                            cx.diags.push(PolicyDiagnostic {
+                                code: "policy::relative-external",
+                                message: format!("external directory `{dir}` must be absolute"),
+                                loc: *l,
+                                label: "relative path".into(),
+                                help: None,
+                            });
                         } else if kver_ok {
                             d.externals.push((PathBuf::from(dir), cx.loc(c.span())));
                         }
                     }
-                    _ => cx.err("policy::wrong-arity", c.span(), "`external` takes one absolute directory", "here", None),
+                    _ => cx.err(
+                        "policy::wrong-arity",
+                        c.span(),
+                        "`external` takes one absolute directory",
+                        "here",
+                        None,
+                    ),
                 }
             }
             other => {
                 let help = did_you_mean(other, &allowed);
-                cx.err("policy::unknown-node", c.name().span(), format!("unknown `depmod` setting `{other}`"), "unknown setting", help);
+                cx.err(
+                    "policy::unknown-node",
+                    c.name().span(),
+                    format!("unknown `depmod` setting `{other}`"),
+                    "unknown setting",
+                    help,
+                );
             }
         }
     }

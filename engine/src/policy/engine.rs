@@ -47,8 +47,20 @@ impl<'p> PolicyEngine<'p> {
 
     /// A reference to the rule at `loc`, for decisions and findings.
     pub fn rule_ref(&self, loc: &Loc, kind: &str, reason: Option<&str>) -> RuleRef {
-        let file = self.policy.sources.files.get(loc.file.0).map(|f| f.path.display().to_string()).unwrap_or_default();
-        RuleRef { file, line: loc.line, span: (loc.offset, loc.len), kind: kind.to_string(), reason: reason.map(str::to_string) }
+        let file = self
+            .policy
+            .sources
+            .files
+            .get(loc.file.0)
+            .map(|f| f.path.display().to_string())
+            .unwrap_or_default();
+        RuleRef {
+            file,
+            line: loc.line,
+            span: (loc.offset, loc.len),
+            kind: kind.to_string(),
+            reason: reason.map(str::to_string),
+        }
     }
 
     fn live(&self, m: &Meta) -> bool {
@@ -64,7 +76,10 @@ impl<'p> PolicyEngine<'p> {
             match e {
                 SearchEntry::BuiltIn => builtin = i as i64,
                 SearchEntry::Dir(d) => {
-                    if rel.len() > d.len() && rel.starts_with(d.as_str()) && rel.as_bytes()[d.len()] == b'/' {
+                    if rel.len() > d.len()
+                        && rel.starts_with(d.as_str())
+                        && rel.as_bytes()[d.len()] == b'/'
+                    {
                         return n - i as i64;
                     }
                 }
@@ -78,7 +93,13 @@ impl<'p> PolicyEngine<'p> {
         n - builtin
     }
 
-    fn apply(&self, strategy: &Strategy, graph: &ExportGraph, exporters: &[Exporter], mods: &[usize]) -> Option<usize> {
+    fn apply(
+        &self,
+        strategy: &Strategy,
+        graph: &ExportGraph,
+        exporters: &[Exporter],
+        mods: &[usize],
+    ) -> Option<usize> {
         let module_of = |i: usize| match exporters[i].provider {
             Provider::Module(id) => graph.module(id),
             Provider::Vmlinux => unreachable!("only module exporters are passed"),
@@ -88,7 +109,10 @@ impl<'p> PolicyEngine<'p> {
             Strategy::LastInOrder => mods.last().copied(),
             Strategy::SearchOrder => mods.iter().copied().max_by_key(|&i| {
                 let m = module_of(i);
-                (self.search_priority(m.source.relpath.as_deref().unwrap_or(""), &m.source.path), i)
+                (
+                    self.search_priority(m.source.relpath.as_deref().unwrap_or(""), &m.source.path),
+                    i,
+                )
             }),
             Strategy::Prefer(pats) => pats.iter().find_map(|p| {
                 mods.iter().copied().find(|&i| {
@@ -101,12 +125,19 @@ impl<'p> PolicyEngine<'p> {
 
     /// The `allow-duplicate` entry that tolerates `symbol` exported by all of
     /// `modules` (name, path pairs), if any.
-    pub fn tolerating_duplicate(&self, symbol: &str, modules: &[(&str, &str)]) -> Option<&'p AllowDuplicate> {
+    pub fn tolerating_duplicate(
+        &self,
+        symbol: &str,
+        modules: &[(&str, &str)],
+    ) -> Option<&'p AllowDuplicate> {
         for (i, a) in self.policy.allow_duplicates.iter().enumerate() {
             if !self.live(&a.meta) || !a.symbols.iter().any(|p| p.matches_symbol(symbol)) {
                 continue;
             }
-            let all = a.modules.is_empty() || modules.iter().all(|(n, p)| a.modules.iter().any(|g| g.matches_module(n, p)));
+            let all = a.modules.is_empty()
+                || modules
+                    .iter()
+                    .all(|(n, p)| a.modules.iter().any(|g| g.matches_module(n, p)));
             if all {
                 self.used_allow[i].store(true, Ordering::Relaxed);
                 return Some(a);
@@ -134,43 +165,110 @@ impl<'p> PolicyEngine<'p> {
     pub fn lints(&self) -> Vec<Finding> {
         let p = self.policy;
         let mut out = Vec::new();
-        let mut push = |code: Code, loc: &Loc, kind: &str, reason: Option<&str>, message: String| {
-            out.push(Finding {
-                code,
-                level: p.level(code),
-                message,
-                module: None,
-                file: None,
-                symbol: None,
-                rule: Some(self.rule_ref(loc, kind, reason)),
-                tolerated: false,
-            });
-        };
-        let pats = |v: &[super::glob::Pattern]| v.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(" ");
+        let mut push =
+            |code: Code, loc: &Loc, kind: &str, reason: Option<&str>, message: String| {
+                out.push(Finding {
+                    code,
+                    level: p.level(code),
+                    message,
+                    module: None,
+                    file: None,
+                    symbol: None,
+                    rule: Some(self.rule_ref(loc, kind, reason)),
+                    tolerated: false,
+                });
+            };
+        let pats =
+            |v: &[super::glob::Pattern]| v.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(" ");
         for (i, r) in p.providers.iter().enumerate() {
             if let Some(e) = expired(&r.meta, self.today) {
-                push(Code::ExpiredRule, &r.meta.loc, "provider", r.meta.reason.as_deref(), format!("`provider {}` expired on {e} and no longer applies", pats(&r.symbols)));
+                push(
+                    Code::ExpiredRule,
+                    &r.meta.loc,
+                    "provider",
+                    r.meta.reason.as_deref(),
+                    format!(
+                        "`provider {}` expired on {e} and no longer applies",
+                        pats(&r.symbols)
+                    ),
+                );
             } else if !self.used_providers[i].load(Ordering::Relaxed) {
-                push(Code::UnmatchedRule, &r.meta.loc, "provider", r.meta.reason.as_deref(), format!("`provider {}` matched no symbol with several exporters", pats(&r.symbols)));
+                push(
+                    Code::UnmatchedRule,
+                    &r.meta.loc,
+                    "provider",
+                    r.meta.reason.as_deref(),
+                    format!(
+                        "`provider {}` matched no symbol with several exporters",
+                        pats(&r.symbols)
+                    ),
+                );
             }
-            if let Some(j) = shadowed_by(&p.providers[..i].iter().map(|x| (&x.symbols[..], &[][..], x.meta.layer)).collect::<Vec<_>>(), &r.symbols, &[], r.meta.layer) {
+            if let Some(j) = shadowed_by(
+                &p.providers[..i]
+                    .iter()
+                    .map(|x| (&x.symbols[..], &[][..], x.meta.layer))
+                    .collect::<Vec<_>>(),
+                &r.symbols,
+                &[],
+                r.meta.layer,
+            ) {
                 push(Code::ShadowedRule, &r.meta.loc, "provider", r.meta.reason.as_deref(), format!("`provider {}` never applies: the rule on line {} matches the same symbols first", pats(&r.symbols), p.providers[j].meta.loc.line));
             }
         }
         for (i, a) in p.allow_duplicates.iter().enumerate() {
             if let Some(e) = expired(&a.meta, self.today) {
-                push(Code::ExpiredRule, &a.meta.loc, "allow-duplicate", a.meta.reason.as_deref(), format!("`allow-duplicate {}` expired on {e} and no longer applies", pats(&a.symbols)));
+                push(
+                    Code::ExpiredRule,
+                    &a.meta.loc,
+                    "allow-duplicate",
+                    a.meta.reason.as_deref(),
+                    format!(
+                        "`allow-duplicate {}` expired on {e} and no longer applies",
+                        pats(&a.symbols)
+                    ),
+                );
             } else if !self.used_allow[i].load(Ordering::Relaxed) {
-                push(Code::UnmatchedRule, &a.meta.loc, "allow-duplicate", a.meta.reason.as_deref(), format!("`allow-duplicate {}` tolerated no duplicate export", pats(&a.symbols)));
+                push(
+                    Code::UnmatchedRule,
+                    &a.meta.loc,
+                    "allow-duplicate",
+                    a.meta.reason.as_deref(),
+                    format!(
+                        "`allow-duplicate {}` tolerated no duplicate export",
+                        pats(&a.symbols)
+                    ),
+                );
             }
         }
         for (i, r) in p.vmlinux.iter().enumerate() {
             if let Some(e) = expired(&r.meta, self.today) {
-                push(Code::ExpiredRule, &r.meta.loc, "vmlinux-conflict", r.meta.reason.as_deref(), format!("`vmlinux-conflict {}` expired on {e} and no longer applies", pats(&r.symbols)));
+                push(
+                    Code::ExpiredRule,
+                    &r.meta.loc,
+                    "vmlinux-conflict",
+                    r.meta.reason.as_deref(),
+                    format!(
+                        "`vmlinux-conflict {}` expired on {e} and no longer applies",
+                        pats(&r.symbols)
+                    ),
+                );
             } else if !self.used_vmlinux[i].load(Ordering::Relaxed) {
-                push(Code::UnmatchedRule, &r.meta.loc, "vmlinux-conflict", r.meta.reason.as_deref(), format!("`vmlinux-conflict {}` matched no module exporting a vmlinux symbol", pats(&r.symbols)));
+                push(
+                    Code::UnmatchedRule,
+                    &r.meta.loc,
+                    "vmlinux-conflict",
+                    r.meta.reason.as_deref(),
+                    format!(
+                        "`vmlinux-conflict {}` matched no module exporting a vmlinux symbol",
+                        pats(&r.symbols)
+                    ),
+                );
             }
-            let earlier: Vec<_> = p.vmlinux[..i].iter().map(|x| (&x.symbols[..], &x.modules[..], x.meta.layer)).collect();
+            let earlier: Vec<_> = p.vmlinux[..i]
+                .iter()
+                .map(|x| (&x.symbols[..], &x.modules[..], x.meta.layer))
+                .collect();
             if let Some(j) = shadowed_by(&earlier, &r.symbols, &r.modules, r.meta.layer) {
                 push(Code::ShadowedRule, &r.meta.loc, "vmlinux-conflict", r.meta.reason.as_deref(), format!("`vmlinux-conflict {}` never applies: the rule on line {} matches the same first", pats(&r.symbols), p.vmlinux[j].meta.loc.line));
             }
@@ -186,7 +284,12 @@ fn expired(m: &Meta, today: Date) -> Option<Date> {
 /// Index of an earlier rule in the same layer whose patterns cover all of this rule's:
 /// a catch-all `*` or the identical pattern list, with a module filter that is absent
 /// or identical. Rules in lower layers are overridden on purpose, not shadowed.
-fn shadowed_by(earlier: &[(&[super::glob::Pattern], &[super::glob::Pattern], usize)], symbols: &[super::glob::Pattern], modules: &[super::glob::Pattern], layer: usize) -> Option<usize> {
+fn shadowed_by(
+    earlier: &[(&[super::glob::Pattern], &[super::glob::Pattern], usize)],
+    symbols: &[super::glob::Pattern],
+    modules: &[super::glob::Pattern],
+    layer: usize,
+) -> Option<usize> {
     earlier.iter().position(|(s, m, l)| {
         *l == layer
             && (s.iter().any(|p| p.is_catch_all()) || symbols.iter().all(|p| s.contains(p)))
@@ -196,46 +299,107 @@ fn shadowed_by(earlier: &[(&[super::glob::Pattern], &[super::glob::Pattern], usi
 
 impl ProviderRule for PolicyEngine<'_> {
     fn choose(&self, graph: &ExportGraph, symbol: &str, exporters: &[Exporter]) -> Choice {
-        let mods: Vec<usize> = exporters.iter().enumerate().filter(|(_, e)| matches!(e.provider, Provider::Module(_))).map(|(i, _)| i).collect();
-        let vm = exporters.iter().rposition(|e| e.provider == Provider::Vmlinux);
+        if exporters.len() == 1 {
+            return Choice {
+                index: 0,
+                decision: Decision::Only,
+            };
+        }
+        let mods: Vec<usize> = exporters
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| matches!(e.provider, Provider::Module(_)))
+            .map(|(i, _)| i)
+            .collect();
+        let vm = exporters
+            .iter()
+            .rposition(|e| e.provider == Provider::Vmlinux);
         if mods.is_empty() {
-            return Choice { index: vm.unwrap_or(exporters.len() - 1), decision: Decision::Only };
+            return Choice {
+                index: vm.unwrap_or(exporters.len() - 1),
+                decision: Decision::Only,
+            };
         }
         let p = self.policy;
         let (mut index, mut decision) = (mods[0], Decision::Only);
         if mods.len() > 1 {
-            let rule = p.providers.iter().enumerate().find(|(_, r)| self.live(&r.meta) && r.symbols.iter().any(|g| g.matches_symbol(symbol)));
+            let rule = p.providers.iter().enumerate().find(|(_, r)| {
+                self.live(&r.meta) && r.symbols.iter().any(|g| g.matches_symbol(symbol))
+            });
             let mut decided = None;
             if let Some((i, r)) = rule {
                 self.used_providers[i].store(true, Ordering::Relaxed);
                 if let Some(ix) = self.apply(&r.strategy, graph, exporters, &mods) {
                     let how = match &r.strategy {
-                        Strategy::Prefer(ps) => format!("prefer {}", ps.iter().map(|x| x.as_str()).collect::<Vec<_>>().join(" ")),
+                        Strategy::Prefer(ps) => format!(
+                            "prefer {}",
+                            ps.iter().map(|x| x.as_str()).collect::<Vec<_>>().join(" ")
+                        ),
                         s => s.name().to_string(),
                     };
-                    decided = Some((ix, Decision::Rule { rule: self.rule_ref(&r.meta.loc, "provider", r.meta.reason.as_deref()), how }));
+                    decided = Some((
+                        ix,
+                        Decision::Rule {
+                            rule: self.rule_ref(&r.meta.loc, "provider", r.meta.reason.as_deref()),
+                            how,
+                        },
+                    ));
                 }
             }
             let (ix, d) = decided.unwrap_or_else(|| {
                 let s = &p.default_provider;
                 let ix = self.apply(&s.value, graph, exporters, &mods).unwrap_or(*mods.last().expect("non-empty"));
-                (ix, Decision::Default { strategy: s.value.name().to_string(), set_at: s.loc.map(|l| self.rule_ref(&l, "defaults", None)) })
+                // A `prefer` rule that matched the symbol but none of whose patterns matched
+                // an exporter: say so.
+                let note = rule.map(|(_, r)| {
+                    let rr = self.rule_ref(&r.meta.loc, "provider", None);
+                    format!("the `provider` rule at {}:{} matched the symbol, but none of its patterns matched an exporter", rr.file, rr.line)
+                });
+                (ix, Decision::Default { strategy: s.value.name().to_string(), set_at: s.loc.map(|l| self.rule_ref(&l, "defaults", None)), note })
             });
             index = ix;
             decision = d;
         }
         if let Some(v) = vm {
-            let Provider::Module(id) = exporters[index].provider else { unreachable!("a module exporter") };
+            let Provider::Module(id) = exporters[index].provider else {
+                unreachable!("a module exporter")
+            };
             let m = graph.module(id);
             let (winner, d) = match self.vmlinux_rule(symbol, m.name(), m.source.dep_path()) {
-                Some(r) => (r.winner, Decision::Rule { rule: self.rule_ref(&r.meta.loc, "vmlinux-conflict", r.meta.reason.as_deref()), how: format!("{} wins over vmlinux", r.winner.name()) }),
+                Some(r) => {
+                    let how = match r.winner {
+                        Winner::Module => format!("the module ({}) wins over vmlinux", m.name()),
+                        Winner::Vmlinux => format!("vmlinux wins over the module ({})", m.name()),
+                    };
+                    (
+                        r.winner,
+                        Decision::Rule {
+                            rule: self.rule_ref(
+                                &r.meta.loc,
+                                "vmlinux-conflict",
+                                r.meta.reason.as_deref(),
+                            ),
+                            how,
+                        },
+                    )
+                }
                 None => {
                     let s = &p.default_vmlinux_winner;
-                    (s.value, Decision::Default { strategy: format!("vmlinux conflict: {} wins", s.value.name()), set_at: s.loc.map(|l| self.rule_ref(&l, "defaults", None)) })
+                    (
+                        s.value,
+                        Decision::Default {
+                            strategy: format!("vmlinux conflict: {} wins", s.value.name()),
+                            set_at: s.loc.map(|l| self.rule_ref(&l, "defaults", None)),
+                            note: None,
+                        },
+                    )
                 }
             };
             if winner == Winner::Vmlinux {
-                return Choice { index: v, decision: d };
+                return Choice {
+                    index: v,
+                    decision: d,
+                };
             }
             if matches!(decision, Decision::Only) {
                 decision = d;
@@ -246,9 +410,25 @@ impl ProviderRule for PolicyEngine<'_> {
 }
 
 /// The verdict on a module exporting a vmlinux symbol: its level and deciding rule.
-pub fn vmlinux_verdict(engine: &PolicyEngine<'_>, symbol: &str, name: &str, path: &str) -> (Level, Option<RuleRef>) {
+pub fn vmlinux_verdict(
+    engine: &PolicyEngine<'_>,
+    symbol: &str,
+    name: &str,
+    path: &str,
+) -> (Level, Option<RuleRef>) {
     match engine.vmlinux_rule(symbol, name, path) {
-        Some(r) => (r.action, Some(engine.rule_ref(&r.meta.loc, "vmlinux-conflict", r.meta.reason.as_deref()))),
-        None => (engine.policy().level(Code::VmlinuxConflict), engine.policy().severities.get(&Code::VmlinuxConflict).and_then(|s| s.loc).map(|l| engine.rule_ref(&l, "severity", None))),
+        Some(r) => (
+            r.action,
+            Some(engine.rule_ref(&r.meta.loc, "vmlinux-conflict", r.meta.reason.as_deref())),
+        ),
+        None => (
+            engine.policy().level(Code::VmlinuxConflict),
+            engine
+                .policy()
+                .severities
+                .get(&Code::VmlinuxConflict)
+                .and_then(|s| s.loc)
+                .map(|l| engine.rule_ref(&l, "severity", None)),
+        ),
     }
 }

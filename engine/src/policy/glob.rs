@@ -21,6 +21,34 @@ impl PartialEq for Pattern {
     }
 }
 
+/// Module names fold `-` to `_`; so must a name pattern, except inside `[...]`, where
+/// `-` forms a range (`[a-c]`).
+fn fold_dashes_outside_brackets(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut in_set = false;
+    let mut prev_open = false;
+    for c in text.chars() {
+        match c {
+            '[' if !in_set => {
+                in_set = true;
+                prev_open = true;
+                out.push(c);
+                continue;
+            }
+            ']' if in_set && !prev_open => in_set = false,
+            '-' if !in_set => {
+                out.push('_');
+                prev_open = false;
+                continue;
+            }
+            _ => {}
+        }
+        prev_open = false;
+        out.push(c);
+    }
+    out
+}
+
 impl Pattern {
     /// Compiles a symbol pattern.
     pub fn symbol(text: &str) -> Result<Pattern, String> {
@@ -30,15 +58,27 @@ impl Pattern {
     /// Compiles a module pattern.
     pub fn module(text: &str) -> Result<Pattern, String> {
         let by_path = text.contains('/');
-        let norm = if by_path { text.to_string() } else { text.replace('-', "_") };
+        let norm = if by_path {
+            text.to_string()
+        } else {
+            fold_dashes_outside_brackets(text)
+        };
         let mut p = Self::build(&norm, by_path)?;
         p.text = text.to_string();
         Ok(p)
     }
 
     fn build(text: &str, by_path: bool) -> Result<Pattern, String> {
-        let g = GlobBuilder::new(text).literal_separator(by_path).backslash_escape(true).build().map_err(|e| e.kind().to_string())?;
-        Ok(Pattern { text: text.to_string(), matcher: g.compile_matcher(), by_path })
+        let g = GlobBuilder::new(text)
+            .literal_separator(by_path)
+            .backslash_escape(true)
+            .build()
+            .map_err(|e| e.kind().to_string())?;
+        Ok(Pattern {
+            text: text.to_string(),
+            matcher: g.compile_matcher(),
+            by_path,
+        })
     }
 
     /// The pattern as written.
@@ -79,9 +119,22 @@ mod tests {
     }
 
     #[test]
+    fn ranges_in_module_patterns_are_kept() {
+        let p = Pattern::module("dup[a-c]").unwrap();
+        assert!(p.matches_module("dupb", "x/dupb.ko") && !p.matches_module("dupd", "x/dupd.ko"));
+        assert!(Pattern::module("[z-a]").is_err());
+        assert!(Pattern::module("snd-[a-z]*")
+            .unwrap()
+            .matches_module("snd_hda", "x"));
+    }
+
+    #[test]
     fn modules_fold_dashes_and_match_paths() {
         let p = Pattern::module("intel-uncore*").unwrap();
-        assert!(p.matches_module("intel_uncore_frequency", "kernel/x/intel-uncore-frequency.ko"));
+        assert!(p.matches_module(
+            "intel_uncore_frequency",
+            "kernel/x/intel-uncore-frequency.ko"
+        ));
         let p = Pattern::module("updates/*").unwrap();
         assert!(p.matches_module("x", "updates/x.ko") && !p.matches_module("x", "updates/a/x.ko"));
         let p = Pattern::module("updates/**").unwrap();

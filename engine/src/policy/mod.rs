@@ -37,7 +37,12 @@ impl std::fmt::Display for PolicyError {
             if i > 0 {
                 writeln!(f)?;
             }
-            let file = self.sources.files.get(d.loc.file.0).map(|s| s.path.display().to_string()).unwrap_or_default();
+            let file = self
+                .sources
+                .files
+                .get(d.loc.file.0)
+                .map(|s| s.path.display().to_string())
+                .unwrap_or_default();
             write!(f, "{file}:{}: {} [{}]", d.loc.line, d.message, d.code)?;
             if let Some(h) = &d.help {
                 write!(f, " ({h})")?;
@@ -61,7 +66,11 @@ impl PolicyError {
                 if let Some(h) = &d.help {
                     r = r.with_help(h.clone());
                 }
-                let src = if d.loc.file.0 < self.sources.files.len() { Some(self.sources.named(d.loc.file)) } else { None };
+                let src = if d.loc.file.0 < self.sources.files.len() {
+                    Some(self.sources.named(d.loc.file))
+                } else {
+                    None
+                };
                 match src {
                     Some(s) => miette::Report::new(r).with_source_code(s),
                     None => miette::Report::new(r),
@@ -82,9 +91,19 @@ struct Loader<'a> {
 impl Loader<'_> {
     fn load_file(&mut self, path: &Path, from: Option<Loc>) {
         let canon = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-        let here = from.unwrap_or(Loc { file: source::FileId(usize::MAX), offset: 0, len: 0, line: 0 });
+        let here = from.unwrap_or(Loc {
+            file: source::FileId(usize::MAX),
+            offset: 0,
+            len: 0,
+            line: 0,
+        });
         if self.stack.contains(&canon) {
-            let chain: Vec<String> = self.stack.iter().chain(std::iter::once(&canon)).map(|p| p.display().to_string()).collect();
+            let chain: Vec<String> = self
+                .stack
+                .iter()
+                .chain(std::iter::once(&canon))
+                .map(|p| p.display().to_string())
+                .collect();
             self.diags.push(PolicyDiagnostic {
                 code: "policy::include-cycle",
                 message: format!("policy includes itself: {}", chain.join(" -> ")),
@@ -95,12 +114,20 @@ impl Loader<'_> {
             return;
         }
         if self.stack.len() >= MAX_INCLUDE_DEPTH {
-            self.diags.push(PolicyDiagnostic { code: "policy::include-depth", message: format!("includes nest deeper than {MAX_INCLUDE_DEPTH} files"), loc: here, label: "too deep".into(), help: None });
+            self.diags.push(PolicyDiagnostic {
+                code: "policy::include-depth",
+                message: format!("includes nest deeper than {MAX_INCLUDE_DEPTH} files"),
+                loc: here,
+                label: "too deep".into(),
+                help: None,
+            });
             return;
         }
         let text = match std::fs::metadata(path).and_then(|m| {
             if m.len() > MAX_POLICY_SIZE {
-                Err(std::io::Error::other(format!("file is larger than {MAX_POLICY_SIZE} bytes")))
+                Err(std::io::Error::other(format!(
+                    "file is larger than {MAX_POLICY_SIZE} bytes"
+                )))
             } else {
                 std::fs::read(path)
             }
@@ -108,14 +135,24 @@ impl Loader<'_> {
             Ok(b) => match String::from_utf8(b) {
                 Ok(t) => t,
                 Err(_) => {
-                    self.diags.push(PolicyDiagnostic { code: "policy::not-utf8", message: format!("{}: policy file is not UTF-8", path.display()), loc: here, label: "included here".into(), help: None });
+                    self.diags.push(PolicyDiagnostic {
+                        code: "policy::not-utf8",
+                        message: format!("{}: policy file is not UTF-8", path.display()),
+                        loc: here,
+                        label: "included here".into(),
+                        help: None,
+                    });
                     return;
                 }
             },
             Err(e) => {
                 self.diags.push(PolicyDiagnostic {
                     code: "policy::unreadable",
-                    message: format!("cannot read policy file {}: {}", path.display(), crate::load::walk::strerror(&e)),
+                    message: format!(
+                        "cannot read policy file {}: {}",
+                        path.display(),
+                        crate::load::walk::strerror(&e)
+                    ),
                     loc: here,
                     label: "included here".into(),
                     help: None,
@@ -137,7 +174,10 @@ impl Loader<'_> {
                     let span = d.span;
                     self.diags.push(PolicyDiagnostic {
                         code: "policy::syntax",
-                        message: d.message.clone().unwrap_or_else(|| "KDL syntax error".into()),
+                        message: d
+                            .message
+                            .clone()
+                            .unwrap_or_else(|| "KDL syntax error".into()),
                         loc: Loc::new(id, &text, span),
                         label: d.label.clone().unwrap_or_else(|| "here".into()),
                         help: d.help.clone(),
@@ -176,12 +216,21 @@ impl Loader<'_> {
 /// Loads and merges policy files, lowest layer first (the order of `--policy` flags).
 /// `kver` filters `override`/`external` kernel patterns in `depmod` blocks.
 pub fn load(paths: &[PathBuf], kver: &str) -> Result<Policy, PolicyError> {
-    let mut l = Loader { kver, sources: Sources::default(), diags: Vec::new(), layers: Vec::new(), stack: Vec::new() };
+    let mut l = Loader {
+        kver,
+        sources: Sources::default(),
+        diags: Vec::new(),
+        layers: Vec::new(),
+        stack: Vec::new(),
+    };
     for p in paths {
         l.load_file(p, None);
     }
     if !l.diags.is_empty() {
-        return Err(PolicyError { sources: l.sources, diagnostics: l.diags });
+        return Err(PolicyError {
+            sources: l.sources,
+            diagnostics: l.diags,
+        });
     }
     Ok(merge(l.sources, l.layers))
 }
@@ -189,10 +238,19 @@ pub fn load(paths: &[PathBuf], kver: &str) -> Result<Policy, PolicyError> {
 /// Loads a policy from text, as if read from a file named `name` (built-in policies,
 /// tests). `include`s are resolved relative to the current directory.
 pub fn load_str(name: &str, text: &str, kver: &str) -> Result<Policy, PolicyError> {
-    let mut l = Loader { kver, sources: Sources::default(), diags: Vec::new(), layers: Vec::new(), stack: Vec::new() };
+    let mut l = Loader {
+        kver,
+        sources: Sources::default(),
+        diags: Vec::new(),
+        layers: Vec::new(),
+        stack: Vec::new(),
+    };
     l.process(Path::new(name), PathBuf::from(name), text.to_string());
     if !l.diags.is_empty() {
-        return Err(PolicyError { sources: l.sources, diagnostics: l.diags });
+        return Err(PolicyError {
+            sources: l.sources,
+            diagnostics: l.diags,
+        });
     }
     Ok(merge(l.sources, l.layers))
 }
@@ -230,16 +288,25 @@ fn merge(sources: Sources, layers: Vec<decode::FileRules>) -> Policy {
     for layer in layers.into_iter().rev() {
         if p.default_provider.loc.is_none() {
             if let Some((s, l)) = layer.default_provider {
-                p.default_provider = model::Set { value: s, loc: Some(l) };
+                p.default_provider = model::Set {
+                    value: s,
+                    loc: Some(l),
+                };
             }
         }
         if p.default_vmlinux_winner.loc.is_none() {
             if let Some((w, l)) = layer.default_vmlinux_winner {
-                p.default_vmlinux_winner = model::Set { value: w, loc: Some(l) };
+                p.default_vmlinux_winner = model::Set {
+                    value: w,
+                    loc: Some(l),
+                };
             }
         }
         for (code, level, loc) in layer.severities.into_iter().rev() {
-            p.severities.entry(code).or_insert(model::Set { value: level, loc: Some(loc) });
+            p.severities.entry(code).or_insert(model::Set {
+                value: level,
+                loc: Some(loc),
+            });
         }
         p.providers.extend(layer.providers);
         p.allow_duplicates.extend(layer.allow_duplicates);
@@ -256,14 +323,51 @@ impl Policy {
         if !self.depmod.present {
             return None;
         }
-        let origin = |l: &Loc| Some(Origin { file: self.sources.get(l.file).path.clone(), line: l.line });
+        let origin = |l: &Loc| {
+            Some(Origin {
+                file: self.sources.get(l.file).path.clone(),
+                line: l.line,
+            })
+        };
         let mut c = SearchConfig::default();
         if let Some(s) = &self.depmod.search {
-            c.search = s.iter().rev().map(|(e, l)| (e.clone(), origin(l))).collect();
+            c.search = s
+                .iter()
+                .rev()
+                .map(|(e, l)| (e.clone(), origin(l)))
+                .collect();
         }
-        c.overrides = self.depmod.overrides.iter().rev().map(|(m, d, l)| (Override { modname: m.clone(), subdir: d.clone() }, origin(l))).collect();
-        c.excludes = self.depmod.excludes.iter().map(|(e, l)| (e.clone(), origin(l))).collect();
-        c.externals = self.depmod.externals.iter().rev().map(|(e, l)| (e.clone(), origin(l))).collect();
+        c.overrides = self
+            .depmod
+            .overrides
+            .iter()
+            .rev()
+            .map(|(m, d, l)| {
+                (
+                    Override {
+                        modname: m.clone(),
+                        subdir: d.clone(),
+                    },
+                    origin(l),
+                )
+            })
+            .collect();
+        c.excludes = self
+            .depmod
+            .excludes
+            .iter()
+            .map(|(e, l)| (e.clone(), origin(l)))
+            .collect();
+        c.externals = self
+            .depmod
+            .externals
+            .iter()
+            .rev()
+            .map(|(e, l)| (e.clone(), origin(l)))
+            .collect();
         Some(c)
     }
 }
+
+#[cfg(test)]
+mod tests;

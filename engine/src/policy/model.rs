@@ -30,7 +30,11 @@ impl Date {
         if it.next().is_some() || y.len() != 4 || m.len() != 2 || d.len() != 2 {
             return None;
         }
-        let date = Date { year: y.parse().ok()?, month: m.parse().ok()?, day: d.parse().ok()? };
+        let date = Date {
+            year: y.parse().ok()?,
+            month: m.parse().ok()?,
+            day: d.parse().ok()?,
+        };
         let dim = match date.month {
             1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
             4 | 6 | 9 | 11 => 30,
@@ -43,7 +47,10 @@ impl Date {
 
     /// Today's date (UTC) from the system clock.
     pub fn today() -> Date {
-        let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        let secs = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
         Date::from_days((secs / 86_400) as i64)
     }
 
@@ -59,7 +66,11 @@ impl Date {
         let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
         let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
         let y = (yoe + era * 400 + i64::from(m <= 2)) as i32;
-        Date { year: y, month: m, day: d }
+        Date {
+            year: y,
+            month: m,
+            day: d,
+        }
     }
 }
 
@@ -218,8 +229,14 @@ impl Policy {
     pub fn builtin() -> Policy {
         Policy {
             sources: Default::default(),
-            default_provider: Set { value: Strategy::LastInOrder, loc: None },
-            default_vmlinux_winner: Set { value: Winner::Module, loc: None },
+            default_provider: Set {
+                value: Strategy::LastInOrder,
+                loc: None,
+            },
+            default_vmlinux_winner: Set {
+                value: Winner::Module,
+                loc: None,
+            },
             severities: BTreeMap::new(),
             providers: Vec::new(),
             allow_duplicates: Vec::new(),
@@ -230,7 +247,10 @@ impl Policy {
 
     /// The level of a code under this policy (before command-line overrides).
     pub fn level(&self, code: Code) -> Level {
-        self.severities.get(&code).map(|s| s.value).unwrap_or_else(|| code.default_level())
+        self.severities
+            .get(&code)
+            .map(|s| s.value)
+            .unwrap_or_else(|| code.default_level())
     }
 }
 

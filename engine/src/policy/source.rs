@@ -29,7 +29,10 @@ pub struct Sources {
 impl Sources {
     /// Adds a file and returns its id.
     pub fn add(&mut self, path: PathBuf, text: String) -> FileId {
-        self.files.push(SourceFile { path, text: Arc::new(text) });
+        self.files.push(SourceFile {
+            path,
+            text: Arc::new(text),
+        });
         FileId(self.files.len() - 1)
     }
 
@@ -62,8 +65,17 @@ impl Loc {
     /// Builds a location from a span in `text`.
     pub fn new(file: FileId, text: &str, span: miette::SourceSpan) -> Loc {
         let offset = span.offset().min(text.len());
-        let line = text.as_bytes()[..offset].iter().filter(|&&b| b == b'\n').count() + 1;
-        Loc { file, offset, len: span.len(), line }
+        let line = text.as_bytes()[..offset]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+            + 1;
+        Loc {
+            file,
+            offset,
+            len: span.len(),
+            line,
+        }
     }
 
     /// The span for `miette` labels.

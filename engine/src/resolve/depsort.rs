@@ -133,7 +133,7 @@ pub fn transitive_deps(
     m: usize,
     deps: &[Vec<ModuleId>],
     index: &[u32],
-    seen: &mut Vec<bool>,
+    seen: &mut [bool],
 ) -> Vec<usize> {
     let mut out = Vec::new();
     let mut stack: Vec<usize> = deps[m].iter().map(|d| d.index()).collect();

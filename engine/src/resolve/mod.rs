@@ -27,6 +27,8 @@ pub enum Decision {
         strategy: String,
         /// Where the default was set, if a policy set it.
         set_at: Option<RuleRef>,
+        /// Why the default applied although a rule matched the symbol, if it did.
+        note: Option<String>,
     },
     /// A policy rule decided.
     Rule {
@@ -61,9 +63,16 @@ impl ProviderRule for KmodRule {
         let decision = if exporters.len() == 1 {
             Decision::Only
         } else {
-            Decision::Default { strategy: "last-in-order".into(), set_at: None }
+            Decision::Default {
+                strategy: "last-in-order".into(),
+                set_at: None,
+                note: None,
+            }
         };
-        Choice { index: exporters.len() - 1, decision }
+        Choice {
+            index: exporters.len() - 1,
+            decision,
+        }
     }
 }
 
@@ -80,7 +89,7 @@ pub struct ResolvedImport {
 #[derive(Debug, Clone, Default)]
 pub struct Resolution {
     /// The choice for every exported symbol.
-    pub chosen: HashMap<Box<str>, Choice>,
+    pub chosen: HashMap<std::sync::Arc<str>, Choice>,
     /// Per module (array order), per import (import order), its outcome.
     pub imports: Vec<Vec<ResolvedImport>>,
     /// Per module, its direct module dependencies in first-use order.

@@ -179,16 +179,27 @@ impl Part {
         match idx.insert(key, value, prio) {
             Ok(dup) => {
                 if dup && input.warn_duplicates {
-                    self.messages.push(Message::Warning(format!("duplicate module {dup_label}:\n{}", dup_text())));
+                    self.messages.push(Message::Warning(format!(
+                        "duplicate module {dup_label}:\n{}",
+                        dup_text()
+                    )));
                 }
                 Ok(())
             }
             Err(source) => {
                 let (module, path) = match m.and_then(|m| input.graph.modules.get(m)) {
                     Some(md) => (md.name().to_string(), md.source.path.clone()),
-                    None => (String::from_utf8_lossy(value).into_owned(), artifact.to_string()),
+                    None => (
+                        String::from_utf8_lossy(value).into_owned(),
+                        artifact.to_string(),
+                    ),
                 };
-                Err(EmitError { artifact, module, path, source })
+                Err(EmitError {
+                    artifact,
+                    module,
+                    path,
+                    source,
+                })
             }
         }
     }
@@ -236,9 +247,17 @@ fn render_dep(input: &RenderInput<'_>) -> Result<Part, EmitError> {
         let mut idx = IndexBuilder::new();
         for (i, m) in g.modules.iter().enumerate() {
             let line = &dep[dep_lines[i].0..dep_lines[i].1];
-            part.insert(input, &mut idx, "modules.dep.bin", Some(i), m.name().as_bytes(), line, i as u32, "deps", || {
-                String::from_utf8_lossy(line).into_owned()
-            })?;
+            part.insert(
+                input,
+                &mut idx,
+                "modules.dep.bin",
+                Some(i),
+                m.name().as_bytes(),
+                line,
+                i as u32,
+                "deps",
+                || String::from_utf8_lossy(line).into_owned(),
+            )?;
         }
         bin = Some(idx.write(input.flavor.layout));
     }
@@ -268,17 +287,29 @@ fn render_alias(input: &RenderInput<'_>) -> Result<Part, EmitError> {
         for (i, m) in g.modules.iter().enumerate() {
             for v in m.modinfo(b"alias") {
                 match normalize_alias(v) {
-                    None => part.messages.push(Message::Warning(format!("Unmatched bracket in {}", String::from_utf8_lossy(v)))),
+                    None => part.messages.push(Message::Warning(format!(
+                        "Unmatched bracket in {}",
+                        String::from_utf8_lossy(v)
+                    ))),
                     Some(k) => {
                         let name = m.name();
-                        part.insert(input, &mut idx, "modules.alias.bin", Some(i), &k, name.as_bytes(), i as u32, "alias", || {
-                            format!("{} {}", String::from_utf8_lossy(&k), name)
-                        })?;
+                        part.insert(
+                            input,
+                            &mut idx,
+                            "modules.alias.bin",
+                            Some(i),
+                            &k,
+                            name.as_bytes(),
+                            i as u32,
+                            "alias",
+                            || format!("{} {}", String::from_utf8_lossy(&k), name),
+                        )?;
                     }
                 }
             }
         }
-        part.files.push(("modules.alias.bin", idx.write(input.flavor.layout)));
+        part.files
+            .push(("modules.alias.bin", idx.write(input.flavor.layout)));
     }
     Ok(part)
 }
@@ -286,8 +317,16 @@ fn render_alias(input: &RenderInput<'_>) -> Result<Part, EmitError> {
 fn render_softdeps(input: &RenderInput<'_>) -> Result<Part, EmitError> {
     let mut part = Part::default();
     for (file, key, header) in [
-        ("modules.softdep", &b"softdep"[..], &b"# Soft dependencies extracted from modules themselves.\n"[..]),
-        ("modules.weakdep", b"weakdep", b"# Weak dependencies extracted from modules themselves.\n"),
+        (
+            "modules.softdep",
+            &b"softdep"[..],
+            &b"# Soft dependencies extracted from modules themselves.\n"[..],
+        ),
+        (
+            "modules.weakdep",
+            b"weakdep",
+            b"# Weak dependencies extracted from modules themselves.\n",
+        ),
     ] {
         if key == b"weakdep" && !input.flavor.weakdep {
             continue;
@@ -314,7 +353,8 @@ fn render_symbols(input: &RenderInput<'_>) -> Result<Part, EmitError> {
     // Module-owned table entries, in kmod's 2048-bucket hash order.
     let mut owned: Vec<(&str, usize)> = Vec::new();
     for (name, choice) in &input.resolution.chosen {
-        if let Some(Provider::Module(id)) = g.exporters(name).get(choice.index).map(|e| e.provider) {
+        if let Some(Provider::Module(id)) = g.exporters(name).get(choice.index).map(|e| e.provider)
+        {
             owned.push((name, id.index()));
         }
     }
@@ -336,11 +376,20 @@ fn render_symbols(input: &RenderInput<'_>) -> Result<Part, EmitError> {
             key.extend_from_slice(b"symbol:");
             key.extend_from_slice(name.as_bytes());
             let owner = g.modules[*m].name();
-            part.insert(input, &mut idx, "modules.symbols.bin", Some(*m), &key, owner.as_bytes(), *m as u32, "syms", || {
-                format!("symbol:{name} {owner}")
-            })?;
+            part.insert(
+                input,
+                &mut idx,
+                "modules.symbols.bin",
+                Some(*m),
+                &key,
+                owner.as_bytes(),
+                *m as u32,
+                "syms",
+                || format!("symbol:{name} {owner}"),
+            )?;
         }
-        part.files.push(("modules.symbols.bin", idx.write(input.flavor.layout)));
+        part.files
+            .push(("modules.symbols.bin", idx.write(input.flavor.layout)));
     }
     Ok(part)
 }
@@ -353,14 +402,20 @@ fn render_builtin(input: &RenderInput<'_>) -> Result<Part, EmitError> {
     let layout = input.flavor.layout;
     match &input.builtin.builtin {
         Err(e) => {
-            part.messages.push(Message::Warning(format!("could not open modules.builtin at {}: {e}", input.dirname)));
+            part.messages.push(Message::Warning(format!(
+                "could not open modules.builtin at {}: {e}",
+                input.dirname
+            )));
             part.files.push(("modules.builtin.bin", Vec::new()));
         }
         Ok(text) => {
             let mut idx = IndexBuilder::new();
             for line in text.split_inclusive(|&b| b == b'\n') {
                 if !line.first().is_some_and(|c| c.is_ascii_alphabetic()) {
-                    part.messages.push(Message::Error(format!("Invalid modules.builtin line: {}", String::from_utf8_lossy(line))));
+                    part.messages.push(Message::Error(format!(
+                        "Invalid modules.builtin line: {}",
+                        String::from_utf8_lossy(line)
+                    )));
                     continue;
                 }
                 let base = match line.iter().rposition(|&b| b == b'/') {
@@ -368,15 +423,31 @@ fn render_builtin(input: &RenderInput<'_>) -> Result<Part, EmitError> {
                     None => line,
                 };
                 let stem = &base[..base.iter().position(|&b| b == b'.').unwrap_or(base.len())];
-                let k: Vec<u8> = stem.iter().map(|&b| if b == b'-' { b'_' } else { b }).collect();
-                part.insert(input, &mut idx, "modules.builtin.bin", None, &k, b"", 0, "builtin", String::new)?;
+                let k: Vec<u8> = stem
+                    .iter()
+                    .map(|&b| if b == b'-' { b'_' } else { b })
+                    .collect();
+                part.insert(
+                    input,
+                    &mut idx,
+                    "modules.builtin.bin",
+                    None,
+                    &k,
+                    b"",
+                    0,
+                    "builtin",
+                    String::new,
+                )?;
             }
             part.files.push(("modules.builtin.bin", idx.write(layout)));
         }
     }
     match &input.builtin.builtin_modinfo {
         Err(e) => {
-            part.messages.push(Message::Warning(format!("could not open modules.builtin.modinfo at {}: {e}", input.dirname)));
+            part.messages.push(Message::Warning(format!(
+                "could not open modules.builtin.modinfo at {}: {e}",
+                input.dirname
+            )));
             part.files.push(("modules.builtin.alias.bin", Vec::new()));
         }
         Ok(data) => {
@@ -386,13 +457,27 @@ fn render_builtin(input: &RenderInput<'_>) -> Result<Part, EmitError> {
                     continue;
                 }
                 match normalize_alias(&rec.value) {
-                    None => part.messages.push(Message::Warning(format!("Unmatched bracket in {}", String::from_utf8_lossy(&rec.value)))),
+                    None => part.messages.push(Message::Warning(format!(
+                        "Unmatched bracket in {}",
+                        String::from_utf8_lossy(&rec.value)
+                    ))),
                     Some(k) => {
-                        part.insert(input, &mut idx, "modules.builtin.alias.bin", None, &k, rec.module.as_bytes(), 0, "builtin alias", String::new)?;
+                        part.insert(
+                            input,
+                            &mut idx,
+                            "modules.builtin.alias.bin",
+                            None,
+                            &k,
+                            rec.module.as_bytes(),
+                            0,
+                            "builtin alias",
+                            String::new,
+                        )?;
                     }
                 }
             }
-            part.files.push(("modules.builtin.alias.bin", idx.write(layout)));
+            part.files
+                .push(("modules.builtin.alias.bin", idx.write(layout)));
         }
     }
     Ok(part)
@@ -419,7 +504,9 @@ fn render_devname(input: &RenderInput<'_>) -> Result<Part, EmitError> {
         match (dev, kind) {
             (Some(d), Some((t, a, b))) => {
                 if devname.is_empty() {
-                    devname.extend_from_slice(b"# Device nodes to trigger on-demand module loading.\n");
+                    devname.extend_from_slice(
+                        b"# Device nodes to trigger on-demand module loading.\n",
+                    );
                 }
                 devname.extend_from_slice(m.name().as_bytes());
                 devname.push(b' ');

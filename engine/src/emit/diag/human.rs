@@ -1,0 +1,82 @@
+//! `--format human`: one miette report per finding, with a labelled span into the policy
+//! when a policy rule decided the finding's level (or tolerated it), then a summary.
+//! Colourless, so the text is the same on a terminal and in a file.
+
+use super::Report;
+use crate::diag::{Finding, Level};
+use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteDiagnostic, Severity};
+
+fn one(f: &Finding, r: &Report<'_>) -> miette::Report {
+    let mut d = MietteDiagnostic::new(f.message.clone())
+        .with_code(f.code.name())
+        .with_severity(if f.level == Level::Deny && !f.tolerated {
+            Severity::Error
+        } else {
+            Severity::Warning
+        });
+    let mut help = Vec::new();
+    if let Some(m) = &f.module {
+        help.push(match &f.file {
+            Some(file) => format!("module {m} ({file})"),
+            None => format!("module {m}"),
+        });
+    }
+    if let Some(s) = &f.symbol {
+        help.push(format!("symbol {s}"));
+    }
+    if f.tolerated {
+        help.push("tolerated: not counted".to_string());
+    }
+    let mut source = None;
+    if let Some(rule) = &f.rule {
+        let reason = rule
+            .reason
+            .as_deref()
+            .map(|x| format!(": {x}"))
+            .unwrap_or_default();
+        help.push(format!(
+            "decided by `{}` at {}:{}{reason}",
+            rule.kind, rule.file, rule.line
+        ));
+        if let Some(i) = r
+            .sources
+            .files
+            .iter()
+            .position(|s| s.path.display().to_string() == rule.file)
+        {
+            d = d.with_label(LabeledSpan::at(
+                rule.span,
+                format!("this `{}` decided", rule.kind),
+            ));
+            source = Some(r.sources.named(crate::policy::source::FileId(i)));
+        }
+    }
+    if !help.is_empty() {
+        d = d.with_help(help.join("; "));
+    }
+    let report = miette::Report::new(d);
+    match source {
+        Some(s) => report.with_source_code(s),
+        None => report,
+    }
+}
+
+/// Renders every finding and a closing summary line.
+pub fn render(r: &Report<'_>) -> String {
+    let handler =
+        GraphicalReportHandler::new_themed(GraphicalTheme::unicode_nocolor()).with_width(100);
+    let mut out = String::new();
+    for f in r.findings.iter().filter(|f| f.level != Level::Allow) {
+        let report = one(f, r);
+        if handler.render_report(&mut out, report.as_ref()).is_err() {
+            out.push_str(&format!("{}[{}]: {}\n", f.level, f.code, f.message));
+        }
+    }
+    out.push_str(&format!(
+        "modpolicy check: {} error(s), {} warning(s), {} tolerated\n",
+        r.errors(),
+        r.warnings(),
+        r.tolerated()
+    ));
+    out
+}

@@ -1,0 +1,69 @@
+//! Rendering the findings of `modpolicy check`, one file per output format:
+//! [`modpost`] (modpost's lines), [`human`] (miette reports), [`json`] (the versioned
+//! schema of `docs/json-schema.md`) and [`sarif`] (SARIF 2.1.0).
+//!
+//! Renderers receive findings already levelled (policy, then command line); they drop
+//! nothing but `allow`ed findings and decide only presentation.
+
+pub mod human;
+pub mod json;
+pub mod modpost;
+pub mod sarif;
+
+use crate::diag::{Code, Finding, Level};
+use crate::policy::source::Sources;
+
+/// What a renderer needs.
+pub struct Report<'a> {
+    /// The findings, in output order, `allow`ed ones already removed.
+    pub findings: &'a [Finding],
+    /// The policy files, for spans into them.
+    pub sources: &'a Sources,
+    /// The inputs checked (directories as given).
+    pub inputs: &'a [String],
+}
+
+impl Report<'_> {
+    /// Findings that fail the run: `deny` and not tolerated.
+    pub fn errors(&self) -> usize {
+        self.findings
+            .iter()
+            .filter(|f| f.level == Level::Deny && !f.tolerated)
+            .count()
+    }
+
+    /// Findings reported as warnings: `warn` and not tolerated.
+    pub fn warnings(&self) -> usize {
+        self.findings
+            .iter()
+            .filter(|f| f.level == Level::Warn && !f.tolerated)
+            .count()
+    }
+
+    /// Findings a policy rule (or modpost's external-build rule) tolerates.
+    pub fn tolerated(&self) -> usize {
+        self.findings.iter().filter(|f| f.tolerated).count()
+    }
+}
+
+/// The modpost message a code mirrors (its id in the modpost notes), if any.
+pub fn modpost_message(code: Code) -> Option<&'static str> {
+    Some(match code {
+        Code::UndefinedSymbol => "U1",
+        Code::MissingNamespaceImport => "N1",
+        Code::GplOnlySymbol => "G1",
+        Code::MissingLicense => "L1",
+        Code::MissingDescription => "D1",
+        Code::DuplicateExport | Code::VmlinuxConflict => "X1",
+        _ => return None,
+    })
+}
+
+/// `error`, `warning` or `none`: the severity word of JSON and SARIF.
+pub fn severity_word(level: Level) -> &'static str {
+    match level {
+        Level::Deny => "error",
+        Level::Warn => "warning",
+        Level::Allow => "none",
+    }
+}
