@@ -6,4 +6,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tests/corpus/setup.sh
-exec cargo test --workspace --locked "$@"
+exec cargo test --workspace --release --locked "$@"
