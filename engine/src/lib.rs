@@ -6,7 +6,9 @@
 //!    `modules.order`, `modules.builtin*`, `depmod.d`) into plain records;
 //! 2. [`graph`] builds the export graph: every exporter of every symbol, every import;
 //! 3. [`resolve`] picks one provider per imported symbol and orders the modules;
-//! 4. [`emit`] writes depmod artifacts (and, later, diagnostics).
+//! 4. [`check`] turns the resolved graph into findings, levelled by the policy;
+//! 5. [`plugin`] runs the policy's WebAssembly checks in a sandbox over the same view;
+//! 6. [`emit`] writes depmod artifacts and renders diagnostics.
 //!
 //! [`index`] is the `.bin` trie format that `modprobe` reads, shared by the writer and
 //! by tests that read artifacts back.
@@ -19,6 +21,7 @@ pub mod emit;
 pub mod graph;
 pub mod index;
 pub mod load;
+pub mod plugin;
 pub mod policy;
 pub mod resolve;
 pub mod util;

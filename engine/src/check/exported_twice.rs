@@ -51,6 +51,7 @@ pub fn exported_twice(cx: &CheckContext<'_>, s: &Subject) -> Vec<Placed> {
                 continue;
             };
             let base = Finding {
+                plugin: None,
                 code: Code::DuplicateExport,
                 level: crate::diag::Level::Allow,
                 message: String::new(),
@@ -65,6 +66,7 @@ pub fn exported_twice(cx: &CheckContext<'_>, s: &Subject) -> Vec<Placed> {
                     let (level, rule) =
                         vmlinux_verdict(cx.engine, key, m.name(), m.source.dep_path());
                     Finding {
+                        plugin: None,
                         code: Code::VmlinuxConflict,
                         level,
                         rule,
@@ -105,6 +107,7 @@ pub fn exported_twice(cx: &CheckContext<'_>, s: &Subject) -> Vec<Placed> {
                         ],
                     ) {
                         Finding {
+                            plugin: None,
                             level,
                             message,
                             tolerated: true,
@@ -119,6 +122,7 @@ pub fn exported_twice(cx: &CheckContext<'_>, s: &Subject) -> Vec<Placed> {
                         Finding { level, message: format!("{message} (accepted: an external module may override a module's export)"), tolerated: true, ..base }
                     } else {
                         Finding {
+                            plugin: None,
                             level,
                             message,
                             rule: sev_rule,

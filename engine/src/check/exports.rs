@@ -73,6 +73,7 @@ pub fn duplicate_exports(cx: &CheckContext<'_>) -> Vec<Finding> {
             ),
         };
         out.push(Finding {
+            plugin: None,
             code: Code::DuplicateExport,
             level: cx.engine.policy().level(Code::DuplicateExport),
             message,
@@ -106,6 +107,7 @@ pub fn vmlinux_conflicts(cx: &CheckContext<'_>) -> Vec<Finding> {
                 _ => "the module's export is used",
             };
             out.push(Finding {
+                plugin: None,
                 code: Code::VmlinuxConflict,
                 level,
                 message: format!(

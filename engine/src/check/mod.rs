@@ -84,6 +84,7 @@ pub fn finding(
     let (level, rule) = severity(cx, code);
     let m = m.map(|id| cx.graph.module(id));
     Finding {
+        plugin: None,
         code,
         level,
         message,

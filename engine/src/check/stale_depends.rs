@@ -80,6 +80,7 @@ pub fn stale_depends(cx: &CheckContext<'_>, s: &Subject) -> Vec<Placed> {
         out.push(Placed {
             place: (2, i, 0, 0),
             finding: Finding {
+                plugin: None,
                 code: Code::StaleDepends,
                 level,
                 message,

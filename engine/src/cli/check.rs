@@ -84,6 +84,13 @@ pub struct CheckArgs {
     /// Report findings with this code as errors (repeatable).
     #[arg(long = "deny", value_name = "CODE")]
     deny: Vec<String>,
+    /// Where compiled plugins are cached. Default: $MODPOLICY_PLUGIN_CACHE, else
+    /// $XDG_CACHE_HOME/modpolicy/plugins, else ~/.cache/modpolicy/plugins.
+    #[arg(long = "plugin-cache", value_name = "DIR")]
+    plugin_cache: Option<PathBuf>,
+    /// Compile plugins afresh and cache nothing.
+    #[arg(long = "no-plugin-cache", conflicts_with = "plugin_cache")]
+    no_plugin_cache: bool,
     /// Module trees or build directories (with -b: the kernel VERSION).
     #[arg(required = true, value_name = "DIR")]
     inputs: Vec<String>,
@@ -295,8 +302,35 @@ fn load_build(
     Ok((graph, facts))
 }
 
+/// The plugin cache directory: `--plugin-cache`, else `$MODPOLICY_PLUGIN_CACHE`, else
+/// the XDG cache directory; `None` with `--no-plugin-cache` or when nothing says where.
+fn plugin_cache(args: &CheckArgs) -> Option<crate::plugin::host::Cache> {
+    if args.no_plugin_cache {
+        return None;
+    }
+    let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let dir = args
+        .plugin_cache
+        .clone()
+        .or_else(|| env("MODPOLICY_PLUGIN_CACHE"))
+        .or_else(|| env("XDG_CACHE_HOME").map(|d| d.join("modpolicy/plugins")))
+        .or_else(|| env("HOME").map(|d| d.join(".cache/modpolicy/plugins")))?;
+    Some(crate::plugin::host::Cache::new(dir))
+}
+
+/// Splits `--allow/--warn-code/--deny` arguments naming plugin codes (`PLUGIN/CODE`)
+/// from the built-in codes.
+fn split_plugin_codes(list: &[String]) -> (Vec<String>, Vec<String>) {
+    list.iter().cloned().partition(|c| !c.contains('/'))
+}
+
 /// Applies `-w`, `-N` and `--allow/--warn-code/--deny` to the findings.
-fn apply_overrides(findings: &mut [Finding], args: &CheckArgs, overrides: &[(Code, Level)]) {
+fn apply_overrides(
+    findings: &mut [Finding],
+    args: &CheckArgs,
+    overrides: &[(Code, Level)],
+    plugin_overrides: &[(String, Level)],
+) {
     let cli = |what: String| RuleRef {
         file: "<command line>".into(),
         line: 0,
@@ -323,15 +357,47 @@ fn apply_overrides(findings: &mut [Finding], args: &CheckArgs, overrides: &[(Cod
             f.level = *l;
             f.rule = Some(cli(format!("{flag} {c}")));
         }
+        if f.plugin.as_ref().is_some_and(|p| p.code.is_some()) {
+            let name = f.code_name().into_owned();
+            if let Some((c, l)) = plugin_overrides.iter().rev().find(|(c, _)| *c == name) {
+                let flag = match l {
+                    Level::Allow => "--allow",
+                    Level::Warn => "--warn-code",
+                    Level::Deny => "--deny",
+                };
+                f.level = *l;
+                f.rule = Some(cli(format!("{flag} {c}")));
+            }
+        }
     }
 }
 
 /// Runs `modpolicy check`.
 pub fn run(args: CheckArgs) -> ExitCode {
-    let overrides = match parse_overrides(&args.allow, &args.warn_code, &args.deny) {
+    let (allow, allow_p) = split_plugin_codes(&args.allow);
+    let (warn, warn_p) = split_plugin_codes(&args.warn_code);
+    let (deny, deny_p) = split_plugin_codes(&args.deny);
+    let overrides = match parse_overrides(&allow, &warn, &deny) {
         Ok(o) => o,
         Err(e) => return bad(&e),
     };
+    let mut plugin_overrides: Vec<(String, Level)> = Vec::new();
+    for (list, level) in [
+        (&allow_p, Level::Allow),
+        (&warn_p, Level::Warn),
+        (&deny_p, Level::Deny),
+    ] {
+        for c in list.iter() {
+            match c.split_once('/') {
+                Some((p, code))
+                    if crate::plugin::abi::valid_code(p) && crate::plugin::abi::valid_code(code) =>
+                {
+                    plugin_overrides.push((c.clone(), level))
+                }
+                _ => return bad(&format!("`{c}` is not a plugin code (PLUGIN/CODE)")),
+            }
+        }
+    }
     let inputs: Vec<Input> = if let Some(b) = &args.basedir {
         if args.inputs.len() != 1 {
             return bad("with -b, give exactly one argument: the kernel VERSION");
@@ -391,6 +457,9 @@ pub fn run(args: CheckArgs) -> ExitCode {
             }
         }
     };
+    // The plugin stage's IO: read, verify and compile (or load) every declared plugin.
+    let cache = plugin_cache(&args);
+    let plugins = crate::plugin::prepare(&policy, cache.as_ref());
     if sv.kernel.is_none() {
         eprintln!("modpolicy check: note: no --symvers: vmlinux's exports are unknown, undefined symbols are not checked");
     }
@@ -470,6 +539,7 @@ pub fn run(args: CheckArgs) -> ExitCode {
                 unreadable = true;
                 let (level, rule) = crate::check::severity(&cx, Code::UnreadableModule);
                 findings.push(Finding {
+                    plugin: None,
                     code: Code::UnreadableModule,
                     level: level.max(Level::Warn),
                     message: format!("{}: {e}", m.source.path),
@@ -482,9 +552,10 @@ pub fn run(args: CheckArgs) -> ExitCode {
             }
         }
         findings.extend(crate::check::run_check(&cx, &s));
+        findings.extend(crate::plugin::run_plugins(&plugins, &cx, &s));
         findings.extend(engine.lints());
     }
-    apply_overrides(&mut findings, &args, &overrides);
+    apply_overrides(&mut findings, &args, &overrides, &plugin_overrides);
     findings.retain(|f| f.level != Level::Allow);
 
     let report = Report {

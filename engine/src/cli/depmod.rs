@@ -6,11 +6,12 @@
 //! and may deny what it finds (then nothing is written either).
 
 use super::tree::{
-    absolute_unnormalised, kernel_version, load_policy, load_tree, parse_overrides, today, Log,
-    TreeOptions,
+    absolute_unnormalised, kernel_version, load_policy, load_tree_with_limits, parse_overrides,
+    today, Log, TreeOptions,
 };
 use crate::check::CheckContext;
-use crate::diag::Level;
+use crate::diag::{Code, Finding, Level};
+use crate::load::Limits;
 use crate::emit::depmod::{render, BuiltinFiles, Flavor, Message, RenderInput};
 use crate::graph::Provider;
 use crate::load::walk::{strerror, Extensions};
@@ -97,6 +98,11 @@ pub struct DepmodArgs {
     /// Report findings with this code as errors: nothing is written (repeatable).
     #[arg(long = "deny", value_name = "CODE")]
     deny: Vec<String>,
+    /// The largest module file accepted, decompressed (suffix K, M or G for KiB, MiB,
+    /// GiB; default 512M). A larger module is unreadable (`unreadable-module`), as is a
+    /// compressed one that expands past it.
+    #[arg(long = "max-module-size", value_name = "SIZE", value_parser = parse_size)]
+    max_module_size: Option<u64>,
     /// Kernel version (default: the running kernel's release).
     version: Option<String>,
     /// Module files (absolute paths) for manual mode.
@@ -105,7 +111,6 @@ pub struct DepmodArgs {
 
 /// Runs `modpolicy depmod`.
 pub fn run(args: DepmodArgs) -> ExitCode {
-    let t0 = std::time::Instant::now();
     let log = Log {
         verbose: args.verbose,
         prog: "depmod",
@@ -163,17 +168,22 @@ pub fn run(args: DepmodArgs) -> ExitCode {
         },
     };
     let mut errsyms = args.errsyms;
-    let tree = match load_tree(&opts, &policy, &log, &mut errsyms) {
+    let limits = Limits {
+        max_module_size: args
+            .max_module_size
+            .unwrap_or(Limits::default().max_module_size),
+    };
+    let tree = match load_tree_with_limits(&opts, &limits, &policy, &log, &mut errsyms) {
         Ok(t) => t,
         Err(c) => return c,
     };
     let check_crcs = args.symvers.is_some();
     let graph = &tree.graph;
-    tracing::debug!(elapsed = ?t0.elapsed(), modules = graph.modules.len(), peak_kib = peak_rss_kib(), "graph built");
+    tracing::debug!(elapsed = ?super::elapsed(), modules = graph.modules.len(), peak_kib = peak_rss_kib(), "graph built");
 
     let engine = PolicyEngine::new(&policy, today(), tree.search.clone());
     let res = resolve(graph, &engine);
-    tracing::debug!(elapsed = ?t0.elapsed(), "resolved");
+    tracing::debug!(elapsed = ?super::elapsed(), "resolved");
 
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
@@ -216,11 +226,34 @@ pub fn run(args: DepmodArgs) -> ExitCode {
     drop(out);
 
     // Policy findings: what the policy reports about this tree (nothing under kmod.kdl).
-    let mut findings = crate::check::run_all(&CheckContext {
+    let cx = CheckContext {
         graph,
         resolution: &res,
         engine: &engine,
-    });
+    };
+    // A module that could not be read: kmod's message was printed while loading and the
+    // module is listed without dependencies; the policy decides whether that is fatal
+    // (`unreadable-module`: allow in kmod.kdl, deny in a strict policy).
+    let mut findings: Vec<Finding> = graph
+        .modules
+        .iter()
+        .filter_map(|m| {
+            let e = m.error.as_ref()?;
+            let (level, rule) = crate::check::severity(&cx, Code::UnreadableModule);
+            Some(Finding {
+                plugin: None,
+                code: Code::UnreadableModule,
+                level,
+                message: format!("{}: {e}", m.source.path),
+                module: Some(m.name().to_string()),
+                file: Some(m.source.path.clone()),
+                symbol: None,
+                rule,
+                tolerated: false,
+            })
+        })
+        .collect();
+    findings.extend(crate::check::run_all(&cx));
     findings.extend(engine.lints());
     let mut denied = 0;
     for f in &mut findings {
@@ -274,7 +307,7 @@ pub fn run(args: DepmodArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    tracing::debug!(elapsed = ?t0.elapsed(), "sorted");
+    tracing::debug!(elapsed = ?super::elapsed(), "sorted");
 
     let read_opt = |name: &str| -> Result<Vec<u8>, String> {
         std::fs::read(format!("{}/{name}", tree.dirname)).map_err(|e| strerror(&e))
@@ -296,7 +329,7 @@ pub fn run(args: DepmodArgs) -> ExitCode {
         Ok(r) => r,
         Err(e) => return log.fatal(&e.to_string()),
     };
-    tracing::debug!(elapsed = ?t0.elapsed(), peak_kib = peak_rss_kib(), "rendered");
+    tracing::debug!(elapsed = ?super::elapsed(), peak_kib = peak_rss_kib(), "rendered");
     for m in &rendered.messages {
         match m {
             Message::Warning(w) => log.warn(w),
@@ -334,13 +367,33 @@ pub fn run(args: DepmodArgs) -> ExitCode {
     ) {
         return log.fatal(&format!("could not write artifacts: {e}"));
     }
-    tracing::debug!(elapsed = ?t0.elapsed(), peak_kib = peak_rss_kib(), "written");
+    tracing::debug!(elapsed = ?super::elapsed(), peak_kib = peak_rss_kib(), "written");
     // The process ends here: freeing hundreds of thousands of small allocations one by
     // one would take longer than the work after reading. The OS reclaims it all at exit.
     std::mem::forget(rendered);
     std::mem::forget(res);
     std::mem::forget(tree);
     ExitCode::SUCCESS
+}
+
+/// Parses a size: bytes, or a number with a `K`, `M` or `G` suffix (binary units, an
+/// optional `iB` after the letter).
+fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let t = t.strip_suffix("iB").unwrap_or(t);
+    let (num, shift) = match t.as_bytes().last() {
+        Some(b'K' | b'k') => (&t[..t.len() - 1], 10),
+        Some(b'M' | b'm') => (&t[..t.len() - 1], 20),
+        Some(b'G' | b'g') => (&t[..t.len() - 1], 30),
+        _ => (t, 0),
+    };
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a size (bytes, or a number with K, M or G)"))?;
+    match n.checked_mul(1 << shift) {
+        Some(0) | None => Err(format!("`{s}` is not a usable size")),
+        Some(v) => Ok(v),
+    }
 }
 
 /// The process's peak resident memory so far (`VmHWM`), for `-vv` diagnostics.
@@ -402,4 +455,20 @@ fn up_to_date(dirname: &str, outdirname: &str) -> bool {
         false
     }
     !newer(Path::new(dirname), dep_secs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert_eq!(parse_size("64K"), Ok(64 << 10));
+        assert_eq!(parse_size("512M"), Ok(512 << 20));
+        assert_eq!(parse_size("2GiB"), Ok(2 << 30));
+        for bad in ["", "0", "-1", "12Q", "99999999999999999999G", "M"] {
+            assert!(parse_size(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -118,6 +118,18 @@ fn finding_line(f: &Finding) -> String {
     )
 }
 
+/// Appends a `findings:` section, if there are any.
+fn write_findings<'a>(o: &mut String, fs: impl Iterator<Item = &'a Finding>) {
+    let mut first = true;
+    for f in fs {
+        if first {
+            let _ = writeln!(o, "  findings:");
+            first = false;
+        }
+        let _ = writeln!(o, "    {}", finding_line(f));
+    }
+}
+
 /// Explains a symbol; `None` if nobody exports it and nobody imports it.
 pub fn explain_symbol(
     g: &ExportGraph,
@@ -156,7 +168,7 @@ pub fn explain_symbol(
             let _ = writeln!(o, "    {}", describe_exporter(g, e));
         }
     }
-    if let Some(c) = res.chosen.get(key) {
+    if let Some(c) = res.choice(g, key) {
         let chosen = &exporters[c.index];
         let _ = writeln!(o, "  provider: {}", who(g, chosen.provider));
         let _ = writeln!(o, "  decided by: {}", describe_decision(&c.decision));
@@ -186,16 +198,7 @@ pub fn explain_symbol(
             );
         }
     }
-    let fs: Vec<&Finding> = findings
-        .iter()
-        .filter(|f| f.symbol.as_deref() == Some(key))
-        .collect();
-    if !fs.is_empty() {
-        let _ = writeln!(o, "  findings:");
-        for f in fs {
-            let _ = writeln!(o, "    {}", finding_line(f));
-        }
-    }
+    write_findings(&mut o, findings.iter().filter(|f| f.symbol.as_deref() == Some(key)));
     Some(o)
 }
 
@@ -309,16 +312,7 @@ pub fn explain_module(
             );
         }
     }
-    let fs: Vec<&Finding> = findings
-        .iter()
-        .filter(|f| f.module.as_deref() == Some(m.name()))
-        .collect();
-    if !fs.is_empty() {
-        let _ = writeln!(o, "  findings:");
-        for f in fs {
-            let _ = writeln!(o, "    {}", finding_line(f));
-        }
-    }
+    write_findings(&mut o, findings.iter().filter(|f| f.module.as_deref() == Some(m.name())));
     Some(o)
 }
 

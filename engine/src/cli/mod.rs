@@ -6,6 +6,7 @@
 mod check;
 mod depmod;
 mod explain;
+mod plugin;
 mod policy;
 mod tree;
 
@@ -40,6 +41,9 @@ enum Command {
     /// Tools for policy files.
     #[command(subcommand)]
     Policy(policy::PolicyCommand),
+    /// Tools for WebAssembly plugins.
+    #[command(subcommand)]
+    Plugin(plugin::PluginCommand),
 }
 
 fn init_logging(verbose: u8, quiet: bool) {
@@ -61,8 +65,16 @@ fn init_logging(verbose: u8, quiet: bool) {
         .try_init();
 }
 
+static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+
+/// Time since the process started its work, for `-vv` phase timings.
+pub(crate) fn elapsed() -> std::time::Duration {
+    START.get_or_init(std::time::Instant::now).elapsed()
+}
+
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
+    START.get_or_init(std::time::Instant::now);
     let cli = Cli::parse();
     init_logging(cli.verbose, cli.quiet);
     match cli.command {
@@ -70,5 +82,6 @@ pub fn main() -> ExitCode {
         Command::Check(args) => check::run(args),
         Command::Explain(args) => explain::run(args),
         Command::Policy(cmd) => policy::run(cmd),
+        Command::Plugin(cmd) => plugin::run(cmd),
     }
 }

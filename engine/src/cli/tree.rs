@@ -184,10 +184,21 @@ pub fn parse_overrides(
     Ok(v)
 }
 
-/// Loads the tree. `errsyms` is switched off (with kmod's warning) when there are no
-/// vmlinux symbols.
+/// Loads the tree with the default [`Limits`]. `errsyms` is switched off (with kmod's
+/// warning) when there are no vmlinux symbols.
 pub fn load_tree(
     opts: &TreeOptions,
+    policy: &Policy,
+    log: &Log,
+    errsyms: &mut bool,
+) -> Result<Tree, ExitCode> {
+    load_tree_with_limits(opts, &Limits::default(), policy, log, errsyms)
+}
+
+/// [`load_tree`] with explicit bounds on each module file (`--max-module-size`).
+pub fn load_tree_with_limits(
+    opts: &TreeOptions,
+    limits: &Limits,
     policy: &Policy,
     log: &Log,
     errsyms: &mut bool,
@@ -305,6 +316,7 @@ pub fn load_tree(
         }
         found
     };
+    tracing::debug!(elapsed = ?super::elapsed(), modules = sources.len(), "discovered");
     let mut search: Vec<SearchEntry> = search_cfg.effective_search();
     search.reverse();
 
@@ -330,9 +342,9 @@ pub fn load_tree(
         }
     };
 
-    let limits = Limits::default();
     let paths: Vec<&str> = sources.iter().map(|s| s.path.as_str()).collect();
-    let images = read_modules(&paths, &limits);
+    let images = read_modules(&paths, limits);
+    tracing::debug!(elapsed = ?super::elapsed(), "modules read");
     let mut fatal_module: Option<String> = None;
     let modules = sources
         .into_iter()

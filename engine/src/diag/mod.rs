@@ -108,6 +108,12 @@ codes! {
     DependencyCycle = "dependency-cycle", Deny, "modules depend on each other in a cycle";
     /// A `softdep` or `weakdep` names a module that does not exist.
     MissingSoftdepTarget = "missing-softdep-target", Warn, "a softdep or weakdep names a module that does not exist";
+    /// A finding a WebAssembly plugin reported (its own code is `PLUGIN/CODE`).
+    PluginFinding = "plugin-finding", Warn, "a WebAssembly plugin declared by the policy reported a finding";
+    /// A plugin ran and failed: trap, fuel, deadline, memory, stack or malformed output.
+    PluginFailed = "plugin-failed", Deny, "a plugin trapped, ran out of fuel or time, exceeded its memory or stack, or returned malformed output";
+    /// A plugin was not run: unreadable, wrong sha256, invalid, or not the plugin ABI.
+    PluginRefused = "plugin-refused", Deny, "a plugin was not loaded: unreadable, wrong sha256, invalid wasm, forbidden imports or another ABI";
 }
 
 impl Code {
@@ -149,9 +155,20 @@ impl fmt::Display for RuleRef {
     }
 }
 
+/// The plugin behind a finding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PluginOrigin {
+    /// The plugin's name in the policy.
+    pub plugin: String,
+    /// The plugin's own code (`None` for `plugin-failed` and `plugin-refused`).
+    pub code: Option<String>,
+}
+
 /// One finding.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
+    /// The plugin that reported it, or that failed (`None`: a built-in check).
+    pub plugin: Option<Box<PluginOrigin>>,
     /// The code.
     pub code: Code,
     /// The level after policy and command line.
@@ -168,6 +185,20 @@ pub struct Finding {
     pub rule: Option<RuleRef>,
     /// Set when a rule tolerates this finding (kept visible, not counted).
     pub tolerated: bool,
+}
+
+impl Finding {
+    /// The code as reported: `PLUGIN/CODE` for a plugin's own finding, else the built-in
+    /// code's name.
+    pub fn code_name(&self) -> std::borrow::Cow<'_, str> {
+        match self.plugin.as_deref() {
+            Some(PluginOrigin {
+                plugin,
+                code: Some(c),
+            }) => format!("{plugin}/{c}").into(),
+            _ => self.code.name().into(),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -175,7 +175,10 @@ impl ExportGraph {
         array_order(&mut modules, order, order_first_wins);
         let mut g = ExportGraph {
             modules: Vec::with_capacity(modules.len()),
-            symbols: HashMap::default(),
+            symbols: HashMap::with_capacity_and_hasher(
+                modules.iter().map(|(_, i)| i.as_ref().map(|i| i.exports.len()).unwrap_or(0)).sum::<usize>() + kernel.as_ref().map(|k| k.len()).unwrap_or(0) + 3,
+                Default::default(),
+            ),
             prefix,
         };
         if let Some(kernel) = kernel {

@@ -46,15 +46,21 @@ impl Compression {
 /// Bounds on what one input may cost.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
-    /// The largest decompressed module accepted, in bytes.
+    /// The largest module accepted, in bytes: the decompressed size of a compressed
+    /// module (and its compressed file size), the file size of an uncompressed one.
     pub max_module_size: u64,
 }
 
+/// The default of [`Limits::max_module_size`]: 512 MiB.
+pub const DEFAULT_MAX_MODULE_SIZE: u64 = 512 << 20;
+
 impl Default for Limits {
     fn default() -> Self {
-        // The largest module in Debian 6.12 (amdgpu) is about 20 MiB uncompressed.
+        // The largest module in Debian 6.12 (amdgpu) is about 20 MiB uncompressed; a
+        // 512 MiB cap leaves room for debug builds while bounding what a hostile file
+        // can make one reader thread allocate.
         Limits {
-            max_module_size: 1 << 30,
+            max_module_size: DEFAULT_MAX_MODULE_SIZE,
         }
     }
 }

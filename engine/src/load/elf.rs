@@ -135,7 +135,7 @@ pub fn parse_ref<'d, R: ReadRef<'d>>(
 
 fn cstr_at(bytes: &[u8], off: usize) -> Option<&[u8]> {
     let rest = bytes.get(off..)?;
-    let end = rest.iter().position(|&b| b == 0)?;
+    let end = memchr::memchr(0, rest)?;
     Some(&rest[..end])
 }
 
@@ -175,10 +175,18 @@ fn parse_generic<'d, Elf: FileHeader<Endian = Endianness>, R: ReadRef<'d>>(
             "section-name table does not end in NUL".into(),
         ));
     }
+    // Every section's name, read once from the name table (kmod looks sections up by
+    // name, first match wins).
+    let names: Vec<&[u8]> = sections
+        .iter()
+        .map(|sh| cstr_at(shstr, sh.sh_name(endian) as usize).unwrap_or_default())
+        .collect();
     let section_data = |name: &[u8]| -> Result<Option<(usize, &[u8])>, ElfError> {
-        match sections.section_by_name(endian, name) {
+        match names.iter().position(|n| *n == name) {
             None => Ok(None),
-            Some((idx, sh)) => {
+            Some(i) => {
+                let idx = object::SectionIndex(i);
+                let sh = sections.section(idx).map_err(malformed)?;
                 let d = sh.data(endian, data).map_err(|_| {
                     ElfError::Malformed(format!(
                         "section {} lies outside the file",
@@ -248,23 +256,23 @@ fn parse_generic<'d, Elf: FileHeader<Endian = Endianness>, R: ReadRef<'d>>(
                 });
             } else if let Some(export) = name.strip_prefix(b"__ksymtab_") {
                 let shndx = sym.st_shndx(endian) as usize;
-                let kind = match sections.section(object::SectionIndex(shndx)) {
-                    Ok(sh) => match sections.section_name(endian, sh) {
-                        Ok(b"__ksymtab_gpl") => ExportKind::GplOnly,
-                        Ok(b"__ksymtab") => ExportKind::Plain,
+                let kind = match names.get(shndx).copied() {
+                    Some(name) => match name {
+                        b"__ksymtab_gpl" => ExportKind::GplOnly,
+                        b"__ksymtab" => ExportKind::Plain,
                         // A pre-link object (<= 6.4): one `___ksymtab[_gpl]+<sym>`
                         // section per export. A linked `.ko` never has these.
-                        Ok(n) if n.starts_with(b"___ksymtab_gpl+") => {
+                        n if n.starts_with(b"___ksymtab_gpl+") => {
                             object_exports.push(export);
                             ExportKind::GplOnly
                         }
-                        Ok(n) if n.starts_with(b"___ksymtab+") => {
+                        n if n.starts_with(b"___ksymtab+") => {
                             object_exports.push(export);
                             ExportKind::Plain
                         }
                         _ => continue,
                     },
-                    Err(_) => continue,
+                    None => continue,
                 };
                 ksymtab.insert(export, (kind, None));
             } else if let Some(export) = name.strip_prefix(b"__kstrtabns_") {

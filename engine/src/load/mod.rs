@@ -33,6 +33,14 @@ pub enum ModuleError {
     /// The ELF image is bad.
     #[error("{0}")]
     Elf(#[from] elf::ElfError),
+    /// An uncompressed module file is larger than [`Limits::max_module_size`].
+    #[error("file of {size} bytes is larger than the limit of {limit} bytes")]
+    TooLarge {
+        /// The file's size.
+        size: u64,
+        /// The limit in bytes.
+        limit: u64,
+    },
 }
 
 impl ModuleError {
@@ -46,6 +54,7 @@ impl ModuleError {
             // file's structure is broken.
             ModuleError::Elf(elf::ElfError::NotElf) => "Exec format error".into(),
             ModuleError::Elf(_) => "Invalid argument".into(),
+            ModuleError::TooLarge { .. } => "File too large".into(),
         }
     }
 
@@ -66,6 +75,13 @@ pub fn read_module(path: &Path, limits: &Limits) -> Result<ModuleImage, ModuleEr
     if len == 0 {
         return Err(elf::ElfError::NotElf.into());
     }
+    if len > limits.max_module_size {
+        // Bounds what the sparse reader may load, even from a sparse file of absurd size.
+        return Err(ModuleError::TooLarge {
+            size: len,
+            limit: limits.max_module_size,
+        });
+    }
     BUF.with(|buf| {
         let mut sp = buf.borrow_mut();
         sp.reset(len);
@@ -77,13 +93,6 @@ pub fn read_module(path: &Path, limits: &Limits) -> Result<ModuleImage, ModuleEr
             .to_vec();
         let c = compress::Compression::detect(&head);
         if c != compress::Compression::None {
-            if len > limits.max_module_size {
-                return Err(compress::DecompressError::TooLarge {
-                    format: c.name(),
-                    limit: limits.max_module_size,
-                }
-                .into());
-            }
             // Compressed: read it whole and decode into buffers this thread reuses.
             return RAW.with(|bufs| {
                 let (raw, data) = &mut *bufs.borrow_mut();
@@ -173,9 +182,7 @@ pub fn read_modules<P: AsRef<Path> + Sync>(
 mod tests {
     use super::*;
 
-    fn fixture_modules() -> Vec<std::path::PathBuf> {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/trees");
-        let mut out = Vec::new();
+    fn ko_files_under(root: std::path::PathBuf, out: &mut Vec<std::path::PathBuf>) {
         let mut stack = vec![root];
         while let Some(d) = stack.pop() {
             for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
@@ -187,18 +194,15 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Every fixture module, plus those under `MODPOLICY_SPARSE_CHECK_DIR` if set (to
+    /// check a whole real tree by hand).
+    fn fixture_modules() -> Vec<std::path::PathBuf> {
+        let mut out = Vec::new();
+        ko_files_under(Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/trees"), &mut out);
         if let Ok(extra) = std::env::var("MODPOLICY_SPARSE_CHECK_DIR") {
-            let mut stack = vec![std::path::PathBuf::from(extra)];
-            while let Some(d) = stack.pop() {
-                for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-                    let p = e.path();
-                    if p.is_dir() {
-                        stack.push(p);
-                    } else if p.extension().is_some_and(|x| x == "ko") {
-                        out.push(p);
-                    }
-                }
-            }
+            ko_files_under(extra.into(), &mut out);
         }
         out
     }

@@ -212,18 +212,23 @@ fn plan<Elf: FileHeader<Endian = Endianness>>(
     let want: Vec<(u64, u64)> = {
         let v = sparse.view();
         let Ok(h) = Elf::parse(v) else { return Ok(()) };
-        let Ok(endian) = h.endian() else {
-            return Ok(());
+        let Ok(endian) = h.endian() else { return Ok(()) };
+        let Ok(headers) = h.section_headers(endian, v) else { return Ok(()) };
+        let Some(names) = shstr.and_then(|(o, l)| v.read_bytes_at(o, l).ok()) else { return Ok(()) };
+        let name_of = |sh: &Elf::SectionHeader| {
+            let rest = names.get(sh.sh_name(endian) as usize..)?;
+            Some(&rest[..memchr::memchr(0, rest)?])
         };
-        let Ok(sections) = h.sections(endian, v) else {
-            return Ok(());
-        };
-        NEEDED_SECTIONS
-            .iter()
-            .filter_map(|name| sections.section_by_name(endian, name))
-            .filter(|(_, s)| s.sh_type(endian) != object::elf::SHT_NOBITS)
-            .map(|(_, s)| (s.sh_offset(endian).into(), s.sh_size(endian).into()))
-            .collect()
+        // First match by name, as the parser (and kmod) will look them up.
+        let mut found: Vec<(u64, u64)> = Vec::new();
+        for wanted in NEEDED_SECTIONS {
+            if let Some(s) = headers.iter().find(|s| name_of(s) == Some(*wanted)) {
+                if s.sh_type(endian) != object::elf::SHT_NOBITS {
+                    found.push((s.sh_offset(endian).into(), s.sh_size(endian).into()));
+                }
+            }
+        }
+        found
     };
     sparse.load_merged(file, want, 4096)
 }

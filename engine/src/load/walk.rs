@@ -5,6 +5,7 @@
 //! module name. The walk reads directory entries only; module files are opened later.
 
 use super::config::{SearchConfig, SearchEntry};
+use rayon::prelude::*;
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -85,24 +86,22 @@ pub fn discover(
     exts: Extensions,
     msgs: &mut WalkMessages,
 ) -> Result<Vec<ModuleSource>, std::io::Error> {
-    let mut w = Walker {
-        dirname,
-        cfg,
-        search: cfg.effective_search(),
-        exts,
-        found: HashMap::new(),
-        msgs,
-    };
+    let mut w = Walker { dirname, cfg, search: cfg.effective_search(), found: HashMap::new(), msgs };
+    let scan = Scan { cfg, exts };
     let rd = std::fs::read_dir(dirname)?;
-    w.walk_dir(rd, dirname.to_string(), true, 3);
+    for ev in scan.dir(rd, dirname, 3) {
+        w.apply(ev, true);
+    }
     for (ext, _) in &cfg.externals {
         let e = ext.to_string_lossy().into_owned();
         match std::fs::read_dir(&e) {
-            Ok(rd) => w.walk_dir(rd, e, false, 3),
+            Ok(rd) => {
+                for ev in scan.dir(rd, &e, 3) {
+                    w.apply(ev, false);
+                }
+            }
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
-            Err(err) => w
-                .msgs
-                .push(format!("could not open directory {e}: {}", strerror(&err))),
+            Err(err) => w.msgs.push(format!("could not open directory {e}: {}", strerror(&err))),
         }
     }
     let mut v: Vec<ModuleSource> = w.found.into_values().collect();
@@ -110,24 +109,34 @@ pub fn discover(
     Ok(v)
 }
 
-struct Walker<'a> {
-    dirname: &'a str,
-    cfg: &'a SearchConfig,
-    search: Vec<SearchEntry>,
-    exts: Extensions,
-    found: HashMap<String, ModuleSource>,
-    msgs: &'a mut WalkMessages,
+/// What the directory scan met, in depth-first `readdir` order.
+enum Event {
+    /// A module file: its basename and full path.
+    Module(String, String),
+    /// An error message, in kmod's wording.
+    Message(String),
 }
 
-impl Walker<'_> {
+/// The directory scan: reads directories (subdirectories in parallel) and lists module
+/// files and problems in exactly the order a sequential depth-first walk meets them.
+struct Scan<'a> {
+    cfg: &'a SearchConfig,
+    exts: Extensions,
+}
+
+impl Scan<'_> {
     fn skipped(&self, name: &str) -> bool {
-        matches!(name, "." | ".." | "build" | "source")
-            || self.cfg.excludes.iter().any(|(e, _)| e == name)
+        matches!(name, "." | ".." | "build" | "source") || self.cfg.excludes.iter().any(|(e, _)| e == name)
     }
 
     /// `fd` is the descriptor number kmod would hold for this directory (3 for the top,
     /// one more per level), which appears in its `fstatat` messages.
-    fn walk_dir(&mut self, rd: std::fs::ReadDir, path: String, under_moddir: bool, fd: u32) {
+    fn dir(&self, rd: std::fs::ReadDir, path: &str, fd: u32) -> Vec<Event> {
+        enum Item {
+            Done(Event),
+            Sub(String),
+        }
+        let mut items = Vec::new();
         for ent in rd {
             let Ok(ent) = ent else { continue };
             let name_os = ent.file_name();
@@ -142,39 +151,58 @@ impl Walker<'_> {
                 _ => match std::fs::metadata(&full) {
                     Ok(m) => m.is_dir(),
                     Err(e) => {
-                        self.msgs
-                            .push(format!("fstatat({fd}, {name}): {}", strerror(&e)));
+                        items.push(Item::Done(Event::Message(format!("fstatat({fd}, {name}): {}", strerror(&e)))));
                         continue;
                     }
                 },
             };
             if is_dir {
-                match std::fs::read_dir(&full) {
-                    Ok(sub) => self.walk_dir(sub, full, under_moddir, fd + 1),
-                    Err(e) => self
-                        .msgs
-                        .push(format!("could not open directory {full}: {e}")),
-                }
+                items.push(Item::Sub(full));
             } else if self.exts.matches(&name) {
-                self.add(&name, full, under_moddir);
+                items.push(Item::Done(Event::Module(name.into_owned(), full)));
             }
+        }
+        let nested: Vec<Vec<Event>> = items
+            .par_iter()
+            .map(|it| match it {
+                Item::Sub(full) => match std::fs::read_dir(full) {
+                    Ok(sub) => self.dir(sub, full, fd + 1),
+                    Err(e) => vec![Event::Message(format!("could not open directory {full}: {}", strerror(&e)))],
+                },
+                Item::Done(_) => Vec::new(),
+            })
+            .collect();
+        let mut out = Vec::new();
+        for (it, sub) in items.into_iter().zip(nested) {
+            match it {
+                Item::Done(ev) => out.push(ev),
+                Item::Sub(_) => out.extend(sub),
+            }
+        }
+        out
+    }
+}
+
+struct Walker<'a> {
+    dirname: &'a str,
+    cfg: &'a SearchConfig,
+    search: Vec<SearchEntry>,
+    found: HashMap<String, ModuleSource>,
+    msgs: &'a mut WalkMessages,
+}
+
+impl Walker<'_> {
+    fn apply(&mut self, ev: Event, under_moddir: bool) {
+        match ev {
+            Event::Module(name, full) => self.add(&name, full, under_moddir),
+            Event::Message(m) => self.msgs.push(m),
         }
     }
 
     fn add(&mut self, basename: &str, full: String, under_moddir: bool) {
         let name = modname_of(basename);
-        let relpath = if under_moddir {
-            full.strip_prefix(self.dirname)
-                .and_then(|r| r.strip_prefix('/'))
-                .map(str::to_string)
-        } else {
-            None
-        };
-        let new = ModuleSource {
-            name: name.clone(),
-            path: full,
-            relpath,
-        };
+        let relpath = if under_moddir { full.strip_prefix(self.dirname).and_then(|r| r.strip_prefix('/')).map(str::to_string) } else { None };
+        let new = ModuleSource { name: name.clone(), path: full, relpath };
         match self.found.get(&name) {
             None => {
                 self.found.insert(name, new);

@@ -46,6 +46,12 @@ pub struct FileRules {
     pub vmlinux: Vec<VmlinuxRule>,
     /// depmod settings.
     pub depmod: DepmodSettings,
+    /// `plugin` nodes, paths as written (the loader resolves them).
+    pub plugins: Vec<PluginDecl>,
+    /// `allow-finding` entries in file order.
+    pub allow_findings: Vec<AllowFinding>,
+    /// `severity` entries for plugin codes (`PLUGIN/CODE`).
+    pub plugin_severities: Vec<(String, Level, Loc)>,
 }
 
 /// One setting of a rule: its name, its values with their locations, and where it is.
@@ -60,6 +66,8 @@ const TOP_NODES: &[&str] = &[
     "provider",
     "vmlinux-conflict",
     "depmod",
+    "plugin",
+    "allow-finding",
 ];
 const STRATEGIES: &[&str] = &["first-in-order", "last-in-order", "search-order"];
 
@@ -517,15 +525,43 @@ pub fn decode_file(
             }
             "severity" => {
                 cx.no_args(node);
-                let names: Vec<&str> = Code::ALL.iter().map(|c| c.name()).collect();
+                let mut names: Vec<&str> = Code::ALL.iter().map(|c| c.name()).collect();
+                // Plugin codes (`PLUGIN/CODE`) are not known before plugins run: any
+                // well-formed one is accepted.
+                let plugin_codes: Vec<String> = node
+                    .children()
+                    .map(|c| {
+                        c.nodes()
+                            .iter()
+                            .map(|n| n.name().value().to_string())
+                            .filter(|n| n.contains('/'))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                names.extend(plugin_codes.iter().map(String::as_str));
                 for (n, vals, at) in cx.settings(node, &names) {
                     let Some((s, l)) = cx.one_string(&n, &vals, at) else {
                         continue;
                     };
-                    let code = Code::from_name(&n).expect("allowed names are codes");
-                    if let Some(lv) = cx.level(&s, l) {
-                        r.severities.push((code, lv, at));
+                    let Some(lv) = cx.level(&s, l) else {
+                        continue;
+                    };
+                    if let Some((p, c)) = n.split_once('/') {
+                        if crate::plugin::abi::valid_code(p) && crate::plugin::abi::valid_code(c) {
+                            r.plugin_severities.push((n.clone(), lv, at));
+                        } else {
+                            cx.diags.push(PolicyDiagnostic {
+                                code: "policy::bad-plugin-code",
+                                message: format!("`{n}` is not a plugin code (PLUGIN/CODE, each part a-z, 0-9 and -)"),
+                                loc: at,
+                                label: "not a plugin code".into(),
+                                help: None,
+                            });
+                        }
+                        continue;
                     }
+                    let code = Code::from_name(&n).expect("allowed names are codes");
+                    r.severities.push((code, lv, at));
                 }
             }
             "allow-duplicate" => {
@@ -672,6 +708,55 @@ pub fn decode_file(
                 cx.no_args(node);
                 r.depmod.present = true;
                 decode_depmod(&mut cx, node, &mut r.depmod);
+            }
+            "plugin" => {
+                if let Some(p) = decode_plugin(&mut cx, node) {
+                    if r.plugins.iter().any(|q| q.name == p.name) {
+                        cx.err(
+                            "policy::duplicate-plugin",
+                            node.span(),
+                            format!("plugin `{}` is declared twice in this file", p.name),
+                            "declared again here",
+                            None,
+                        );
+                    } else {
+                        r.plugins.push(p);
+                    }
+                }
+            }
+            "allow-finding" => {
+                let codes = cx.symbol_patterns(node);
+                let settings = cx.settings(
+                    node,
+                    &["modules", "symbols", "reason", "owner", "expires"],
+                );
+                let mut modules = Vec::new();
+                let mut symbols = Vec::new();
+                for (n, vals, _) in &settings {
+                    match n.as_str() {
+                        "modules" => modules.extend(cx.patterns(vals, true)),
+                        "symbols" => symbols.extend(cx.patterns(vals, false)),
+                        _ => {}
+                    }
+                }
+                for c in &codes {
+                    if !c.as_str().contains('/') {
+                        cx.err(
+                            "policy::bad-plugin-code",
+                            node.span(),
+                            format!("`allow-finding` takes plugin codes (PLUGIN/CODE), found `{}`", c.as_str()),
+                            "not a plugin code",
+                            Some("built-in findings are governed by `severity` and `allow-duplicate`".into()),
+                        );
+                    }
+                }
+                let meta = cx.meta(node, &settings, true);
+                r.allow_findings.push(AllowFinding {
+                    codes,
+                    modules,
+                    symbols,
+                    meta,
+                });
             }
             other => {
                 let help = did_you_mean(other, TOP_NODES)
@@ -860,5 +945,319 @@ fn decode_depmod(cx: &mut Cx<'_>, node: &KdlNode, d: &mut DepmodSettings) {
                 );
             }
         }
+    }
+}
+
+const PLUGIN_SETTINGS: &[&str] = &[
+    "path",
+    "sha256",
+    "fuel",
+    "memory",
+    "stack",
+    "timeout-ms",
+    "max-output",
+    "on-failure",
+    "config",
+    "files",
+    "reason",
+    "owner",
+];
+
+/// Parses a size: an integer (bytes), or a string `N`, `NKiB`, `NMiB`, `NGiB` (also `K`,
+/// `M`, `G`, `KB`, `MB`, `GB`, all powers of 1024).
+pub fn parse_size(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let digits = s.bytes().take_while(u8::is_ascii_digit).count();
+    let (n, unit) = s.split_at(digits);
+    let n: u64 = n.parse().ok()?;
+    let mult: u64 = match unit.trim() {
+        "" | "B" => 1,
+        "K" | "KB" | "KiB" | "k" => 1 << 10,
+        "M" | "MB" | "MiB" => 1 << 20,
+        "G" | "GB" | "GiB" => 1 << 30,
+        _ => return None,
+    };
+    n.checked_mul(mult)
+}
+
+/// Decodes a `plugin "NAME" { ... }` node. Settings are child nodes, or properties for
+/// the single-valued ones; `config` is a block of `KEY "VALUE"` children or a
+/// `config "KEY" "VALUE"` node (repeatable).
+fn decode_plugin(cx: &mut Cx<'_>, node: &KdlNode) -> Option<PluginDecl> {
+    let args = cx.string_args(node, "a name");
+    let name = match args.as_slice() {
+        [(n, l)] => {
+            if !crate::plugin::abi::valid_code(n) {
+                cx.diags.push(PolicyDiagnostic {
+                    code: "policy::bad-plugin-name",
+                    message: format!("plugin name `{n}` must be 1-64 characters of a-z, 0-9 and -"),
+                    loc: *l,
+                    label: "invalid name".into(),
+                    help: None,
+                });
+                return None;
+            }
+            n.clone()
+        }
+        _ => {
+            cx.err(
+                "policy::wrong-arity",
+                node.name().span(),
+                "`plugin` takes exactly one name",
+                "here",
+                Some("e.g. `plugin \"kabi\" { path \"kabi.wasm\"; sha256 \"...\" }`".into()),
+            );
+            return None;
+        }
+    };
+    let mut p = PluginDecl {
+        name,
+        path: PathBuf::new(),
+        sha256: String::new(),
+        limits: PluginLimits::default(),
+        config: Vec::new(),
+        files: Vec::new(),
+        on_failure: None,
+        meta: Meta {
+            loc: cx.loc(node.span()),
+            reason: None,
+            owner: None,
+            expires: None,
+            layer: cx.layer,
+        },
+    };
+    // (name, values, location of the setting)
+    let mut settings: Vec<Setting> = Vec::new();
+    for e in node.entries() {
+        if let Some(n) = e.name() {
+            let n = n.value().to_string();
+            if PLUGIN_SETTINGS.contains(&n.as_str()) && n != "config" && n != "files" {
+                let vspan = cx.value_span(e);
+                settings.push((n, vec![(e.value().clone(), cx.loc(vspan))], cx.loc(e.span())));
+            } else {
+                let help = did_you_mean(&n, PLUGIN_SETTINGS);
+                cx.err(
+                    "policy::unknown-property",
+                    e.span(),
+                    format!("unknown property `{n}` on `plugin`"),
+                    "unknown property",
+                    help,
+                );
+            }
+        }
+    }
+    if let Some(children) = node.children() {
+        for c in children.nodes() {
+            let n = c.name().value().to_string();
+            if !PLUGIN_SETTINGS.contains(&n.as_str()) {
+                let help = did_you_mean(&n, PLUGIN_SETTINGS);
+                cx.err(
+                    "policy::unknown-node",
+                    c.name().span(),
+                    format!("unknown setting `{n}` in `plugin`"),
+                    "unknown setting",
+                    help,
+                );
+                continue;
+            }
+            if n == "config" {
+                decode_plugin_config(cx, c, &mut p.config);
+                continue;
+            }
+            for e in c.entries().iter().filter(|e| e.name().is_some()) {
+                cx.err(
+                    "policy::unexpected-property",
+                    e.span(),
+                    format!("`{n}` takes no properties"),
+                    "unexpected property",
+                    None,
+                );
+            }
+            let vals = c
+                .entries()
+                .iter()
+                .filter(|e| e.name().is_none())
+                .map(|e| (e.value().clone(), cx.loc(e.span())))
+                .collect();
+            settings.push((n, vals, cx.loc(c.span())));
+        }
+    }
+    for i in 0..settings.len() {
+        if settings[..i].iter().any(|(n, _, _)| *n == settings[i].0) && settings[i].0 != "files" {
+            cx.diags.push(PolicyDiagnostic {
+                code: "policy::duplicate-setting",
+                message: format!("`{}` is set twice", settings[i].0),
+                loc: settings[i].2,
+                label: "set again here".into(),
+                help: None,
+            });
+        }
+    }
+    let mut have_path = false;
+    let mut have_sha = false;
+    for (n, vals, at) in &settings {
+        match n.as_str() {
+            "path" => {
+                if let Some((s, _)) = cx.one_string(n, vals, *at) {
+                    p.path = PathBuf::from(s);
+                    have_path = true;
+                }
+            }
+            "sha256" => {
+                if let Some((s, l)) = cx.one_string(n, vals, *at) {
+                    if s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
+                        p.sha256 = s.to_ascii_lowercase();
+                        have_sha = true;
+                    } else {
+                        cx.diags.push(PolicyDiagnostic {
+                            code: "policy::bad-sha256",
+                            message: format!("`sha256` must be 64 hex digits, found `{s}`"),
+                            loc: l,
+                            label: "not a sha256".into(),
+                            help: Some("compute it with `sha256sum FILE.wasm`".into()),
+                        });
+                        have_sha = true;
+                    }
+                }
+            }
+            "fuel" | "timeout-ms" => {
+                let v = match vals.as_slice() {
+                    [(KdlValue::Integer(i), _)] if *i > 0 && *i <= i128::from(u64::MAX) => {
+                        Some(*i as u64)
+                    }
+                    [(v, l)] => {
+                        cx.diags.push(PolicyDiagnostic {
+                            code: "policy::wrong-type",
+                            message: format!("`{n}` must be a positive integer, found {}", kind(v)),
+                            loc: *l,
+                            label: "expected a positive integer".into(),
+                            help: None,
+                        });
+                        None
+                    }
+                    _ => {
+                        cx.one_string(n, vals, *at);
+                        None
+                    }
+                };
+                if n == "fuel" {
+                    p.limits.fuel = v;
+                } else {
+                    p.limits.timeout_ms = v;
+                }
+            }
+            "memory" | "stack" | "max-output" => {
+                let v = match vals.as_slice() {
+                    [(KdlValue::Integer(i), _)] if *i > 0 && *i <= i128::from(u64::MAX) => {
+                        Some(*i as u64)
+                    }
+                    [(KdlValue::String(s), l)] => {
+                        let v = parse_size(s).filter(|v| *v > 0);
+                        if v.is_none() {
+                            cx.diags.push(PolicyDiagnostic {
+                                code: "policy::bad-size",
+                                message: format!("`{n}` must be a size such as \"64MiB\", found `{s}`"),
+                                loc: *l,
+                                label: "not a size".into(),
+                                help: Some("a number of bytes, or one followed by KiB, MiB or GiB".into()),
+                            });
+                        }
+                        v
+                    }
+                    [(v, l)] => {
+                        cx.diags.push(PolicyDiagnostic {
+                            code: "policy::wrong-type",
+                            message: format!("`{n}` must be a size, found {}", kind(v)),
+                            loc: *l,
+                            label: "expected a size".into(),
+                            help: None,
+                        });
+                        None
+                    }
+                    _ => {
+                        cx.one_string(n, vals, *at);
+                        None
+                    }
+                };
+                match n.as_str() {
+                    "memory" => p.limits.memory = v,
+                    "stack" => p.limits.stack = v,
+                    _ => p.limits.max_output = v,
+                }
+            }
+            "on-failure" => {
+                if let Some((s, l)) = cx.one_string(n, vals, *at) {
+                    p.on_failure = cx.level(&s, l);
+                }
+            }
+            "files" => {
+                for (v, l) in vals {
+                    match v {
+                        KdlValue::String(s) => p.files.push((s.clone(), PathBuf::from(s))),
+                        v => cx.diags.push(PolicyDiagnostic {
+                            code: "policy::wrong-type",
+                            message: format!("`files` takes paths as strings, found {}", kind(v)),
+                            loc: *l,
+                            label: "expected a string".into(),
+                            help: None,
+                        }),
+                    }
+                }
+            }
+            "reason" => p.meta.reason = cx.one_string(n, vals, *at).map(|x| x.0),
+            "owner" => p.meta.owner = cx.one_string(n, vals, *at).map(|x| x.0),
+            _ => {}
+        }
+    }
+    if !have_path || !have_sha {
+        let missing = if have_path { "sha256" } else { "path" };
+        cx.err(
+            "policy::missing-setting",
+            node.name().span(),
+            format!("a `plugin` needs `path` and `sha256`; `{missing}` is missing"),
+            format!("no `{missing}`"),
+            Some("e.g. `path \"target/plugins/kabi.wasm\"` and `sha256 \"<sha256sum of the file>\"`".into()),
+        );
+        return None;
+    }
+    Some(p)
+}
+
+fn decode_plugin_config(cx: &mut Cx<'_>, c: &KdlNode, out: &mut Vec<(String, String)>) {
+    for e in c.entries().iter().filter(|e| e.name().is_some()) {
+        cx.err(
+            "policy::unexpected-property",
+            e.span(),
+            "`config` takes no properties",
+            "unexpected property",
+            Some("write `config \"KEY\" \"VALUE\"` or `config { KEY \"VALUE\" }`".into()),
+        );
+    }
+    let args = cx.string_args(c, "a key and a value");
+    match (args.as_slice(), c.children()) {
+        ([], Some(block)) => {
+            for kv in block.nodes() {
+                let key = kv.name().value().to_string();
+                let vals = cx.string_args(kv, "a value");
+                match vals.as_slice() {
+                    [(v, _)] if kv.children().is_none() => out.push((key, v.clone())),
+                    _ => cx.err(
+                        "policy::wrong-arity",
+                        kv.span(),
+                        format!("config entry `{key}` takes exactly one string value"),
+                        "here",
+                        None,
+                    ),
+                }
+            }
+        }
+        ([(k, _), (v, _)], None) => out.push((k.clone(), v.clone())),
+        _ => cx.err(
+            "policy::wrong-arity",
+            c.span(),
+            "`config` takes a key and a value, or a block of `KEY \"VALUE\"` entries",
+            "here",
+            Some("e.g. `config \"prefix\" \"foo_\"` or `config { prefix \"foo_\" }`".into()),
+        ),
     }
 }

@@ -63,7 +63,8 @@ impl<'p> PolicyEngine<'p> {
         }
     }
 
-    fn live(&self, m: &Meta) -> bool {
+    /// Whether a rule with this metadata still applies (it has not expired).
+    pub fn live(&self, m: &Meta) -> bool {
         m.expires.is_none_or(|(d, _)| d >= self.today)
     }
 
@@ -168,6 +169,7 @@ impl<'p> PolicyEngine<'p> {
         let mut push =
             |code: Code, loc: &Loc, kind: &str, reason: Option<&str>, message: String| {
                 out.push(Finding {
+                    plugin: None,
                     code,
                     level: p.level(code),
                     message,

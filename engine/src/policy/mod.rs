@@ -123,15 +123,7 @@ impl Loader<'_> {
             });
             return;
         }
-        let text = match std::fs::metadata(path).and_then(|m| {
-            if m.len() > MAX_POLICY_SIZE {
-                Err(std::io::Error::other(format!(
-                    "file is larger than {MAX_POLICY_SIZE} bytes"
-                )))
-            } else {
-                std::fs::read(path)
-            }
-        }) {
+        let text = match read_bounded(path) {
             Ok(b) => match String::from_utf8(b) {
                 Ok(t) => t,
                 Err(_) => {
@@ -199,6 +191,14 @@ impl Loader<'_> {
         self.stack.pop();
         // Renumber this file's layer now that its includes are in.
         let mut rules = rules;
+        // Plugin files are relative to the policy file that names them.
+        for p in &mut rules.plugins {
+            p.path = base.join(&p.path);
+            for (_, f) in &mut p.files {
+                *f = base.join(&*f);
+            }
+        }
+
         let layer = self.layers.len();
         for r in &mut rules.providers {
             r.meta.layer = layer;
@@ -209,8 +209,34 @@ impl Loader<'_> {
         for r in &mut rules.vmlinux {
             r.meta.layer = layer;
         }
+        for r in &mut rules.allow_findings {
+            r.meta.layer = layer;
+        }
+        for r in &mut rules.plugins {
+            r.meta.layer = layer;
+        }
         self.layers.push(rules);
     }
+}
+
+/// Reads a policy file of at most [`MAX_POLICY_SIZE`] bytes. The read itself stops past
+/// the limit, whatever `stat` said: `include "/dev/zero"` (size 0 to `stat`) is an error,
+/// not an endless read. (Pipes stay readable, for `--policy <(...)`.)
+fn read_bounded(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let too_large = || std::io::Error::other(format!("file is larger than {MAX_POLICY_SIZE} bytes"));
+    let md = std::fs::metadata(path)?;
+    if md.len() > MAX_POLICY_SIZE {
+        return Err(too_large());
+    }
+    let mut out = Vec::with_capacity(md.len() as usize);
+    std::fs::File::open(path)?
+        .take(MAX_POLICY_SIZE + 1)
+        .read_to_end(&mut out)?;
+    if out.len() as u64 > MAX_POLICY_SIZE {
+        return Err(too_large());
+    }
+    Ok(out)
 }
 
 /// Loads and merges policy files, lowest layer first (the order of `--policy` flags).
@@ -284,6 +310,12 @@ fn merge(sources: Sources, layers: Vec<decode::FileRules>) -> Policy {
         p.depmod.overrides.extend(d.overrides.iter().cloned());
         p.depmod.excludes.extend(d.excludes.iter().cloned());
         p.depmod.externals.extend(d.externals.iter().cloned());
+        for decl in &layer.plugins {
+            match p.plugins.iter_mut().find(|q| q.name == decl.name) {
+                Some(q) => *q = decl.clone(),
+                None => p.plugins.push(decl.clone()),
+            }
+        }
     }
     for layer in layers.into_iter().rev() {
         if p.default_provider.loc.is_none() {
@@ -308,6 +340,13 @@ fn merge(sources: Sources, layers: Vec<decode::FileRules>) -> Policy {
                 loc: Some(loc),
             });
         }
+        for (code, level, loc) in layer.plugin_severities.into_iter().rev() {
+            p.plugin_severities.entry(code).or_insert(model::Set {
+                value: level,
+                loc: Some(loc),
+            });
+        }
+        p.allow_findings.extend(layer.allow_findings);
         p.providers.extend(layer.providers);
         p.allow_duplicates.extend(layer.allow_duplicates);
         p.vmlinux.extend(layer.vmlinux);

@@ -178,6 +178,55 @@ pub struct VmlinuxRule {
     pub meta: Meta,
 }
 
+/// The limits a `plugin` node sets (`None`: the host's default).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PluginLimits {
+    /// `fuel`: the instruction budget.
+    pub fuel: Option<u64>,
+    /// `memory`: the linear-memory cap, bytes.
+    pub memory: Option<u64>,
+    /// `stack`: the wasm stack cap, bytes.
+    pub stack: Option<u64>,
+    /// `timeout-ms`: the wall-clock deadline.
+    pub timeout_ms: Option<u64>,
+    /// `max-output`: the largest output accepted, bytes.
+    pub max_output: Option<u64>,
+}
+
+/// `plugin`: a WebAssembly check the policy loads.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PluginDecl {
+    /// Its name (`[a-z0-9][a-z0-9-]*`); its findings' codes are `NAME/CODE`.
+    pub name: String,
+    /// The `.wasm` (or `.wat`) file, resolved relative to the policy file.
+    pub path: PathBuf,
+    /// The lowercase hex sha256 the file must have.
+    pub sha256: String,
+    /// Limits.
+    pub limits: PluginLimits,
+    /// `config` entries, in order.
+    pub config: Vec<(String, String)>,
+    /// `files`: the name as written, and the path resolved relative to the policy file.
+    pub files: Vec<(String, PathBuf)>,
+    /// `on-failure`: the level of this plugin's `plugin-failed`/`plugin-refused` findings.
+    pub on_failure: Option<Level>,
+    /// Metadata (the node's location, `reason`, `owner`).
+    pub meta: Meta,
+}
+
+/// `allow-finding`: plugin findings that are acceptable, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AllowFinding {
+    /// Code patterns (`PLUGIN/CODE`, wildcards allowed).
+    pub codes: Vec<Pattern>,
+    /// Module patterns (empty: any module).
+    pub modules: Vec<Pattern>,
+    /// Symbol patterns (empty: any symbol).
+    pub symbols: Vec<Pattern>,
+    /// Metadata.
+    pub meta: Meta,
+}
+
 /// A setting with the location that set it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Set<T> {
@@ -221,6 +270,13 @@ pub struct Policy {
     pub vmlinux: Vec<VmlinuxRule>,
     /// depmod settings.
     pub depmod: DepmodSettings,
+    /// `plugin` declarations, lowest layer first (a higher layer's plugin of the same
+    /// name replaces a lower one in place).
+    pub plugins: Vec<PluginDecl>,
+    /// `allow-finding` entries, in precedence order.
+    pub allow_findings: Vec<AllowFinding>,
+    /// Levels `severity` blocks set for plugin codes (`PLUGIN/CODE`).
+    pub plugin_severities: BTreeMap<String, Set<Level>>,
 }
 
 impl Policy {
@@ -242,6 +298,9 @@ impl Policy {
             allow_duplicates: Vec::new(),
             vmlinux: Vec::new(),
             depmod: DepmodSettings::default(),
+            plugins: Vec::new(),
+            allow_findings: Vec::new(),
+            plugin_severities: BTreeMap::new(),
         }
     }
 

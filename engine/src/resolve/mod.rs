@@ -13,6 +13,7 @@ pub mod depsort;
 pub use depsort::{dependency_order, DepOrder};
 
 use crate::diag::RuleRef;
+use rayon::prelude::*;
 use crate::graph::{ExportGraph, Exporter, ModuleId, Provider};
 use rustc_hash::FxHashMap as HashMap;
 
@@ -88,7 +89,8 @@ pub struct ResolvedImport {
 /// The outcome of resolution over a whole graph.
 #[derive(Debug, Clone, Default)]
 pub struct Resolution {
-    /// The choice for every exported symbol.
+    /// The choice for every symbol with more than one exporter. A symbol with one
+    /// exporter is provided by it (see [`Resolution::choice`]).
     pub chosen: HashMap<std::sync::Arc<str>, Choice>,
     /// Per module (array order), per import (import order), its outcome.
     pub imports: Vec<Vec<ResolvedImport>>,
@@ -99,50 +101,63 @@ pub struct Resolution {
 impl Resolution {
     /// The chosen exporter of `symbol` (an export key), if anyone exports it.
     pub fn provider_of<'g>(&self, graph: &'g ExportGraph, symbol: &str) -> Option<&'g Exporter> {
-        let c = self.chosen.get(symbol)?;
-        graph.exporters(symbol).get(c.index)
+        let exporters = graph.exporters(symbol);
+        match self.chosen.get(symbol) {
+            Some(c) => exporters.get(c.index),
+            None if exporters.len() == 1 => exporters.first(),
+            None => None,
+        }
+    }
+
+    /// The choice for `symbol` (an export key): the recorded one, or "only exporter".
+    pub fn choice(&self, graph: &ExportGraph, symbol: &str) -> Option<Choice> {
+        match self.chosen.get(symbol) {
+            Some(c) => Some(c.clone()),
+            None if graph.exporters(symbol).len() == 1 => Some(Choice { index: 0, decision: Decision::Only }),
+            None => None,
+        }
+    }
+
+    /// Every exported symbol with its provider, in no particular order.
+    pub fn providers<'g>(&'g self, graph: &'g ExportGraph) -> impl Iterator<Item = (&'g str, &'g Exporter)> + 'g {
+        graph.symbols.iter().filter_map(move |(name, _)| self.provider_of(graph, name).map(|e| (&**name, e)))
     }
 }
 
 /// Resolves every symbol and every import of `graph` under `rule`.
 pub fn resolve(graph: &ExportGraph, rule: &dyn ProviderRule) -> Resolution {
-    let mut chosen = HashMap::with_capacity_and_hasher(graph.symbols.len(), Default::default());
+    let mut chosen = HashMap::default();
     for (name, exporters) in &graph.symbols {
-        if !exporters.is_empty() {
+        if exporters.len() > 1 {
             chosen.insert(name.clone(), rule.choose(graph, name, exporters));
         }
     }
-    let mut res = Resolution {
-        chosen,
-        imports: Vec::with_capacity(graph.modules.len()),
-        deps: Vec::with_capacity(graph.modules.len()),
-    };
-    for m in &graph.modules {
-        let mut outs = Vec::with_capacity(m.image.imports.len());
-        let mut deps: Vec<ModuleId> = Vec::new();
-        for imp in &m.image.imports {
-            let key = graph.prefix.import_key(&imp.name);
-            let out = match res.provider_of(graph, key) {
-                None => ResolvedImport {
-                    provider: None,
-                    provider_crc: 0,
-                },
-                Some(e) => {
-                    if let Provider::Module(id) = e.provider {
-                        if !deps.contains(&id) {
-                            deps.push(id);
+    let mut res = Resolution { chosen, imports: Vec::new(), deps: Vec::new() };
+    // Each module's imports resolve independently: do them on all cores, in order.
+    let per_module: Vec<(Vec<ResolvedImport>, Vec<ModuleId>)> = graph
+        .modules
+        .par_iter()
+        .map(|m| {
+            let mut outs = Vec::with_capacity(m.image.imports.len());
+            let mut deps: Vec<ModuleId> = Vec::new();
+            for imp in &m.image.imports {
+                let key = graph.prefix.import_key(&imp.name);
+                let out = match res.provider_of(graph, key) {
+                    None => ResolvedImport { provider: None, provider_crc: 0 },
+                    Some(e) => {
+                        if let Provider::Module(id) = e.provider {
+                            if !deps.contains(&id) {
+                                deps.push(id);
+                            }
                         }
+                        ResolvedImport { provider: Some(e.provider), provider_crc: e.crc }
                     }
-                    ResolvedImport {
-                        provider: Some(e.provider),
-                        provider_crc: e.crc,
-                    }
-                }
-            };
-            outs.push(out);
-        }
-        res.imports.push(outs);
-        res.deps.push(deps);
-    }
+                };
+                outs.push(out);
+            }
+            (outs, deps)
+        })
+        .collect();
+    (res.imports, res.deps) = per_module.into_iter().unzip();
     res
 }

@@ -47,13 +47,13 @@ pub fn superfast(key: &[u8]) -> u32 {
 }
 
 /// Sorts `items` into the iteration order of a kmod hash table with `buckets` buckets
-/// (a power of two): ascending bucket, then ascending byte order of the key.
-pub fn sort_in_table_order<T>(items: &mut [T], buckets: u32, key: impl Fn(&T) -> &[u8]) {
+/// (a power of two): ascending bucket, then ascending byte order of the key. Each key is
+/// hashed once.
+pub fn sort_in_table_order<T>(items: &mut Vec<T>, buckets: u32, key: impl Fn(&T) -> &[u8]) {
     let mask = buckets - 1;
-    items.sort_by_cached_key(|it| {
-        let k = key(it);
-        (superfast(k) & mask, k.to_vec())
-    });
+    let mut decorated: Vec<(u32, T)> = items.drain(..).map(|it| (superfast(key(&it)) & mask, it)).collect();
+    decorated.sort_unstable_by(|(ba, a), (bb, b)| ba.cmp(bb).then_with(|| key(a).cmp(key(b))));
+    items.extend(decorated.into_iter().map(|(_, it)| it));
 }
 
 #[cfg(test)]

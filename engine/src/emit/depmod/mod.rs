@@ -352,9 +352,8 @@ fn render_symbols(input: &RenderInput<'_>) -> Result<Part, EmitError> {
     let mut part = Part::default();
     // Module-owned table entries, in kmod's 2048-bucket hash order.
     let mut owned: Vec<(&str, usize)> = Vec::new();
-    for (name, choice) in &input.resolution.chosen {
-        if let Some(Provider::Module(id)) = g.exporters(name).get(choice.index).map(|e| e.provider)
-        {
+    for (name, provider) in input.resolution.providers(g) {
+        if let Provider::Module(id) = provider.provider {
             owned.push((name, id.index()));
         }
     }

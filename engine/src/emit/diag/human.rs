@@ -8,7 +8,7 @@ use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteDiagnost
 
 fn one(f: &Finding, r: &Report<'_>) -> miette::Report {
     let mut d = MietteDiagnostic::new(f.message.clone())
-        .with_code(f.code.name())
+        .with_code(f.code_name().into_owned())
         .with_severity(if f.level == Level::Deny && !f.tolerated {
             Severity::Error
         } else {
@@ -23,6 +23,9 @@ fn one(f: &Finding, r: &Report<'_>) -> miette::Report {
     }
     if let Some(s) = &f.symbol {
         help.push(format!("symbol {s}"));
+    }
+    if let Some(p) = &f.plugin {
+        help.push(format!("reported by plugin {}", p.plugin));
     }
     if f.tolerated {
         help.push("tolerated: not counted".to_string());
@@ -69,7 +72,7 @@ pub fn render(r: &Report<'_>) -> String {
     for f in r.findings.iter().filter(|f| f.level != Level::Allow) {
         let report = one(f, r);
         if handler.render_report(&mut out, report.as_ref()).is_err() {
-            out.push_str(&format!("{}[{}]: {}\n", f.level, f.code, f.message));
+            out.push_str(&format!("{}[{}]: {}\n", f.level, f.code_name(), f.message));
         }
     }
     out.push_str(&format!(

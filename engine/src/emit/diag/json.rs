@@ -2,7 +2,8 @@
 //!
 //! One object: `schema` (`"modpolicy-check"`), `schema_version` ([`SCHEMA_VERSION`]),
 //! `tool`, `inputs`, `summary` and `findings`, each finding with `code`, `severity`,
-//! `level`, `module`, `file`, `symbol`, `message`, `modpost`, `rule` and `tolerated`.
+//! `level`, `module`, `file`, `symbol`, `message`, `modpost`, `rule`, `tolerated` and
+//! `plugin` (the plugin that reported it, for plugin findings and plugin failures).
 //! Absent values are `null`, never missing keys.
 
 use super::{modpost_message, severity_word, Report};
@@ -20,7 +21,7 @@ pub fn to_value(r: &Report<'_>) -> Value {
         .filter(|f| f.level != Level::Allow)
         .map(|f| {
             json!({
-                "code": f.code.name(),
+                "code": f.code_name(),
                 "severity": severity_word(f.level),
                 "level": f.level.as_str(),
                 "module": f.module,
@@ -35,6 +36,10 @@ pub fn to_value(r: &Report<'_>) -> Value {
                     "reason": x.reason,
                 })),
                 "tolerated": f.tolerated,
+                "plugin": f.plugin.as_ref().map(|p| json!({
+                    "name": p.plugin,
+                    "code": p.code,
+                })),
             })
         })
         .collect();

@@ -2,7 +2,8 @@
 //!
 //! `ERROR: modpost: ` for a `deny` finding, `WARNING: modpost: ` for a `warn` one. Codes
 //! modpost has no message for print as `ERROR: modpolicy: `/`WARNING: modpolicy: `
-//! after modpost's lines. Tolerated findings are not printed. Like modpost, only the
+//! after modpost's lines; a plugin's own finding prints as
+//! `ERROR: modpolicy: [PLUGIN/CODE] message`. Tolerated findings are not printed. Like modpost, only the
 //! first ten `undefined-symbol` findings are printed, and the last line then says how
 //! many were suppressed (with modpost's stray `)`).
 
@@ -35,7 +36,14 @@ pub fn render(r: &Report<'_>) -> String {
         }
         match modpost_message(f.code) {
             Some(_) => modpost.push_str(&format!("{level}: modpost: {}\n", f.message)),
-            None => others.push_str(&format!("{level}: modpolicy: {}\n", f.message)),
+            None => match f.plugin.as_ref().and_then(|p| p.code.as_ref()) {
+                Some(_) => others.push_str(&format!(
+                    "{level}: modpolicy: [{}] {}\n",
+                    f.code_name(),
+                    f.message
+                )),
+                None => others.push_str(&format!("{level}: modpolicy: {}\n", f.message)),
+            },
         }
     }
     if unresolved > MAX_UNRESOLVED_REPORTS {

@@ -1,7 +1,7 @@
 //! `--format sarif`: SARIF 2.1.0, as GitHub code scanning accepts it.
 //!
 //! One run. `tool.driver.rules` lists every code (`id` = the code, with its summary,
-//! default level and help link); each finding is a result with `ruleId`, `ruleIndex`,
+//! default level and help link), then each plugin code found (`PLUGIN/CODE`); each finding is a result with `ruleId`, `ruleIndex`,
 //! `level`, `message.text`, a physical location (the module file, else the deciding
 //! policy file at the rule's line), a logical location (the module), and properties
 //! (`symbol`, `module`, `rule`). Tolerated findings carry a suppression.
@@ -41,7 +41,7 @@ fn pascal(name: &str) -> String {
 
 /// The report as a SARIF log.
 pub fn to_value(r: &Report<'_>) -> Value {
-    let rules: Vec<Value> = Code::ALL
+    let mut rules: Vec<Value> = Code::ALL
         .iter()
         .map(|c| {
             json!({
@@ -58,12 +58,34 @@ pub fn to_value(r: &Report<'_>) -> Value {
             })
         })
         .collect();
+    // Plugin codes, in order of first appearance, after the built-in ones.
+    let mut plugin_rules: Vec<String> = Vec::new();
+    for f in r.findings.iter().filter(|f| f.level != Level::Allow) {
+        if let Some(p) = f.plugin.as_ref().filter(|p| p.code.is_some()) {
+            let id = f.code_name().into_owned();
+            if !plugin_rules.contains(&id) {
+                rules.push(json!({
+                    "id": id,
+                    "name": pascal(&id.replace('/', "-")),
+                    "shortDescription": { "text": format!("finding `{}` of plugin {}", p.code.as_deref().unwrap_or(""), p.plugin) },
+                    "helpUri": format!("https://example.invalid/modpolicy/blob/main/{}", Code::PluginFinding.doc_anchor()),
+                    "defaultConfiguration": { "level": "warning" },
+                    "properties": { "plugin": p.plugin },
+                }));
+                plugin_rules.push(id);
+            }
+        }
+    }
     let results: Vec<Value> = r
         .findings
         .iter()
         .filter(|f| f.level != Level::Allow)
         .map(|f| {
-            let index = Code::ALL.iter().position(|c| *c == f.code).unwrap_or(0);
+            let code = f.code_name();
+            let index = match f.plugin.as_ref().filter(|p| p.code.is_some()) {
+                Some(_) => Code::ALL.len() + plugin_rules.iter().position(|c| *c == code).unwrap_or(0),
+                None => Code::ALL.iter().position(|c| *c == f.code).unwrap_or(0),
+            };
             let physical = match (&f.file, &f.rule) {
                 (Some(file), _) => json!({ "artifactLocation": { "uri": uri(file) } }),
                 (None, Some(rule)) => json!({ "artifactLocation": { "uri": uri(&rule.file) }, "region": { "startLine": rule.line.max(1) } }),
@@ -74,18 +96,19 @@ pub fn to_value(r: &Report<'_>) -> Value {
                 location["logicalLocations"] = json!([{ "name": m, "kind": "module" }]);
             }
             let mut result = json!({
-                "ruleId": f.code.name(),
+                "ruleId": code,
                 "ruleIndex": index,
                 "level": severity_word(f.level),
                 "message": { "text": f.message },
                 "locations": [location],
                 "partialFingerprints": {
-                    "modpolicyFinding/v1": format!("{}|{}|{}", f.code.name(), f.module.as_deref().unwrap_or(""), f.symbol.as_deref().unwrap_or("")),
+                    "modpolicyFinding/v1": format!("{}|{}|{}", code, f.module.as_deref().unwrap_or(""), f.symbol.as_deref().unwrap_or("")),
                 },
                 "properties": {
                     "module": f.module,
                     "symbol": f.symbol,
                     "rule": f.rule.as_ref().map(|x| format!("{}:{} ({})", x.file, x.line, x.kind)),
+                    "plugin": f.plugin.as_ref().map(|p| p.plugin.clone()),
                 },
             });
             if let Some(rule) = &f.rule {

@@ -1,0 +1,418 @@
+//! Stage 5, **plugins**: WebAssembly checks a policy declares, run after the built-in
+//! checks, in a sandbox, over a read-only view of what the built-in checks see.
+//!
+//! Two steps, so that the run itself does no IO:
+//! 1. [`prepare`] (IO): reads each declared `.wasm` and its `files`, refuses it when its
+//!    sha256 differs from the policy's, and compiles it (or loads the precompiled
+//!    artifact from the [`host::Cache`]);
+//! 2. [`run_plugins`] (no IO): encodes the view ([`abi`]), runs every plugin in its
+//!    sandbox ([`host`]), and turns its output into [`Finding`]s, levelled and tolerated
+//!    by the policy exactly like built-in findings, with the plugin as the deciding rule.
+//!
+//! A plugin that cannot be loaded or fails to run becomes a `plugin-refused` or
+//! `plugin-failed` finding naming the plugin and the reason; the run goes on.
+
+pub mod abi;
+pub mod host;
+
+use crate::check::subject::{Owner, Subject, SymbolInfo};
+use crate::check::CheckContext;
+use crate::diag::{Code, Finding, PluginOrigin, RuleRef};
+use crate::load::elf::ExportKind;
+use crate::policy::model::PluginDecl;
+use crate::policy::Policy;
+use abi::{Encoder, ExportFields, Licence, ProviderField};
+use host::{Cache, CacheUse, Failure, Limits};
+use std::time::Instant;
+
+/// The largest `.wasm` or declared file read.
+pub const MAX_FILE_SIZE: u64 = 256 << 20;
+
+/// A plugin ready to run.
+struct Ready {
+    engine: wasmtime::Engine,
+    module: wasmtime::Module,
+    files: Vec<(String, Vec<u8>)>,
+    limits: Limits,
+}
+
+/// One declared plugin after [`prepare`].
+pub struct Prepared {
+    /// Index into `Policy::plugins`.
+    index: usize,
+    state: Result<Ready, String>,
+    /// Whether the compiled module came from the cache.
+    pub cache: CacheUse,
+    /// Time spent reading, hashing and compiling (or loading) it.
+    pub load_time: std::time::Duration,
+}
+
+/// Every plugin of a policy, prepared.
+#[derive(Default)]
+pub struct Plugins {
+    /// In declaration order.
+    pub prepared: Vec<Prepared>,
+}
+
+/// The limits of a declaration, with the host's defaults for what it leaves out.
+pub fn limits_of(d: &PluginDecl) -> Limits {
+    let def = Limits::default();
+    Limits {
+        fuel: d.limits.fuel.unwrap_or(def.fuel),
+        memory: d.limits.memory.unwrap_or(def.memory),
+        timeout_ms: d.limits.timeout_ms.unwrap_or(def.timeout_ms),
+        max_output: d.limits.max_output.unwrap_or(def.max_output),
+        stack: d.limits.stack.unwrap_or(def.stack),
+    }
+}
+
+fn read_capped(path: &std::path::Path) -> Result<Vec<u8>, String> {
+    let meta = std::fs::metadata(path)
+        .map_err(|e| format!("cannot read {}: {}", path.display(), crate::load::walk::strerror(&e)))?;
+    if meta.len() > MAX_FILE_SIZE {
+        return Err(format!(
+            "{} is larger than {MAX_FILE_SIZE} bytes",
+            path.display()
+        ));
+    }
+    std::fs::read(path)
+        .map_err(|e| format!("cannot read {}: {}", path.display(), crate::load::walk::strerror(&e)))
+}
+
+/// Reads, verifies and compiles every plugin the policy declares (the only IO of the
+/// plugin stage). A plugin that cannot be used is kept, refused, with the reason.
+pub fn prepare(policy: &Policy, cache: Option<&Cache>) -> Plugins {
+    let mut engines: Vec<(u64, wasmtime::Engine)> = Vec::new();
+    let mut out = Plugins::default();
+    for (index, d) in policy.plugins.iter().enumerate() {
+        let start = Instant::now();
+        let limits = limits_of(d);
+        let mut used = CacheUse::Disabled;
+        let state = (|| {
+            let bytes = read_capped(&d.path)?;
+            let sha = host::sha256_hex(&bytes);
+            if sha != d.sha256 {
+                return Err(format!(
+                    "{} has sha256 {sha}, but the policy requires {}",
+                    d.path.display(),
+                    d.sha256
+                ));
+            }
+            let mut files = Vec::new();
+            for (name, path) in &d.files {
+                files.push((name.clone(), read_capped(path)?));
+            }
+            let engine = match engines.iter().find(|(s, _)| *s == limits.stack) {
+                Some((_, e)) => e.clone(),
+                None => {
+                    let e = host::engine(limits.stack)?;
+                    engines.push((limits.stack, e.clone()));
+                    e
+                }
+            };
+            let (module, u) = host::compile(&engine, &bytes, &sha, cache)?;
+            host::check_interface(&module)?;
+            used = u;
+            Ok(Ready {
+                engine,
+                module,
+                files,
+                limits,
+            })
+        })();
+        let load_time = start.elapsed();
+        tracing::info!(
+            "plugin {}: prepared in {:.1} ms ({:?})",
+            d.name,
+            load_time.as_secs_f64() * 1e3,
+            used
+        );
+        out.prepared.push(Prepared {
+            index,
+            state,
+            cache: used,
+            load_time,
+        });
+    }
+    out
+}
+
+fn licence(kind: ExportKind) -> Licence {
+    match kind {
+        ExportKind::GplOnly => Licence::Gpl,
+        ExportKind::Plain => Licence::Any,
+        ExportKind::Unknown => Licence::Unknown,
+    }
+}
+
+fn info_fields<'a>(symbol: &'a str, i: &'a SymbolInfo) -> ExportFields<'a> {
+    ExportFields {
+        symbol,
+        crc: i.crc,
+        licence: if i.gpl_only { Licence::Gpl } else { Licence::Any },
+        namespace: i.namespace.as_deref(),
+    }
+}
+
+/// The part of every plugin's input that describes the graph: vmlinux and dump exports,
+/// then each module with its modinfo, exports, resolved imports and soft dependencies.
+pub fn encode_view(cx: &CheckContext<'_>, s: &Subject) -> Encoder {
+    let g = cx.graph;
+    let mut e = Encoder::bare();
+    if let Some(k) = &s.kernel {
+        let mut v: Vec<_> = k.iter().collect();
+        v.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        for (name, info) in v {
+            e.kernel(&info_fields(name, info));
+        }
+    }
+    let mut dumps: Vec<_> = s.dumps.iter().collect();
+    dumps.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    for (name, d) in dumps {
+        e.dump(&d.module, &info_fields(name, &d.info));
+    }
+    for (i, m) in g.modules.iter().enumerate() {
+        let license = m
+            .modinfo(b"license")
+            .next()
+            .map(|l| String::from_utf8_lossy(l).into_owned());
+        let path = m.source.relpath.as_deref().unwrap_or(&m.source.path);
+        e.module(i, m.name(), path, license.as_deref(), m.error.is_none());
+        for mi in &m.image.modinfo {
+            e.modinfo(&mi.key, &mi.value);
+        }
+        for x in &m.image.exports {
+            e.export(&ExportFields {
+                symbol: &x.name,
+                crc: x.has_crc.then_some(x.crc),
+                licence: licence(x.kind),
+                namespace: x.namespace.as_deref().filter(|n| !n.is_empty()),
+            });
+        }
+        let resolved = s.imports.get(i);
+        for (j, imp) in m.image.imports.iter().enumerate() {
+            let r = resolved.and_then(|r| r.get(j)).and_then(Option::as_ref);
+            let name;
+            let provider = match r.map(|r| &r.owner) {
+                None => ProviderField::None,
+                Some(Owner::Vmlinux) => ProviderField::Vmlinux,
+                Some(Owner::Module(id)) => {
+                    name = g.module(*id).name();
+                    ProviderField::Module(name)
+                }
+                Some(Owner::Dump(p)) => ProviderField::Dump(p),
+            };
+            let fields = r.map(|r| info_fields(&imp.name, &r.info));
+            e.import(
+                &imp.name,
+                imp.has_crc.then_some(imp.crc),
+                imp.weak,
+                provider,
+                fields.as_ref(),
+            );
+        }
+        for v in m.modinfo(b"softdep") {
+            let text = String::from_utf8_lossy(v);
+            let mut kind = "pre";
+            for t in text.split_whitespace() {
+                match t {
+                    "pre:" => kind = "pre",
+                    "post:" => kind = "post",
+                    t if t.ends_with(':') => kind = "other",
+                    t => e.softdep(kind, t),
+                }
+            }
+        }
+        for v in m.modinfo(b"weakdep") {
+            for t in String::from_utf8_lossy(v).split_whitespace() {
+                e.softdep("weak", t);
+            }
+        }
+    }
+    e
+}
+
+fn plugin_rule(cx: &CheckContext<'_>, d: &PluginDecl) -> RuleRef {
+    let reason = d
+        .meta
+        .reason
+        .clone()
+        .unwrap_or_else(|| format!("plugin {} ({})", d.name, d.path.display()));
+    cx.engine.rule_ref(&d.meta.loc, "plugin", Some(&reason))
+}
+
+fn failure_finding(cx: &CheckContext<'_>, d: &PluginDecl, f: &Failure) -> Finding {
+    let code = match f {
+        Failure::Refused(_) => Code::PluginRefused,
+        Failure::Failed(_) => Code::PluginFailed,
+    };
+    let (level, rule) = match d.on_failure {
+        Some(l) => (l, Some(plugin_rule(cx, d))),
+        None => match crate::check::severity(cx, code) {
+            (l, Some(r)) => (l, Some(r)),
+            (l, None) => (l, Some(plugin_rule(cx, d))),
+        },
+    };
+    let verb = match f {
+        Failure::Refused(_) => "was not run",
+        Failure::Failed(_) => "failed",
+    };
+    Finding {
+        plugin: Some(Box::new(PluginOrigin {
+            plugin: d.name.clone(),
+            code: None,
+        })),
+        code,
+        level,
+        message: format!("plugin {} {verb}: {f}", d.name),
+        module: None,
+        file: None,
+        symbol: None,
+        rule,
+        tolerated: false,
+    }
+}
+
+/// Turns one plugin's decoded output into findings under the policy.
+fn to_findings(cx: &CheckContext<'_>, d: &PluginDecl, raw: Vec<abi::RawFinding>) -> Vec<Finding> {
+    let policy = cx.engine.policy();
+    raw.into_iter()
+        .map(|r| {
+            let full = format!("{}/{}", d.name, r.code);
+            let (level, rule) = if let Some(s) = policy.plugin_severities.get(&full) {
+                (
+                    s.value,
+                    s.loc.map(|l| cx.engine.rule_ref(&l, "severity", None)),
+                )
+            } else if let Some(s) = policy.severities.get(&Code::PluginFinding) {
+                (
+                    s.value,
+                    s.loc.map(|l| cx.engine.rule_ref(&l, "severity", None)),
+                )
+            } else {
+                (r.level, Some(plugin_rule(cx, d)))
+            };
+            let id = r
+                .module
+                .as_deref()
+                .and_then(|m| cx.graph.find_module(&m.replace('-', "_")));
+            let module = id.map(|id| cx.graph.module(id));
+            let (mname, mpath) = match module {
+                Some(m) => (
+                    m.name(),
+                    m.source.relpath.as_deref().unwrap_or(&m.source.path),
+                ),
+                None => (r.module.as_deref().unwrap_or(""), ""),
+            };
+            let allow = policy.allow_findings.iter().find(|a| {
+                cx.engine.live(&a.meta)
+                    && a.codes.iter().any(|c| c.matches_symbol(&full))
+                    && (a.modules.is_empty()
+                        || (r.module.is_some()
+                            && a.modules.iter().any(|p| p.matches_module(mname, mpath))))
+                    && (a.symbols.is_empty()
+                        || r
+                            .symbol
+                            .as_deref()
+                            .is_some_and(|s| a.symbols.iter().any(|p| p.matches_symbol(s))))
+            });
+            let (rule, tolerated) = match allow {
+                Some(a) => (
+                    Some(cx.engine.rule_ref(
+                        &a.meta.loc,
+                        "allow-finding",
+                        a.meta.reason.as_deref(),
+                    )),
+                    true,
+                ),
+                None => (rule, false),
+            };
+            Finding {
+                plugin: Some(Box::new(PluginOrigin {
+                    plugin: d.name.clone(),
+                    code: Some(r.code),
+                })),
+                code: Code::PluginFinding,
+                level,
+                message: r.message,
+                module: module.map(|m| m.name().to_string()).or(r.module),
+                file: module.map(|m| m.source.path.clone()),
+                symbol: r.symbol,
+                rule,
+                tolerated,
+            }
+        })
+        .collect()
+}
+
+/// Runs every prepared plugin over the view of `cx` and `s`, each in its sandbox on its
+/// own thread, and returns their findings (and failures) in declaration order. No IO.
+pub fn run_plugins(plugins: &Plugins, cx: &CheckContext<'_>, s: &Subject) -> Vec<Finding> {
+    if plugins.prepared.is_empty() {
+        return Vec::new();
+    }
+    let policy = cx.engine.policy();
+    let view = encode_view(cx, s);
+    let results: Vec<Result<Vec<abi::RawFinding>, Failure>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = plugins
+            .prepared
+            .iter()
+            .map(|p| {
+                let d = &policy.plugins[p.index];
+                let ready = match &p.state {
+                    Ok(r) => r,
+                    Err(why) => return Err(Failure::Refused(why.clone())),
+                };
+                let mut input = Encoder::new(&d.name);
+                for (k, v) in &d.config {
+                    input.config(k, v);
+                }
+                for (name, bytes) in &ready.files {
+                    input.file(name, bytes);
+                }
+                input.extend(&view);
+                let input = input.finish();
+                let stack = usize::try_from(ready.limits.stack).unwrap_or(64 << 20);
+                let name = d.name.clone();
+                std::thread::Builder::new()
+                    .name(format!("plugin-{}", d.name))
+                    .stack_size(stack.saturating_add(8 << 20))
+                    .spawn_scoped(scope, move || {
+                        let start = Instant::now();
+                        let out = host::run(&ready.engine, &ready.module, &ready.limits, &input)?;
+                        for line in out.log.lines() {
+                            tracing::info!("plugin {name}: {line}");
+                        }
+                        tracing::info!(
+                            "plugin {name}: ran in {:.1} ms, {} fuel, {} bytes in, {} bytes out",
+                            start.elapsed().as_secs_f64() * 1e3,
+                            out.fuel_used,
+                            input.len(),
+                            out.output.len()
+                        );
+                        abi::decode_output(&out.output)
+                            .map_err(|e| Failure::Failed(format!("returned malformed output: {e}")))
+                    })
+                    .map_err(|e| Failure::Failed(format!("cannot start its thread: {e}")))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| match h {
+                Ok(h) => h
+                    .join()
+                    .unwrap_or_else(|_| Err(Failure::Failed("the host thread panicked".into()))),
+                Err(f) => Err(f),
+            })
+            .collect()
+    });
+    let mut out = Vec::new();
+    for (p, r) in plugins.prepared.iter().zip(results) {
+        let d = &policy.plugins[p.index];
+        match r {
+            Ok(raw) => out.extend(to_findings(cx, d, raw)),
+            Err(f) => out.push(failure_finding(cx, d, &f)),
+        }
+    }
+    out
+}

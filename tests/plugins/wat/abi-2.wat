@@ -1,0 +1,6 @@
+;; Speaks an ABI version this host does not.
+(module
+  (memory (export "memory") 1)
+  (func (export "modpolicy_abi_version") (result i32) (i32.const 2))
+  (func (export "modpolicy_alloc") (param i32) (result i32) (i32.const 1024))
+  (func (export "modpolicy_check") (param i32 i32) (result i64) (i64.const 0)))

@@ -1,0 +1,6 @@
+;; Declares 128 MiB of initial memory: over a 64 MiB cap before it runs at all.
+(module
+  (memory (export "memory") 2048)
+  (func (export "modpolicy_abi_version") (result i32) (i32.const 1))
+  (func (export "modpolicy_alloc") (param i32) (result i32) (i32.const 1024))
+  (func (export "modpolicy_check") (param i32 i32) (result i64) (i64.const 0)))

@@ -1,0 +1,8 @@
+;; Returns text that is not a finding record.
+(module
+  (memory (export "memory") 1)
+  (func (export "modpolicy_abi_version") (result i32) (i32.const 1))
+  (func (export "modpolicy_alloc") (param i32) (result i32) (i32.const 1024))
+  (data (i32.const 16) "this is not a finding\n")
+  (func (export "modpolicy_check") (param i32 i32) (result i64)
+    (i64.or (i64.shl (i64.const 16) (i64.const 32)) (i64.const 22))))

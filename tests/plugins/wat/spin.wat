@@ -1,0 +1,6 @@
+;; Loops forever: stopped by fuel, or by the deadline when fuel is plentiful.
+(module
+  (memory (export "memory") 1)
+  (func (export "modpolicy_abi_version") (result i32) (i32.const 1))
+  (func (export "modpolicy_alloc") (param i32) (result i32) (i32.const 1024))
+  (func (export "modpolicy_check") (param i32 i32) (result i64) (loop $l (br $l)) (i64.const 0)))
