@@ -429,6 +429,7 @@ const FINDING_FIELDS: &[(&str, &str)] = &[
     ("modpost", "string|null"),
     ("rule", "object|null"),
     ("tolerated", "bool"),
+    ("plugin", "object|null"),
 ];
 
 fn type_of(v: &Value) -> &'static str {
@@ -463,7 +464,15 @@ fn validate_json(v: &Value) {
             let got = type_of(&f[*k]);
             assert!(t.split('|').any(|x| x == got), "{k}: {got} in {f}");
         }
-        assert!(Code::from_name(f["code"].as_str().unwrap()).is_some());
+        // A built-in code, or a plugin's own `PLUGIN/CODE` with its `plugin` object.
+        let code = f["code"].as_str().unwrap();
+        match f["plugin"]["code"].as_str() {
+            Some(pc) => assert_eq!(
+                code,
+                format!("{}/{pc}", f["plugin"]["name"].as_str().unwrap())
+            ),
+            None => assert!(Code::from_name(code).is_some()),
+        }
         assert!(["error", "warning"].contains(&f["severity"].as_str().unwrap()));
         assert!(["deny", "warn"].contains(&f["level"].as_str().unwrap()));
         if let Some(r) = f["rule"].as_object() {

@@ -77,7 +77,14 @@ fn policy(dir: &Path, plugins: &[(&str, &Path, &str)], extra: &str) -> PathBuf {
 
 fn check_json(policy: &Path, tree: &str, extra: &[&str]) -> (Out, Value) {
     let p = policy.display().to_string();
-    let mut args = vec!["check", "--no-plugin-cache", "--format", "json", "--policy", &p];
+    let mut args = vec![
+        "check",
+        "--no-plugin-cache",
+        "--format",
+        "json",
+        "--policy",
+        &p,
+    ];
     args.extend_from_slice(extra);
     args.push(tree);
     let out = run(&args, &[]);
@@ -102,23 +109,103 @@ fn about<'a>(v: &'a Value, name: &str) -> &'a Value {
 
 /// Every failure mode: (WAT file, settings, code, text the message must contain).
 const FAILURES: &[(&str, &str, &str, &str)] = &[
-    ("trap.wat", "", "plugin-failed", "trapped: wasm `unreachable` instruction executed"),
-    ("spin.wat", "fuel 1000000", "plugin-failed", "ran out of fuel (its budget is 1000000 units)"),
-    ("spin.wat", "fuel 1000000000000\ntimeout-ms 200", "plugin-failed", "did not finish within its 200 ms deadline"),
-    ("grow.wat", "memory \"4MiB\"", "plugin-failed", "exceeded its memory limit of 4194304 bytes"),
-    ("huge-memory.wat", "memory \"64MiB\"", "plugin-failed", "exceeded its memory limit of 67108864 bytes"),
-    ("recurse.wat", "stack \"256KiB\"", "plugin-failed", "overflowed its stack (the cap is 262144 bytes)"),
-    ("forbidden-import.wat", "", "plugin-refused", "imports `env::system`, which the host does not provide"),
-    ("wasi-import.wat", "", "plugin-refused", "imports `wasi_snapshot_preview1::fd_write`"),
-    ("bad-log-signature.wat", "", "plugin-refused", "incompatible import type for `modpolicy::log`"),
-    ("malformed.wat", "", "plugin-failed", "returned malformed output: line 1: unknown record `this is not a finding`"),
-    ("bad-level.wat", "", "plugin-failed", "returned malformed output: line 1: invalid level `fatal`"),
-    ("big-output.wat", "max-output \"1KiB\"", "plugin-failed", "returned 60000 bytes of output, more than its limit of 1024 bytes"),
-    ("out-of-bounds.wat", "", "plugin-failed", "returned output outside its memory"),
+    (
+        "trap.wat",
+        "",
+        "plugin-failed",
+        "trapped: wasm `unreachable` instruction executed",
+    ),
+    (
+        "spin.wat",
+        "fuel 1000000",
+        "plugin-failed",
+        "ran out of fuel (its budget is 1000000 units)",
+    ),
+    (
+        "spin.wat",
+        "fuel 1000000000000\ntimeout-ms 200",
+        "plugin-failed",
+        "did not finish within its 200 ms deadline",
+    ),
+    (
+        "grow.wat",
+        "memory \"4MiB\"",
+        "plugin-failed",
+        "exceeded its memory limit of 4194304 bytes",
+    ),
+    (
+        "huge-memory.wat",
+        "memory \"64MiB\"",
+        "plugin-failed",
+        "exceeded its memory limit of 67108864 bytes",
+    ),
+    (
+        "recurse.wat",
+        "stack \"256KiB\"",
+        "plugin-failed",
+        "overflowed its stack (the cap is 262144 bytes)",
+    ),
+    (
+        "forbidden-import.wat",
+        "",
+        "plugin-refused",
+        "imports `env::system`, which the host does not provide",
+    ),
+    (
+        "wasi-import.wat",
+        "",
+        "plugin-refused",
+        "imports `wasi_snapshot_preview1::fd_write`",
+    ),
+    (
+        "bad-log-signature.wat",
+        "",
+        "plugin-refused",
+        "incompatible import type for `modpolicy::log`",
+    ),
+    (
+        "malformed.wat",
+        "",
+        "plugin-failed",
+        "returned malformed output: line 1: unknown record `this is not a finding`",
+    ),
+    (
+        "bad-level.wat",
+        "",
+        "plugin-failed",
+        "returned malformed output: line 1: invalid level `fatal`",
+    ),
+    (
+        "big-output.wat",
+        "max-output \"1KiB\"",
+        "plugin-failed",
+        "returned 60000 bytes of output, more than its limit of 1024 bytes",
+    ),
+    (
+        "out-of-bounds.wat",
+        "",
+        "plugin-failed",
+        "returned output outside its memory",
+    ),
     ("alloc-fails.wat", "", "plugin-failed", "could not allocate"),
-    ("abi-2.wat", "", "plugin-refused", "speaks plugin ABI version 2; this modpolicy speaks version 1"),
-    ("no-check.wat", "", "plugin-refused", "does not export `modpolicy_check`"),
-    ("garbage.wasm", "", "plugin-refused", "not a valid WebAssembly module"),
+    (
+        "abi-2.wat",
+        "",
+        "plugin-refused",
+        "speaks plugin ABI version 2; this modpolicy speaks version 1",
+    ),
+    (
+        "no-check.wat",
+        "",
+        "plugin-refused",
+        "does not export `modpolicy_check`",
+    ),
+    (
+        "garbage.wasm",
+        "",
+        "plugin-refused",
+        "not a valid WebAssembly module",
+    ),
 ];
 
 #[test]
@@ -137,9 +224,15 @@ fn every_failure_mode_is_contained_and_named() {
         assert_eq!(f["code"], *code, "{file}: {f:#}");
         let msg = f["message"].as_str().unwrap();
         assert!(msg.starts_with("plugin bad "), "{file}: {msg}");
-        assert!(msg.contains(text), "{file}: `{msg}` should contain `{text}`");
+        assert!(
+            msg.contains(text),
+            "{file}: `{msg}` should contain `{text}`"
+        );
         assert_eq!(f["level"], "deny", "{file}");
-        assert_eq!(f["rule"]["kind"], "plugin", "{file}: the plugin is the deciding rule");
+        assert_eq!(
+            f["rule"]["kind"], "plugin",
+            "{file}: the plugin is the deciding rule"
+        );
         assert_eq!(out.code, 1, "{file}: a deny failure fails the run");
         let good = about(&v, "count");
         assert_eq!(good["code"], "count/modules", "{file}: the run went on");
@@ -164,20 +257,39 @@ fn sha256_mismatch_and_missing_files_refuse_the_plugin() {
     assert_eq!(out.code, 1);
     let f = about(&v, "count");
     assert_eq!(f["code"], "plugin-refused");
-    assert!(f["message"].as_str().unwrap().contains(&format!("but the policy requires {sha}")), "{f:#}");
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("but the policy requires {sha}")),
+        "{f:#}"
+    );
     let f = about(&v, "nofile");
     assert_eq!(f["code"], "plugin-refused");
     let missing = dir.path().join("missing.wasm").display().to_string();
-    assert!(f["message"].as_str().unwrap().contains(&format!("cannot read {missing}")), "{f:#}: paths are relative to the policy");
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("cannot read {missing}")),
+        "{f:#}: paths are relative to the policy"
+    );
     let f = about(&v, "nodata");
-    assert!(f["message"].as_str().unwrap().contains("no-such-baseline"), "{f:#}");
+    assert!(
+        f["message"].as_str().unwrap().contains("no-such-baseline"),
+        "{f:#}"
+    );
 }
 
 #[test]
 fn the_policy_decides_whether_a_failure_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
     // on-failure on the plugin
-    let p = policy(dir.path(), &[("bad", &wat("trap.wat"), "on-failure \"warn\"")], "");
+    let p = policy(
+        dir.path(),
+        &[("bad", &wat("trap.wat"), "on-failure \"warn\"")],
+        "",
+    );
     let (out, v) = check_json(&p, &clean_tree(), &[]);
     assert_eq!(about(&v, "bad")["level"], "warn");
     assert_eq!(out.code, 0, "a warn-level failure does not fail the run");
@@ -189,7 +301,10 @@ fn the_policy_decides_whether_a_failure_is_an_error() {
     );
     let (out, v) = check_json(&p, &clean_tree(), &[]);
     let f = about(&v, "bad");
-    assert_eq!((f["level"].as_str(), f["rule"]["kind"].as_str()), (Some("warn"), Some("severity")));
+    assert_eq!(
+        (f["level"].as_str(), f["rule"]["kind"].as_str()),
+        (Some("warn"), Some("severity"))
+    );
     assert_eq!(out.code, 0);
     // and the command line
     let (out, v) = check_json(&p, &clean_tree(), &["--deny", "plugin-failed"]);
@@ -209,7 +324,10 @@ fn plugin_findings_in_every_format_under_policy() {
     let (out, v) = check_json(&p, &tree, &[]);
     let f = about(&v, "count");
     assert_eq!(f["code"], "count/modules");
-    assert_eq!(f["message"], "modules seen: 4", "the plugin saw the tree's four modules");
+    assert_eq!(
+        f["message"], "modules seen: 4",
+        "the plugin saw the tree's four modules"
+    );
     assert_eq!(f["level"], "warn", "the plugin's own level");
     assert_eq!(f["plugin"]["code"], "modules");
     assert_eq!(f["rule"]["kind"], "plugin");
@@ -217,12 +335,58 @@ fn plugin_findings_in_every_format_under_policy() {
     assert_eq!(out.code, 1, "nsbad's missing namespace import is an error");
 
     let pp = p.display().to_string();
-    let o = run(&["check", "--no-plugin-cache", "--format", "modpost", "--policy", &pp, &tree], &[]);
-    assert!(o.stdout.contains("WARNING: modpolicy: [count/modules] modules seen: 4\n"), "{}", o.stdout);
-    let o = run(&["check", "--no-plugin-cache", "--format", "human", "--policy", &pp, &tree], &[]);
-    assert!(o.stdout.contains("count/modules") && o.stdout.contains("modules seen: 4"), "{}", o.stdout);
-    assert!(o.stdout.contains("reported by plugin count"), "{}", o.stdout);
-    let o = run(&["check", "--no-plugin-cache", "--format", "sarif", "--policy", &pp, &tree], &[]);
+    let o = run(
+        &[
+            "check",
+            "--no-plugin-cache",
+            "--format",
+            "modpost",
+            "--policy",
+            &pp,
+            &tree,
+        ],
+        &[],
+    );
+    assert!(
+        o.stdout
+            .contains("WARNING: modpolicy: [count/modules] modules seen: 4\n"),
+        "{}",
+        o.stdout
+    );
+    let o = run(
+        &[
+            "check",
+            "--no-plugin-cache",
+            "--format",
+            "human",
+            "--policy",
+            &pp,
+            &tree,
+        ],
+        &[],
+    );
+    assert!(
+        o.stdout.contains("count/modules") && o.stdout.contains("modules seen: 4"),
+        "{}",
+        o.stdout
+    );
+    assert!(
+        o.stdout.contains("reported by plugin count"),
+        "{}",
+        o.stdout
+    );
+    let o = run(
+        &[
+            "check",
+            "--no-plugin-cache",
+            "--format",
+            "sarif",
+            "--policy",
+            &pp,
+            &tree,
+        ],
+        &[],
+    );
     let s: Value = serde_json::from_str(&o.stdout).unwrap();
     let run0 = &s["runs"][0];
     let res: Vec<&Value> = run0["results"]
@@ -244,7 +408,10 @@ fn plugin_findings_in_every_format_under_policy() {
     );
     let (_, v) = check_json(&p, &clean_tree(), &[]);
     let f = about(&v, "count");
-    assert_eq!((f["level"].as_str(), f["rule"]["kind"].as_str()), (Some("deny"), Some("severity")));
+    assert_eq!(
+        (f["level"].as_str(), f["rule"]["kind"].as_str()),
+        (Some("deny"), Some("severity"))
+    );
     assert_eq!(v["summary"]["errors"], 1);
     // an allow-finding entry tolerates it
     let p = policy(
@@ -265,7 +432,11 @@ fn plugin_findings_in_every_format_under_policy() {
         "allow-finding \"count/modules\" {\n    modules \"dupa\"\n    reason \"x\"\n}\n",
     );
     let (_, v) = check_json(&p, &clean_tree(), &[]);
-    assert_eq!(about(&v, "count")["tolerated"], false, "the finding names no module");
+    assert_eq!(
+        about(&v, "count")["tolerated"],
+        false,
+        "the finding names no module"
+    );
     // the command line
     let p = policy(dir.path(), &[("count", &count, "")], "");
     let (_, v) = check_json(&p, &clean_tree(), &["--allow", "count/modules"]);
@@ -281,8 +452,30 @@ fn the_same_plugin_twice_gives_identical_findings() {
     let p = policy(dir.path(), &[("count", &wat("count.wat"), "")], "");
     let pp = p.display().to_string();
     let tree = clean_tree();
-    let a = run(&["check", "--no-plugin-cache", "--format", "json", "--policy", &pp, &tree], &[]);
-    let b = run(&["check", "--no-plugin-cache", "--format", "json", "--policy", &pp, &tree], &[]);
+    let a = run(
+        &[
+            "check",
+            "--no-plugin-cache",
+            "--format",
+            "json",
+            "--policy",
+            &pp,
+            &tree,
+        ],
+        &[],
+    );
+    let b = run(
+        &[
+            "check",
+            "--no-plugin-cache",
+            "--format",
+            "json",
+            "--policy",
+            &pp,
+            &tree,
+        ],
+        &[],
+    );
     assert!(a.stdout.contains("count/modules"));
     assert_eq!(a.stdout, b.stdout);
     // and fuel is deterministic: the same budget stops the same spin at the same point
@@ -300,10 +493,23 @@ fn compiled_plugins_are_cached() {
     let pp = p.display().to_string();
     let cc = cache.display().to_string();
     let tree = clean_tree();
-    let args = ["-v", "check", "--plugin-cache", &cc, "--format", "json", "--policy", &pp, &tree];
+    let args = [
+        "-v",
+        "check",
+        "--plugin-cache",
+        &cc,
+        "--format",
+        "json",
+        "--policy",
+        &pp,
+        &tree,
+    ];
     let first = run(&args, &[]);
     assert!(first.stderr.contains("(Miss)"), "{}", first.stderr);
-    let entries: Vec<PathBuf> = std::fs::read_dir(&cache).unwrap().map(|e| e.unwrap().path()).collect();
+    let entries: Vec<PathBuf> = std::fs::read_dir(&cache)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     assert_eq!(entries.len(), 1, "{entries:?}");
     let second = run(&args, &[]);
     assert!(second.stderr.contains("(Hit)"), "{}", second.stderr);
@@ -347,7 +553,11 @@ fn plugin_declarations_are_validated() {
         "plugin name `Bad/Name`",
         "`path` is missing",
     ] {
-        assert!(o.stderr.contains(want), "missing `{want}` in:\n{}", o.stderr);
+        assert!(
+            o.stderr.contains(want),
+            "missing `{want}` in:\n{}",
+            o.stderr
+        );
     }
 }
 
@@ -394,8 +604,14 @@ fn example_staging_namespace_on_real_modules() {
         dir.path(),
         "namespaces",
         &[
-            ("kernel/drivers/ns/nsprov.ko", "kernel/drivers/staging/ns/nsprov.ko"),
-            ("kernel/drivers/ns/nsunneeded.ko", "kernel/drivers/staging/ns/nsunneeded.ko"),
+            (
+                "kernel/drivers/ns/nsprov.ko",
+                "kernel/drivers/staging/ns/nsprov.ko",
+            ),
+            (
+                "kernel/drivers/ns/nsunneeded.ko",
+                "kernel/drivers/staging/ns/nsunneeded.ko",
+            ),
         ],
     );
     let (_, v) = check_json(&policy, &tree, &[]);
@@ -407,16 +623,27 @@ fn example_staging_namespace_on_real_modules() {
     let mut want = Vec::new();
     for m in ["nsprov", "nsunneeded"] {
         let img = modpolicy::load::elf::parse(
-            &std::fs::read(Path::new(&tree).join(format!("kernel/drivers/staging/ns/{m}.ko"))).unwrap(),
+            &std::fs::read(Path::new(&tree).join(format!("kernel/drivers/staging/ns/{m}.ko")))
+                .unwrap(),
         )
         .unwrap();
-        for e in img.exports.iter().filter(|e| e.namespace.as_deref().unwrap_or("").is_empty()) {
+        for e in img
+            .exports
+            .iter()
+            .filter(|e| e.namespace.as_deref().unwrap_or("").is_empty())
+        {
             want.push(format!("{m}:{}", e.name));
         }
     }
     let got: Vec<String> = ours
         .iter()
-        .map(|f| format!("{}:{}", f["module"].as_str().unwrap(), f["symbol"].as_str().unwrap()))
+        .map(|f| {
+            format!(
+                "{}:{}",
+                f["module"].as_str().unwrap(),
+                f["symbol"].as_str().unwrap()
+            )
+        })
         .collect();
     assert!(!want.is_empty(), "the fixture has un-namespaced exports");
     assert_eq!(got, want);
@@ -425,7 +652,10 @@ fn example_staging_namespace_on_real_modules() {
         assert_eq!(f["level"], "deny");
     }
     // Outside staging, nothing.
-    let plain = support::fixture_trees().join("namespaces/lib/modules/6.1.0-test").display().to_string();
+    let plain = support::fixture_trees()
+        .join("namespaces/lib/modules/6.1.0-test")
+        .display()
+        .to_string();
     let (_, v) = check_json(&policy, &plain, &[]);
     assert!(findings(&v).iter().all(|f| f["plugin"].is_null()), "{v:#}");
 }
@@ -440,7 +670,10 @@ fn example_kabi_moved_on_the_61_corpus() {
     let (out, v) = check_json(&example_policy, &tree, &["--symvers", &sv]);
     let f = about(&v, "kabi");
     assert_eq!(f["code"], "kabi/moved-to-module");
-    assert_eq!((f["module"].as_str(), f["symbol"].as_str()), (Some("nsprov"), Some("ns_fn")));
+    assert_eq!(
+        (f["module"].as_str(), f["symbol"].as_str()),
+        (Some("nsprov"), Some("ns_fn"))
+    );
     assert_eq!(out.code, 1);
 
     let Some(corpus) = support::corpus("example_kabi_moved_on_the_61_corpus") else {
@@ -455,7 +688,10 @@ fn example_kabi_moved_on_the_61_corpus() {
     for line in text.lines() {
         let f: Vec<&str> = line.split('\t').collect();
         if f.len() >= 4 && f[2] != "vmlinux" && moved.len() < 2 && f[2].starts_with("drivers/") {
-            moved.push((f[1].to_string(), f[2].rsplit('/').next().unwrap().replace('-', "_")));
+            moved.push((
+                f[1].to_string(),
+                f[2].rsplit('/').next().unwrap().replace('-', "_"),
+            ));
             baseline.push_str(&format!("{}\t{}\tvmlinux\t{}\n", f[0], f[1], f[3]));
         } else if f.len() >= 4 && f[2] == "vmlinux" && changed.is_none() {
             changed = Some(f[1].to_string());
@@ -478,7 +714,12 @@ fn example_kabi_moved_on_the_61_corpus() {
         ),
     )
     .unwrap();
-    let tree = corpus.v6_1.root.join(format!("lib/modules/{}", corpus.v6_1.version)).display().to_string();
+    let tree = corpus
+        .v6_1
+        .root
+        .join(format!("lib/modules/{}", corpus.v6_1.version))
+        .display()
+        .to_string();
     let sv = corpus.v6_1.symvers.display().to_string();
     let (_, v) = check_json(&p, &tree, &["--symvers", &sv]);
     let mut got: Vec<(String, String, String)> = findings(&v)
@@ -506,19 +747,35 @@ fn example_kabi_moved_on_the_61_corpus() {
 fn example_export_prefix_on_real_modules() {
     let (policy, _) = example("export-prefix");
     let dir = tempfile::tempdir().unwrap();
-    let tree = support::fixture_trees().join("namespaces/lib/modules/6.1.0-test").display().to_string();
-    let dup = support::fixture_trees().join("dup-export-ab/lib/modules/6.1.0-test").display().to_string();
+    let tree = support::fixture_trees()
+        .join("namespaces/lib/modules/6.1.0-test")
+        .display()
+        .to_string();
+    let dup = support::fixture_trees()
+        .join("dup-export-ab/lib/modules/6.1.0-test")
+        .display()
+        .to_string();
     let (_, v) = check_json(&policy, &tree, &[]);
     let mut got: Vec<String> = findings(&v)
         .into_iter()
         .filter(|f| f["plugin"]["name"] == "export-prefix")
-        .map(|f| format!("{}:{}", f["module"].as_str().unwrap(), f["symbol"].as_str().unwrap()))
+        .map(|f| {
+            format!(
+                "{}:{}",
+                f["module"].as_str().unwrap(),
+                f["symbol"].as_str().unwrap()
+            )
+        })
         .collect();
     got.sort();
     // The oracle: the modules' real exports, read by the host's ELF reader.
     let mut want = Vec::new();
     for entry in walk(Path::new(&tree)) {
-        let name = entry.file_stem().unwrap().to_string_lossy().replace('-', "_");
+        let name = entry
+            .file_stem()
+            .unwrap()
+            .to_string_lossy()
+            .replace('-', "_");
         let img = modpolicy::load::elf::parse(&std::fs::read(&entry).unwrap()).unwrap();
         for e in &img.exports {
             if !e.name.starts_with(&format!("{name}_")) && !e.name.starts_with("__") {
@@ -531,9 +788,16 @@ fn example_export_prefix_on_real_modules() {
     assert_eq!(got, want);
     // The example's allow-finding tolerates the dup modules.
     let (out, v) = check_json(&policy, &dup, &[]);
-    let ours: Vec<&Value> = findings(&v).into_iter().filter(|f| f["plugin"]["name"] == "export-prefix").collect();
+    let ours: Vec<&Value> = findings(&v)
+        .into_iter()
+        .filter(|f| f["plugin"]["name"] == "export-prefix")
+        .collect();
     assert!(!ours.is_empty());
-    assert!(ours.iter().all(|f| f["tolerated"] == true && f["rule"]["kind"] == "allow-finding"), "{v:#}");
+    assert!(
+        ours.iter()
+            .all(|f| f["tolerated"] == true && f["rule"]["kind"] == "allow-finding"),
+        "{v:#}"
+    );
     assert_eq!(out.code, 0);
     let _ = dir;
 }
@@ -575,9 +839,15 @@ fn scaffolded_plugins_build_and_pass_their_tests() {
             String::from_utf8_lossy(&status.stderr)
         );
         // The generated policy loads the built plugin, on real modules.
-        let diag = support::fixture_trees().join("diag/lib/modules/6.1.0-test").display().to_string();
+        let diag = support::fixture_trees()
+            .join("diag/lib/modules/6.1.0-test")
+            .display()
+            .to_string();
         let (_, v) = check_json(&target.join("policy.kdl"), &diag, &[]);
-        let ours: Vec<&Value> = findings(&v).into_iter().filter(|f| f["plugin"]["name"] == name.as_str()).collect();
+        let ours: Vec<&Value> = findings(&v)
+            .into_iter()
+            .filter(|f| f["plugin"]["name"] == name.as_str())
+            .collect();
         assert_eq!(ours.len(), 1, "{lang}: {v:#}");
         assert_eq!(ours[0]["code"], format!("{name}/no-description"));
         assert_eq!(ours[0]["module"], "nodesc");

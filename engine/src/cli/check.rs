@@ -308,7 +308,11 @@ fn plugin_cache(args: &CheckArgs) -> Option<crate::plugin::host::Cache> {
     if args.no_plugin_cache {
         return None;
     }
-    let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let env = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
     let dir = args
         .plugin_cache
         .clone()
@@ -390,7 +394,8 @@ pub fn run(args: CheckArgs) -> ExitCode {
         for c in list.iter() {
             match c.split_once('/') {
                 Some((p, code))
-                    if crate::plugin::abi::valid_code(p) && crate::plugin::abi::valid_code(code) =>
+                    if crate::plugin::abi::valid_code(p)
+                        && crate::plugin::abi::valid_code(code) =>
                 {
                     plugin_overrides.push((c.clone(), level))
                 }

@@ -11,10 +11,10 @@ use super::tree::{
 };
 use crate::check::CheckContext;
 use crate::diag::{Code, Finding, Level};
-use crate::load::Limits;
 use crate::emit::depmod::{render, BuiltinFiles, Flavor, Message, RenderInput};
 use crate::graph::Provider;
 use crate::load::walk::{strerror, Extensions};
+use crate::load::Limits;
 use crate::policy::engine::PolicyEngine;
 use crate::resolve::{dependency_order, resolve, DepOrder};
 use crate::util::atomic::{write_set, WriteOptions};
@@ -239,6 +239,7 @@ pub fn run(args: DepmodArgs) -> ExitCode {
         .iter()
         .filter_map(|m| {
             let e = m.error.as_ref()?;
+            let e = tree.read_errors.get(&m.source.path).unwrap_or(e);
             let (level, rule) = crate::check::severity(&cx, Code::UnreadableModule);
             Some(Finding {
                 plugin: None,

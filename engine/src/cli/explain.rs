@@ -198,7 +198,10 @@ pub fn explain_symbol(
             );
         }
     }
-    write_findings(&mut o, findings.iter().filter(|f| f.symbol.as_deref() == Some(key)));
+    write_findings(
+        &mut o,
+        findings.iter().filter(|f| f.symbol.as_deref() == Some(key)),
+    );
     Some(o)
 }
 
@@ -312,7 +315,12 @@ pub fn explain_module(
             );
         }
     }
-    write_findings(&mut o, findings.iter().filter(|f| f.module.as_deref() == Some(m.name())));
+    write_findings(
+        &mut o,
+        findings
+            .iter()
+            .filter(|f| f.module.as_deref() == Some(m.name())),
+    );
     Some(o)
 }
 

@@ -80,6 +80,9 @@ pub struct Tree {
     pub search: Vec<SearchEntry>,
     /// Whether vmlinux symbols were loaded (`-E` or `-F`).
     pub have_kernel: bool,
+    /// For each module that could not be read, by path: what exactly is wrong (the
+    /// graph keeps only the `strerror` text kmod prints).
+    pub read_errors: std::collections::HashMap<String, String>,
 }
 
 /// kmod's `sscanf("%u.%u")` check on the version argument.
@@ -346,6 +349,7 @@ pub fn load_tree_with_limits(
     let images = read_modules(&paths, limits);
     tracing::debug!(elapsed = ?super::elapsed(), "modules read");
     let mut fatal_module: Option<String> = None;
+    let mut read_errors = std::collections::HashMap::new();
     let modules = sources
         .into_iter()
         .zip(images)
@@ -354,6 +358,7 @@ pub fn load_tree_with_limits(
                 if e.is_fatal_for_indexes() && fatal_module.is_none() {
                     fatal_module = Some(format!("{}: {e}", s.path));
                 }
+                read_errors.insert(s.path.clone(), e.to_string());
                 e.kmod_reason()
             });
             (s, r)
@@ -382,5 +387,6 @@ pub fn load_tree_with_limits(
         graph,
         search,
         have_kernel,
+        read_errors,
     })
 }

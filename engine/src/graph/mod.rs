@@ -176,7 +176,12 @@ impl ExportGraph {
         let mut g = ExportGraph {
             modules: Vec::with_capacity(modules.len()),
             symbols: HashMap::with_capacity_and_hasher(
-                modules.iter().map(|(_, i)| i.as_ref().map(|i| i.exports.len()).unwrap_or(0)).sum::<usize>() + kernel.as_ref().map(|k| k.len()).unwrap_or(0) + 3,
+                modules
+                    .iter()
+                    .map(|(_, i)| i.as_ref().map(|i| i.exports.len()).unwrap_or(0))
+                    .sum::<usize>()
+                    + kernel.as_ref().map(|k| k.len()).unwrap_or(0)
+                    + 3,
                 Default::default(),
             ),
             prefix,

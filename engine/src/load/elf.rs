@@ -133,9 +133,35 @@ pub fn parse_ref<'d, R: ReadRef<'d>>(
     }
 }
 
+/// The longest symbol (or namespace) name read, in bytes. The kernel's own limit,
+/// `KSYM_NAME_LEN`, is 512; no index lookup in modprobe would take a longer key. Names are
+/// cut off here so that a hostile string table (one megabytes-long name that every
+/// symbol points into) cannot make each lookup scan megabytes.
+pub const MAX_SYMBOL_NAME_LEN: usize = 4096;
+
+/// The NUL-terminated symbol name at `off` in a string table: `Ok(None)` when `off` is
+/// outside it or the name runs to its end unterminated (skipped, as before), an error
+/// when the name is longer than [`MAX_SYMBOL_NAME_LEN`].
+fn sym_name(bytes: &[u8], off: usize) -> Result<Option<&[u8]>, ElfError> {
+    let Some(rest) = bytes.get(off..) else {
+        return Ok(None);
+    };
+    let window = &rest[..rest.len().min(MAX_SYMBOL_NAME_LEN + 1)];
+    match memchr::memchr(0, window) {
+        Some(end) => Ok(Some(&rest[..end])),
+        None if rest.len() > MAX_SYMBOL_NAME_LEN => Err(ElfError::Malformed(format!(
+            "symbol name at string table offset {off} is longer than {MAX_SYMBOL_NAME_LEN} bytes"
+        ))),
+        None => Ok(None),
+    }
+}
+
+/// The NUL-terminated string at `off` (a section name), if it is at most
+/// [`MAX_SYMBOL_NAME_LEN`] bytes: a longer one matches no name we look for, and scanning
+/// no further keeps `e_shnum` sections pointing into one huge unterminated name linear.
 fn cstr_at(bytes: &[u8], off: usize) -> Option<&[u8]> {
     let rest = bytes.get(off..)?;
-    let end = memchr::memchr(0, rest)?;
+    let end = memchr::memchr(0, &rest[..rest.len().min(MAX_SYMBOL_NAME_LEN + 1)])?;
     Some(&rest[..end])
 }
 
@@ -236,7 +262,7 @@ fn parse_generic<'d, Elf: FileHeader<Endian = Endianness>, R: ReadRef<'d>>(
         let mut namespaces: Vec<(&[u8], &Elf::Sym)> = Vec::new();
         let mut object_exports: Vec<&[u8]> = Vec::new();
         for sym in syms.iter().skip(1) {
-            let Some(name) = cstr_at(strs, sym.st_name(endian) as usize) else {
+            let Some(name) = sym_name(strs, sym.st_name(endian) as usize)? else {
                 continue;
             };
             if let Some(export) = name.strip_prefix(b"__crc_") {
@@ -308,7 +334,8 @@ fn parse_generic<'d, Elf: FileHeader<Endian = Endianness>, R: ReadRef<'d>>(
                     .section(object::SectionIndex(shndx))
                     .ok()
                     .and_then(|sh| sh.data(endian, data).ok())
-                    .and_then(|d| cstr_at(d, off as usize))
+                    .and_then(|d| sym_name(d, usize::try_from(off).ok()?).transpose())
+                    .transpose()?
                     .filter(|s| !s.is_empty());
                 if let (Some(ns), Some(entry)) = (ns, ksymtab.get_mut(export)) {
                     entry.1 = Some(String::from_utf8_lossy(ns).into());
@@ -360,7 +387,7 @@ fn parse_generic<'d, Elf: FileHeader<Endian = Endianness>, R: ReadRef<'d>>(
             if sparc && sym.st_type() == elf::STT_SPARC_REGISTER {
                 continue;
             }
-            let Some(name) = cstr_at(strs, sym.st_name(endian) as usize) else {
+            let Some(name) = sym_name(strs, sym.st_name(endian) as usize)? else {
                 continue;
             };
             if name.is_empty() {
@@ -441,6 +468,11 @@ fn fallback_exports(ks: &[u8]) -> Result<Vec<Export>, ElfError> {
     ks.split(|&b| b == 0)
         .filter(|s| !s.is_empty())
         .map(|s| {
+            if s.len() > MAX_SYMBOL_NAME_LEN {
+                return Err(ElfError::Malformed(format!(
+                    "export name in __ksymtab_strings is longer than {MAX_SYMBOL_NAME_LEN} bytes"
+                )));
+            }
             Ok(Export {
                 name: ascii_name(s)?,
                 crc: 0,

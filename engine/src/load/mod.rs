@@ -200,7 +200,10 @@ mod tests {
     /// check a whole real tree by hand).
     fn fixture_modules() -> Vec<std::path::PathBuf> {
         let mut out = Vec::new();
-        ko_files_under(Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/trees"), &mut out);
+        ko_files_under(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/trees"),
+            &mut out,
+        );
         if let Ok(extra) = std::env::var("MODPOLICY_SPARSE_CHECK_DIR") {
             ko_files_under(extra.into(), &mut out);
         }

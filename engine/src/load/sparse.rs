@@ -212,12 +212,20 @@ fn plan<Elf: FileHeader<Endian = Endianness>>(
     let want: Vec<(u64, u64)> = {
         let v = sparse.view();
         let Ok(h) = Elf::parse(v) else { return Ok(()) };
-        let Ok(endian) = h.endian() else { return Ok(()) };
-        let Ok(headers) = h.section_headers(endian, v) else { return Ok(()) };
-        let Some(names) = shstr.and_then(|(o, l)| v.read_bytes_at(o, l).ok()) else { return Ok(()) };
+        let Ok(endian) = h.endian() else {
+            return Ok(());
+        };
+        let Ok(headers) = h.section_headers(endian, v) else {
+            return Ok(());
+        };
+        let Some(names) = shstr.and_then(|(o, l)| v.read_bytes_at(o, l).ok()) else {
+            return Ok(());
+        };
         let name_of = |sh: &Elf::SectionHeader| {
             let rest = names.get(sh.sh_name(endian) as usize..)?;
-            Some(&rest[..memchr::memchr(0, rest)?])
+            // Bounded scan: a wanted name is short (see `elf::MAX_SYMBOL_NAME_LEN`).
+            let window = &rest[..rest.len().min(super::elf::MAX_SYMBOL_NAME_LEN + 1)];
+            Some(&rest[..memchr::memchr(0, window)?])
         };
         // First match by name, as the parser (and kmod) will look them up.
         let mut found: Vec<(u64, u64)> = Vec::new();

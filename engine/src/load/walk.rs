@@ -86,7 +86,13 @@ pub fn discover(
     exts: Extensions,
     msgs: &mut WalkMessages,
 ) -> Result<Vec<ModuleSource>, std::io::Error> {
-    let mut w = Walker { dirname, cfg, search: cfg.effective_search(), found: HashMap::new(), msgs };
+    let mut w = Walker {
+        dirname,
+        cfg,
+        search: cfg.effective_search(),
+        found: HashMap::new(),
+        msgs,
+    };
     let scan = Scan { cfg, exts };
     let rd = std::fs::read_dir(dirname)?;
     for ev in scan.dir(rd, dirname, 3) {
@@ -101,7 +107,9 @@ pub fn discover(
                 }
             }
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
-            Err(err) => w.msgs.push(format!("could not open directory {e}: {}", strerror(&err))),
+            Err(err) => w
+                .msgs
+                .push(format!("could not open directory {e}: {}", strerror(&err))),
         }
     }
     let mut v: Vec<ModuleSource> = w.found.into_values().collect();
@@ -126,7 +134,8 @@ struct Scan<'a> {
 
 impl Scan<'_> {
     fn skipped(&self, name: &str) -> bool {
-        matches!(name, "." | ".." | "build" | "source") || self.cfg.excludes.iter().any(|(e, _)| e == name)
+        matches!(name, "." | ".." | "build" | "source")
+            || self.cfg.excludes.iter().any(|(e, _)| e == name)
     }
 
     /// `fd` is the descriptor number kmod would hold for this directory (3 for the top,
@@ -151,7 +160,10 @@ impl Scan<'_> {
                 _ => match std::fs::metadata(&full) {
                     Ok(m) => m.is_dir(),
                     Err(e) => {
-                        items.push(Item::Done(Event::Message(format!("fstatat({fd}, {name}): {}", strerror(&e)))));
+                        items.push(Item::Done(Event::Message(format!(
+                            "fstatat({fd}, {name}): {}",
+                            strerror(&e)
+                        ))));
                         continue;
                     }
                 },
@@ -167,7 +179,10 @@ impl Scan<'_> {
             .map(|it| match it {
                 Item::Sub(full) => match std::fs::read_dir(full) {
                     Ok(sub) => self.dir(sub, full, fd + 1),
-                    Err(e) => vec![Event::Message(format!("could not open directory {full}: {}", strerror(&e)))],
+                    Err(e) => vec![Event::Message(format!(
+                        "could not open directory {full}: {}",
+                        strerror(&e)
+                    ))],
                 },
                 Item::Done(_) => Vec::new(),
             })
@@ -201,8 +216,18 @@ impl Walker<'_> {
 
     fn add(&mut self, basename: &str, full: String, under_moddir: bool) {
         let name = modname_of(basename);
-        let relpath = if under_moddir { full.strip_prefix(self.dirname).and_then(|r| r.strip_prefix('/')).map(str::to_string) } else { None };
-        let new = ModuleSource { name: name.clone(), path: full, relpath };
+        let relpath = if under_moddir {
+            full.strip_prefix(self.dirname)
+                .and_then(|r| r.strip_prefix('/'))
+                .map(str::to_string)
+        } else {
+            None
+        };
+        let new = ModuleSource {
+            name: name.clone(),
+            path: full,
+            relpath,
+        };
         match self.found.get(&name) {
             None => {
                 self.found.insert(name, new);

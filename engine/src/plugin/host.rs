@@ -144,8 +144,11 @@ impl Cache {
     }
 
     fn path(&self, engine: &Engine, sha: &str) -> PathBuf {
-        self.dir
-            .join(format!("{sha}-{}-{}.cwasm", WASMTIME_VERSION, Cache::key(engine)))
+        self.dir.join(format!(
+            "{sha}-{}-{}.cwasm",
+            WASMTIME_VERSION,
+            Cache::key(engine)
+        ))
     }
 
     fn load(&self, engine: &Engine, sha: &str) -> Option<Module> {
@@ -184,9 +187,7 @@ impl Cache {
             return;
         }
         let path = self.path(engine, sha);
-        let tmp = self
-            .dir
-            .join(format!(".tmp-{}-{sha}", std::process::id()));
+        let tmp = self.dir.join(format!(".tmp-{}-{sha}", std::process::id()));
         if std::fs::write(&tmp, &art).is_ok() && std::fs::rename(&tmp, &path).is_ok() {
             return;
         }
@@ -399,10 +400,7 @@ fn run_in(
             LOG_IMPORT.0,
             LOG_IMPORT.1,
             |mut caller: Caller<'_, State>, ptr: i32, len: i32| {
-                let Some(mem) = caller
-                    .get_export("memory")
-                    .and_then(|e| e.into_memory())
-                else {
+                let Some(mem) = caller.get_export("memory").and_then(|e| e.into_memory()) else {
                     return;
                 };
                 let room = MAX_LOG_BYTES.saturating_sub(caller.data().log.len());

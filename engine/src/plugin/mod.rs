@@ -67,16 +67,26 @@ pub fn limits_of(d: &PluginDecl) -> Limits {
 }
 
 fn read_capped(path: &std::path::Path) -> Result<Vec<u8>, String> {
-    let meta = std::fs::metadata(path)
-        .map_err(|e| format!("cannot read {}: {}", path.display(), crate::load::walk::strerror(&e)))?;
+    let meta = std::fs::metadata(path).map_err(|e| {
+        format!(
+            "cannot read {}: {}",
+            path.display(),
+            crate::load::walk::strerror(&e)
+        )
+    })?;
     if meta.len() > MAX_FILE_SIZE {
         return Err(format!(
             "{} is larger than {MAX_FILE_SIZE} bytes",
             path.display()
         ));
     }
-    std::fs::read(path)
-        .map_err(|e| format!("cannot read {}: {}", path.display(), crate::load::walk::strerror(&e)))
+    std::fs::read(path).map_err(|e| {
+        format!(
+            "cannot read {}: {}",
+            path.display(),
+            crate::load::walk::strerror(&e)
+        )
+    })
 }
 
 /// Reads, verifies and compiles every plugin the policy declares (the only IO of the
@@ -149,7 +159,11 @@ fn info_fields<'a>(symbol: &'a str, i: &'a SymbolInfo) -> ExportFields<'a> {
     ExportFields {
         symbol,
         crc: i.crc,
-        licence: if i.gpl_only { Licence::Gpl } else { Licence::Any },
+        licence: if i.gpl_only {
+            Licence::Gpl
+        } else {
+            Licence::Any
+        },
         namespace: i.namespace.as_deref(),
     }
 }
@@ -311,8 +325,7 @@ fn to_findings(cx: &CheckContext<'_>, d: &PluginDecl, raw: Vec<abi::RawFinding>)
                         || (r.module.is_some()
                             && a.modules.iter().any(|p| p.matches_module(mname, mpath))))
                     && (a.symbols.is_empty()
-                        || r
-                            .symbol
+                        || r.symbol
                             .as_deref()
                             .is_some_and(|s| a.symbols.iter().any(|p| p.matches_symbol(s))))
             });

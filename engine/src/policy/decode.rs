@@ -726,10 +726,8 @@ pub fn decode_file(
             }
             "allow-finding" => {
                 let codes = cx.symbol_patterns(node);
-                let settings = cx.settings(
-                    node,
-                    &["modules", "symbols", "reason", "owner", "expires"],
-                );
+                let settings =
+                    cx.settings(node, &["modules", "symbols", "reason", "owner", "expires"]);
                 let mut modules = Vec::new();
                 let mut symbols = Vec::new();
                 for (n, vals, _) in &settings {
@@ -1033,7 +1031,11 @@ fn decode_plugin(cx: &mut Cx<'_>, node: &KdlNode) -> Option<PluginDecl> {
             let n = n.value().to_string();
             if PLUGIN_SETTINGS.contains(&n.as_str()) && n != "config" && n != "files" {
                 let vspan = cx.value_span(e);
-                settings.push((n, vec![(e.value().clone(), cx.loc(vspan))], cx.loc(e.span())));
+                settings.push((
+                    n,
+                    vec![(e.value().clone(), cx.loc(vspan))],
+                    cx.loc(e.span()),
+                ));
             } else {
                 let help = did_you_mean(&n, PLUGIN_SETTINGS);
                 cx.err(
@@ -1156,10 +1158,14 @@ fn decode_plugin(cx: &mut Cx<'_>, node: &KdlNode) -> Option<PluginDecl> {
                         if v.is_none() {
                             cx.diags.push(PolicyDiagnostic {
                                 code: "policy::bad-size",
-                                message: format!("`{n}` must be a size such as \"64MiB\", found `{s}`"),
+                                message: format!(
+                                    "`{n}` must be a size such as \"64MiB\", found `{s}`"
+                                ),
                                 loc: *l,
                                 label: "not a size".into(),
-                                help: Some("a number of bytes, or one followed by KiB, MiB or GiB".into()),
+                                help: Some(
+                                    "a number of bytes, or one followed by KiB, MiB or GiB".into(),
+                                ),
                             });
                         }
                         v
@@ -1216,7 +1222,10 @@ fn decode_plugin(cx: &mut Cx<'_>, node: &KdlNode) -> Option<PluginDecl> {
             node.name().span(),
             format!("a `plugin` needs `path` and `sha256`; `{missing}` is missing"),
             format!("no `{missing}`"),
-            Some("e.g. `path \"target/plugins/kabi.wasm\"` and `sha256 \"<sha256sum of the file>\"`".into()),
+            Some(
+                "e.g. `path \"target/plugins/kabi.wasm\"` and `sha256 \"<sha256sum of the file>\"`"
+                    .into(),
+            ),
         );
         return None;
     }

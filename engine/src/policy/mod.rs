@@ -224,7 +224,8 @@ impl Loader<'_> {
 /// not an endless read. (Pipes stay readable, for `--policy <(...)`.)
 fn read_bounded(path: &Path) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
-    let too_large = || std::io::Error::other(format!("file is larger than {MAX_POLICY_SIZE} bytes"));
+    let too_large =
+        || std::io::Error::other(format!("file is larger than {MAX_POLICY_SIZE} bytes"));
     let md = std::fs::metadata(path)?;
     if md.len() > MAX_POLICY_SIZE {
         return Err(too_large());

@@ -242,7 +242,7 @@ fn unknown_node_with_did_you_mean() {
         w(
             "policy::unknown-node",
             "unknown policy node `foo`",
-            Some("policy nodes are: version, include, defaults, severity, allow-duplicate, provider, vmlinux-conflict, depmod"),
+            Some("policy nodes are: version, include, defaults, severity, allow-duplicate, provider, vmlinux-conflict, depmod, plugin, allow-finding"),
             2,
             "foo",
         ),
@@ -1285,4 +1285,87 @@ depmod {
         .unwrap()
         .search_config()
         .is_none());
+}
+
+#[test]
+fn plugin_nodes_decode_with_limits_config_and_files() {
+    let sha = "ab".repeat(32);
+    let text = format!(
+        "version 1\nplugin \"kabi\" {{\n    path \"p/kabi.wasm\"\n    sha256 \"{}\"\n    fuel 123\n    memory \"64MiB\"\n    stack 65536\n    timeout-ms 50\n    max-output \"1KiB\"\n    on-failure \"warn\"\n    config {{ a \"1\"; b \"2\" }}\n    config \"c\" \"3\"\n    files \"base.symvers\" \"other\"\n}}\nseverity {{\n    \"kabi/moved\" \"deny\"\n}}\nallow-finding \"kabi/*\" {{\n    modules \"m\"\n    reason \"r\"\n}}\n",
+        sha.to_uppercase()
+    );
+    let p = crate::policy::load_str("dir/site.kdl", &text, "6.1").expect("valid");
+    let d = &p.plugins[0];
+    assert_eq!(d.name, "kabi");
+    assert_eq!(
+        d.path,
+        std::path::PathBuf::from("dir/p/kabi.wasm"),
+        "relative to the policy"
+    );
+    assert_eq!(d.sha256, sha, "lowercased");
+    assert_eq!(d.limits.fuel, Some(123));
+    assert_eq!(d.limits.memory, Some(64 << 20));
+    assert_eq!(d.limits.stack, Some(65536));
+    assert_eq!(d.limits.timeout_ms, Some(50));
+    assert_eq!(d.limits.max_output, Some(1024));
+    assert_eq!(d.on_failure, Some(crate::diag::Level::Warn));
+    let cfg: Vec<(&str, &str)> = d
+        .config
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    assert_eq!(cfg, [("a", "1"), ("b", "2"), ("c", "3")]);
+    assert_eq!(d.files[0].0, "base.symvers");
+    assert_eq!(d.files[0].1, std::path::PathBuf::from("dir/base.symvers"));
+    assert_eq!(
+        p.plugin_severities["kabi/moved"].value,
+        crate::diag::Level::Deny
+    );
+    assert_eq!(p.allow_findings.len(), 1);
+}
+
+#[test]
+fn plugin_node_mistakes() {
+    let z = "0".repeat(64);
+    expect_one(
+        &format!("version 1\nplugin \"x\" {{\n    path \"a\"\n    sha256 \"{z}\"\n    timeout \"1\"\n}}\n"),
+        w("policy::unknown-node", "unknown setting `timeout` in `plugin`", Some("did you mean `timeout-ms`?"), 5, "timeout"),
+    );
+    expect_one(
+        &format!("version 1\nplugin \"x\" {{\n    path \"a\"\n    sha256 \"{z}\"\n    memory \"lots\"\n}}\n"),
+        w("policy::bad-size", "`memory` must be a size such as \"64MiB\", found `lots`", Some("a number of bytes, or one followed by KiB, MiB or GiB"), 5, "\"lots\""),
+    );
+    expect_one(
+        "version 1\nallow-finding \"duplicate-export\" { reason \"r\" }\n",
+        w(
+            "policy::bad-plugin-code",
+            "`allow-finding` takes plugin codes (PLUGIN/CODE), found `duplicate-export`",
+            Some("built-in findings are governed by `severity` and `allow-duplicate`"),
+            2,
+            "allow-finding \"duplicate-export\" { reason \"r\" }",
+        ),
+    );
+}
+
+#[test]
+fn a_higher_layer_replaces_a_plugin_of_the_same_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let z = "0".repeat(64);
+    let o = "1".repeat(64);
+    std::fs::write(dir.path().join("base.kdl"), format!("version 1\nplugin \"p\" {{ path \"a.wasm\"; sha256 \"{z}\" }}\nplugin \"q\" {{ path \"q.wasm\"; sha256 \"{z}\" }}\n")).unwrap();
+    std::fs::write(
+        dir.path().join("site.kdl"),
+        format!(
+            "version 1\ninclude \"base.kdl\"\nplugin \"p\" {{ path \"b.wasm\"; sha256 \"{o}\" }}\n"
+        ),
+    )
+    .unwrap();
+    let p = crate::policy::load(&[dir.path().join("site.kdl")], "6.1").unwrap();
+    let names: Vec<(&str, &str)> = p
+        .plugins
+        .iter()
+        .map(|d| (d.name.as_str(), d.sha256.as_str()))
+        .collect();
+    assert_eq!(names, [("p", o.as_str()), ("q", z.as_str())]);
+    assert!(p.plugins[0].path.ends_with("b.wasm"));
 }

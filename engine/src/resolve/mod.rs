@@ -13,8 +13,8 @@ pub mod depsort;
 pub use depsort::{dependency_order, DepOrder};
 
 use crate::diag::RuleRef;
-use rayon::prelude::*;
 use crate::graph::{ExportGraph, Exporter, ModuleId, Provider};
+use rayon::prelude::*;
 use rustc_hash::FxHashMap as HashMap;
 
 /// What decided a provider.
@@ -113,14 +113,23 @@ impl Resolution {
     pub fn choice(&self, graph: &ExportGraph, symbol: &str) -> Option<Choice> {
         match self.chosen.get(symbol) {
             Some(c) => Some(c.clone()),
-            None if graph.exporters(symbol).len() == 1 => Some(Choice { index: 0, decision: Decision::Only }),
+            None if graph.exporters(symbol).len() == 1 => Some(Choice {
+                index: 0,
+                decision: Decision::Only,
+            }),
             None => None,
         }
     }
 
     /// Every exported symbol with its provider, in no particular order.
-    pub fn providers<'g>(&'g self, graph: &'g ExportGraph) -> impl Iterator<Item = (&'g str, &'g Exporter)> + 'g {
-        graph.symbols.iter().filter_map(move |(name, _)| self.provider_of(graph, name).map(|e| (&**name, e)))
+    pub fn providers<'g>(
+        &'g self,
+        graph: &'g ExportGraph,
+    ) -> impl Iterator<Item = (&'g str, &'g Exporter)> + 'g {
+        graph
+            .symbols
+            .keys()
+            .filter_map(move |name| self.provider_of(graph, name).map(|e| (&**name, e)))
     }
 }
 
@@ -132,7 +141,11 @@ pub fn resolve(graph: &ExportGraph, rule: &dyn ProviderRule) -> Resolution {
             chosen.insert(name.clone(), rule.choose(graph, name, exporters));
         }
     }
-    let mut res = Resolution { chosen, imports: Vec::new(), deps: Vec::new() };
+    let mut res = Resolution {
+        chosen,
+        imports: Vec::new(),
+        deps: Vec::new(),
+    };
     // Each module's imports resolve independently: do them on all cores, in order.
     let per_module: Vec<(Vec<ResolvedImport>, Vec<ModuleId>)> = graph
         .modules
@@ -143,14 +156,20 @@ pub fn resolve(graph: &ExportGraph, rule: &dyn ProviderRule) -> Resolution {
             for imp in &m.image.imports {
                 let key = graph.prefix.import_key(&imp.name);
                 let out = match res.provider_of(graph, key) {
-                    None => ResolvedImport { provider: None, provider_crc: 0 },
+                    None => ResolvedImport {
+                        provider: None,
+                        provider_crc: 0,
+                    },
                     Some(e) => {
                         if let Provider::Module(id) = e.provider {
                             if !deps.contains(&id) {
                                 deps.push(id);
                             }
                         }
-                        ResolvedImport { provider: Some(e.provider), provider_crc: e.crc }
+                        ResolvedImport {
+                            provider: Some(e.provider),
+                            provider_crc: e.crc,
+                        }
                     }
                 };
                 outs.push(out);

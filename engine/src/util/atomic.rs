@@ -150,7 +150,7 @@ pub fn write_set(
     // `None`: there was no file of that name (a directory is not backed up: renaming
     // over it fails, and the rollback below starts there).
     let mut backups: Vec<Option<PathBuf>> = Vec::with_capacity(temps.len());
-    for (i, (_, target)) in temps.iter().enumerate() {
+    for (_, target) in &temps {
         let name = target
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -174,7 +174,6 @@ pub fn write_set(
                 }
             }
         };
-        debug_assert_eq!(backups.len(), i);
         backups.push(backup);
     }
 

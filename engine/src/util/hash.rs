@@ -51,7 +51,10 @@ pub fn superfast(key: &[u8]) -> u32 {
 /// hashed once.
 pub fn sort_in_table_order<T>(items: &mut Vec<T>, buckets: u32, key: impl Fn(&T) -> &[u8]) {
     let mask = buckets - 1;
-    let mut decorated: Vec<(u32, T)> = items.drain(..).map(|it| (superfast(key(&it)) & mask, it)).collect();
+    let mut decorated: Vec<(u32, T)> = items
+        .drain(..)
+        .map(|it| (superfast(key(&it)) & mask, it))
+        .collect();
     decorated.sort_unstable_by(|(ba, a), (bb, b)| ba.cmp(bb).then_with(|| key(a).cmp(key(b))));
     items.extend(decorated.into_iter().map(|(_, it)| it));
 }

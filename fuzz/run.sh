@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# Runs every fuzz target for SECONDS each (default 60), after seeding its corpus from the
+# repository's real inputs. Needs the nightly toolchain and cargo-fuzz
+# (`cargo install cargo-fuzz --locked`).
+#
+#   fuzz/run.sh [SECONDS] [TARGET...]
+#
+# FUZZ_PARALLEL=N runs N targets at a time (default 1; one libFuzzer process each).
+# Seeds go to fuzz/seeds/TARGET (rebuilt each run, read-only for libFuzzer); what the
+# fuzzer finds goes to fuzz/corpus/TARGET (kept between runs) and crashes to
+# fuzz/artifacts/TARGET. A summary table (executions, exec/s, result) is printed at the
+# end and written to fuzz/last-run.txt; the exit status is 1 if any target failed.
+set -euo pipefail
+cd "$(dirname "$0")"
+fuzz_dir=$(pwd)
+repo=$(cd .. && pwd)
+secs=${1:-60}
+shift || true
+all_targets=(elf module_compressed module_file symvers system_map modules_order
+	builtin_modinfo depmod_d policy plugin_output index_roundtrip)
+if [ $# -gt 0 ]; then targets=("$@"); else targets=("${all_targets[@]}"); fi
+parallel=${FUZZ_PARALLEL:-1}
+corpus_dir=${MODPOLICY_CORPUS_DIR:-$repo/target/corpus}
+
+cargo +nightly fuzz --version >/dev/null 2>&1 || {
+	echo "fuzz/run.sh: needs cargo-fuzz on the nightly toolchain (cargo install cargo-fuzz --locked)" >&2
+	exit 2
+}
+
+# ---------------------------------------------------------------- seeds
+seed() { # seed TARGET FILE...: copies each file (at most 64 KiB) into the target's seeds
+	local t=$1
+	shift
+	mkdir -p "seeds/$t"
+	local f
+	for f in "$@"; do
+		[ -f "$f" ] || continue
+		[ "$(stat -c %s "$f")" -le 65536 ] || continue
+		cp "$f" "seeds/$t/$(printf '%s' "$f" | sha1sum | cut -c1-16)-$(basename "$f")"
+	done
+}
+head_seed() { # head_seed TARGET LINES FILE...: the first LINES lines of big text files
+	local t=$1 n=$2
+	shift 2
+	mkdir -p "seeds/$t"
+	local f
+	for f in "$@"; do
+		[ -f "$f" ] || continue
+		head -n "$n" "$f" >"seeds/$t/$(printf '%s' "$f" | sha1sum | cut -c1-16)-$(basename "$f")"
+	done
+}
+rm -rf seeds
+mkdir -p seeds corpus
+mapfile -t kos < <(find "$repo/tests/fixtures" -name '*.ko' -o -name '*.o' | sort)
+if [ -d "$corpus_dir/image-6.1" ]; then
+	# A sample of small real modules from the Debian 6.1 tree.
+	mapfile -t -O "${#kos[@]}" kos < <(find "$corpus_dir/image-6.1" -name '*.ko' -size -64k | sort | head -n 40)
+fi
+seed elf "${kos[@]}"
+seed module_file "${kos[@]}"
+tmpc=$(mktemp -d)
+trap 'rm -rf "$tmpc"' EXIT
+for k in "${kos[@]:0:12}"; do
+	b=$(basename "$k")
+	command -v xz >/dev/null && xz -c "$k" >"$tmpc/$b.xz"
+	command -v gzip >/dev/null && gzip -c "$k" >"$tmpc/$b.gz"
+	command -v zstd >/dev/null && zstd -q -c "$k" >"$tmpc/$b.zst"
+done
+if [ -d "$corpus_dir/image-6.12" ]; then
+	mapfile -t xzs < <(find "$corpus_dir/image-6.12" -name '*.ko.xz' -size -16k | sort | head -n 20)
+	for f in "${xzs[@]}"; do cp "$f" "$tmpc/"; done
+fi
+seed module_compressed "$tmpc"/*
+seed module_file "$tmpc"/*
+mapfile -t symvers < <(find "$repo/tests/fixtures" -name Module.symvers | sort)
+seed symvers "${symvers[@]}"
+[ -d "$corpus_dir" ] && head_seed symvers 300 $(find "$corpus_dir" -name Module.symvers 2>/dev/null | head -n 2)
+head_seed system_map 300 $(find "$corpus_dir" -path '*System.map*' -type f 2>/dev/null | head -n 2)
+printf 'ffffffff81000000 T _text\nffffffff81e00000 R __ksymtab_printk\nbad line\n' >"$tmpc/System.map"
+seed system_map "$tmpc/System.map"
+seed modules_order $(find "$repo/tests/fixtures" -name modules.order | sort)
+seed builtin_modinfo $(find "$repo/tests/fixtures" "$corpus_dir/image-6.1" -name modules.builtin.modinfo 2>/dev/null | sort)
+seed depmod_d $(find "$repo/tests/fixtures" -path '*depmod.d*' -type f | sort)
+seed policy "$repo"/policies/*.kdl $(find "$repo/tests" -name '*.kdl' | sort)
+mkdir -p seeds/plugin_output
+printf 'finding\tdup-check\twarn\tdupa\tdup_shared_fn\tduplicate \\t export\n' >seeds/plugin_output/one
+printf 'finding\tx\tdeny\t-\t-\tm\nfinding\ty-2\tallow\tmod\t-\tmsg\n' >seeds/plugin_output/two
+# .bin indexes written by our own depmod (if built), and a few records for the builder.
+bin=$repo/target/release/modpolicy
+[ -x "$bin" ] || bin=$repo/target/debug/modpolicy
+if [ -x "$bin" ]; then
+	cp -a "$repo/tests/fixtures/trees/devices" "$tmpc/tree"
+	"$bin" depmod -b "$tmpc/tree" 6.1.0-test >/dev/null 2>&1 || true
+	seed index_roundtrip "$tmpc"/tree/lib/modules/6.1.0-test/*.bin
+fi
+mkdir -p seeds/index_roundtrip
+printf 'pci:v00008086d*\xffe1000e\xff\x01\xfesymbol:dup_shared_fn\xffdupa\xff\x00\xfesymbol:dup_shared_fn\xffdupb\xff\x00' >seeds/index_roundtrip/records
+
+# ---------------------------------------------------------------- run
+cargo +nightly fuzz build --debug-assertions >&2
+
+run_one() { # run_one TARGET: prints "TARGET RUNS SECONDS STATUS"
+	local t=$1 max_len=65536
+	mkdir -p "corpus/$t" "artifacts/$t"
+	local log=$fuzz_dir/artifacts/$t/last.log
+	local status=ok
+	cargo +nightly fuzz run --debug-assertions "$t" "corpus/$t" "seeds/$t" -- \
+		-max_total_time="$secs" -max_len="$max_len" -rss_limit_mb=2048 -timeout=10 \
+		-print_final_stats=1 -artifact_prefix="$fuzz_dir/artifacts/$t/" >"$log" 2>&1 || status=FAILED
+	local runs
+	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
+	echo "$t ${runs:-0} $secs $status"
+}
+
+results=$(mktemp)
+running=0
+for t in "${targets[@]}"; do
+	run_one "$t" >>"$results" &
+	running=$((running + 1))
+	if [ "$running" -ge "$parallel" ]; then
+		wait -n || true
+		running=$((running - 1))
+	fi
+done
+wait || true
+
+{
+	printf '%-18s %14s %10s  %s\n' target executions exec/s result
+	sort "$results" | while read -r t runs s st; do
+		printf '%-18s %14s %10s  %s\n' "$t" "$runs" "$((runs / (s > 0 ? s : 1)))" "$st"
+	done
+} | tee last-run.txt
+rm -f "$results"
+if grep -q FAILED last-run.txt; then
+	echo "fuzz/run.sh: a target failed; see fuzz/artifacts/TARGET/last.log and the crash files beside it" >&2
+	exit 1
+fi
