@@ -143,6 +143,7 @@ pub fn run(args: DepmodArgs) -> ExitCode {
         Err(c) => return c,
     };
 
+    tracing::debug!(elapsed = ?super::elapsed(), "policy loaded");
     if args.quick && !manual {
         if args.show {
             return ExitCode::SUCCESS;

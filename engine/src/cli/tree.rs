@@ -303,6 +303,7 @@ pub fn load_tree_with_limits(
                 cfg
             }
         };
+        tracing::debug!(elapsed = ?super::elapsed(), "configuration read");
         let mut walk_msgs = Vec::new();
         let found = match discover(&dirname, &search_cfg, exts, &mut walk_msgs) {
             Ok(f) => f,

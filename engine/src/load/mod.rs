@@ -147,17 +147,28 @@ pub fn read_modules<P: AsRef<Path> + Sync>(
     paths: &[P],
     limits: &Limits,
 ) -> Vec<Result<ModuleImage, ModuleError>> {
+    // Sizes matter only for compressed modules (long decodes, large buffers); an
+    // uncompressed tree is read in the given order, without a `stat` per file.
+    let compressed = |p: &Path| {
+        p.extension()
+            .is_some_and(|e| e == "xz" || e == "zst" || e == "gz")
+    };
+    let any_compressed = paths.iter().any(|p| compressed(p.as_ref()));
     let mut order: Vec<(u64, usize)> = paths
         .par_iter()
         .enumerate()
         .map(|(i, p)| {
-            (
-                std::fs::metadata(p.as_ref()).map(|m| m.len()).unwrap_or(0),
-                i,
-            )
+            let size = if any_compressed {
+                std::fs::metadata(p.as_ref()).map(|m| m.len()).unwrap_or(0)
+            } else {
+                0
+            };
+            (size, i)
         })
         .collect();
-    order.sort_unstable_by(|a, b| b.cmp(a));
+    if any_compressed {
+        order.sort_unstable_by(|a, b| b.cmp(a));
+    }
     let results: Vec<(usize, Result<ModuleImage, ModuleError>)> = order
         .par_iter()
         .with_max_len(1)

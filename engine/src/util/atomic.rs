@@ -6,7 +6,8 @@
 //! lock file is left behind):
 //!
 //! 1. **Clean up** temporaries a killed earlier run left behind: only names of our own
-//!    pattern, `.<name>.modpolicy-<pid>-<n>.tmp` (see [`is_own_temp`]).
+//!    pattern, `.<name>.modpolicy-<pid>-<n>.tmp` (see [`is_own_temp`]). (On a filesystem
+//!    without `flock` the set is written unlocked and this step is skipped.)
 //! 2. **Write** every file in full to a temporary name in its own directory (so the final
 //!    `rename` stays on one filesystem and is atomic). Any failure here (disk full, a
 //!    file-size limit, a read-only directory) removes the temporaries and leaves the
@@ -98,14 +99,26 @@ pub fn write_set(
     opts: WriteOptions,
 ) -> Result<(), WriteError> {
     // The lock is released when `_lock` is dropped (or the process dies).
-    let _lock = File::open(dir)
-        .and_then(|d| d.lock().map(|()| d))
-        .map_err(|source| WriteError {
-            path: dir.to_path_buf(),
-            what: "cannot lock the output directory",
-            source,
-        })?;
-    remove_stray_temps(dir);
+    let d = File::open(dir).map_err(|source| WriteError {
+        path: dir.to_path_buf(),
+        what: "cannot open the output directory",
+        source,
+    })?;
+    let _lock = match d.lock() {
+        Ok(()) => {
+            remove_stray_temps(dir);
+            Some(d)
+        }
+        // A filesystem without `flock` (some network filesystems): write anyway, but
+        // leave other temporaries alone, since a live run may own them.
+        Err(e) => {
+            tracing::warn!(
+                "cannot lock {}: {e}; stray temporaries are not cleaned",
+                dir.display()
+            );
+            None
+        }
+    };
 
     let cleanup = |temps: &[(PathBuf, PathBuf)]| {
         for (t, _) in temps {
