@@ -10,48 +10,11 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Instant;
 
-struct Sample {
-    wall: f64,
-    cpu: f64,
-    rss_mib: f64,
-}
+#[path = "common/mod.rs"]
+mod common;
 
-fn run(cmd: &[String]) -> Sample {
-    let start = Instant::now();
-    let child = Command::new(&cmd[0])
-        .args(&cmd[1..])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {}: {e}", cmd[0]));
-    let pid = child.id() as libc::pid_t;
-    let mut status = 0;
-    // SAFETY: rusage is plain data, zero is a valid value; wait4 fills it for our child.
-    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: waiting on our own child pid with valid pointers.
-    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut ru) };
-    let wall = start.elapsed().as_secs_f64();
-    assert_eq!(r, pid, "wait4 failed");
-    std::mem::forget(child);
-    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    Sample {
-        wall,
-        cpu: tv(ru.ru_utime) + tv(ru.ru_stime),
-        rss_mib: ru.ru_maxrss as f64 / 1024.0,
-    }
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    let n = v.len();
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    }
-}
+use common::{median, run, Sample};
 
 fn copy_tree(src: &Path, dst: &Path) {
     let _ = std::fs::remove_dir_all(dst);

@@ -11,39 +11,13 @@
 //! medians of wall and CPU time and the ratios to **none**. Nothing is asserted.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::time::Instant;
 
-fn run(cmd: &[String]) -> (f64, f64) {
-    let start = Instant::now();
-    let child = Command::new(&cmd[0])
-        .args(&cmd[1..])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {}: {e}", cmd[0]));
-    let pid = child.id() as libc::pid_t;
-    let mut status = 0;
-    // SAFETY: rusage is plain data, zero is a valid value; wait4 fills it for our child.
-    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: waiting on our own child pid with valid pointers.
-    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut ru) };
-    let wall = start.elapsed().as_secs_f64();
-    assert_eq!(r, pid, "wait4 failed");
-    std::mem::forget(child);
-    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    (wall, tv(ru.ru_utime) + tv(ru.ru_stime))
-}
+// Peak memory (`Sample::rss_mib`) is reported by the depmod benchmark only.
+#[allow(dead_code)]
+#[path = "common/mod.rs"]
+mod common;
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    let n = v.len();
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    }
-}
+use common::{median, run};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -95,7 +69,7 @@ fn main() {
     let cold = [with.clone(), vec!["--no-plugin-cache".into(), s(&tree)]].concat();
     let warm = [with, vec!["--plugin-cache".into(), s(&cache), s(&tree)]].concat();
     let configs = [("none", &none), ("cold", &cold), ("warm", &warm)];
-    let mut samples: Vec<Vec<(f64, f64)>> = vec![Vec::new(); 3];
+    let mut samples: Vec<Vec<common::Sample>> = (0..3).map(|_| Vec::new()).collect();
     for (_, c) in &configs {
         run(c); // warm-up (and fills the cache for `warm`)
     }
@@ -107,11 +81,11 @@ fn main() {
     let _ = std::fs::remove_dir_all(&cache);
     let walls: Vec<f64> = samples
         .iter()
-        .map(|v| median(v.iter().map(|x| x.0).collect()))
+        .map(|v| median(v.iter().map(|x| x.wall).collect()))
         .collect();
     let cpus: Vec<f64> = samples
         .iter()
-        .map(|v| median(v.iter().map(|x| x.1).collect()))
+        .map(|v| median(v.iter().map(|x| x.cpu).collect()))
         .collect();
     println!(
         "modpolicy check on the Debian 6.1 tree ({} runs each; the 3 example plugins)",
