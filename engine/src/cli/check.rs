@@ -488,6 +488,7 @@ pub fn run(args: CheckArgs) -> ExitCode {
                     gzip: false,
                     order_first_wins: false,
                     modules: Vec::new(),
+                    limits: Limits::default(),
                 };
                 let tree = match load_tree(&opts, &policy, &log, &mut false) {
                     Ok(t) => t,

@@ -6,8 +6,8 @@
 //! and may deny what it finds (then nothing is written either).
 
 use super::tree::{
-    absolute_unnormalised, kernel_version, load_policy, load_tree_with_limits, parse_overrides,
-    today, Log, TreeOptions,
+    absolute_unnormalised, kernel_version, load_policy, load_tree, parse_overrides, today, Log,
+    TreeOptions,
 };
 use crate::check::CheckContext;
 use crate::diag::{Code, Finding, Level};
@@ -167,14 +167,14 @@ pub fn run(args: DepmodArgs) -> ExitCode {
         } else {
             Vec::new()
         },
+        limits: Limits {
+            max_module_size: args
+                .max_module_size
+                .unwrap_or(Limits::default().max_module_size),
+        },
     };
     let mut errsyms = args.errsyms;
-    let limits = Limits {
-        max_module_size: args
-            .max_module_size
-            .unwrap_or(Limits::default().max_module_size),
-    };
-    let tree = match load_tree_with_limits(&opts, &limits, &policy, &log, &mut errsyms) {
+    let tree = match load_tree(&opts, &policy, &log, &mut errsyms) {
         Ok(t) => t,
         Err(c) => return c,
     };

@@ -11,6 +11,7 @@ use crate::check::CheckContext;
 use crate::diag::Finding;
 use crate::graph::{ExportGraph, Exporter, ModuleId, Provider};
 use crate::load::elf::ExportKind;
+use crate::load::Limits;
 use crate::policy::engine::PolicyEngine;
 use crate::resolve::{resolve, Decision, Resolution};
 use clap::Args;
@@ -344,6 +345,7 @@ pub fn run(args: ExplainArgs) -> ExitCode {
         gzip: true,
         order_first_wins: false,
         modules: Vec::new(),
+        limits: Limits::default(),
     };
     let mut errsyms = false;
     let tree = match load_tree(&opts, &policy, &log, &mut errsyms) {

@@ -68,6 +68,8 @@ pub struct TreeOptions {
     pub order_first_wins: bool,
     /// Manual mode: these module files only.
     pub modules: Vec<PathBuf>,
+    /// Bounds on each module file and what a compressed one may expand to.
+    pub limits: Limits,
 }
 
 /// A loaded tree.
@@ -187,21 +189,10 @@ pub fn parse_overrides(
     Ok(v)
 }
 
-/// Loads the tree with the default [`Limits`]. `errsyms` is switched off (with kmod's
-/// warning) when there are no vmlinux symbols.
+/// Loads the tree. `errsyms` is switched off (with kmod's warning) when there are no
+/// vmlinux symbols.
 pub fn load_tree(
     opts: &TreeOptions,
-    policy: &Policy,
-    log: &Log,
-    errsyms: &mut bool,
-) -> Result<Tree, ExitCode> {
-    load_tree_with_limits(opts, &Limits::default(), policy, log, errsyms)
-}
-
-/// [`load_tree`] with explicit bounds on each module file (`--max-module-size`).
-pub fn load_tree_with_limits(
-    opts: &TreeOptions,
-    limits: &Limits,
     policy: &Policy,
     log: &Log,
     errsyms: &mut bool,
@@ -347,7 +338,7 @@ pub fn load_tree_with_limits(
     };
 
     let paths: Vec<&str> = sources.iter().map(|s| s.path.as_str()).collect();
-    let images = read_modules(&paths, limits);
+    let images = read_modules(&paths, &opts.limits);
     tracing::debug!(elapsed = ?super::elapsed(), "modules read");
     let mut fatal_module: Option<String> = None;
     let mut read_errors = std::collections::HashMap::new();
