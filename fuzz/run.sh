@@ -6,6 +6,12 @@
 #   fuzz/run.sh [SECONDS] [TARGET...]
 #
 # FUZZ_PARALLEL=N runs N targets at a time (default 1; one libFuzzer process each).
+# FUZZ_RUNS=N stops each target after N executions (or SECONDS, whichever comes first):
+# `FUZZ_RUNS=10000000 FUZZ_PARALLEL=2 fuzz/run.sh 36000` is the long run.
+# FUZZ_SANITIZER=address|none|... picks cargo-fuzz's sanitizer (default none: no target
+# reaches `unsafe` code of ours, and the C decoders are not instrumented either way, so ASan
+# would only slow the search down; panics, overflows with debug assertions, timeouts and
+# memory limits are caught without it).
 # Seeds go to fuzz/seeds/TARGET (rebuilt each run, read-only for libFuzzer); what the
 # fuzzer finds goes to fuzz/corpus/TARGET (kept between runs) and crashes to
 # fuzz/artifacts/TARGET. A summary table (executions, exec/s, result) is printed at the
@@ -16,8 +22,9 @@ fuzz_dir=$(pwd)
 repo=$(cd .. && pwd)
 secs=${1:-60}
 shift || true
-all_targets=(elf module_compressed module_file symvers system_map modules_order
-	builtin_modinfo depmod_d policy plugin_output index_roundtrip)
+# Slowest first, so that FUZZ_PARALLEL packs the long run well.
+all_targets=(policy depmod_d module_file index_roundtrip module_compressed elf symvers
+	plugin_output system_map builtin_modinfo modules_order)
 if [ $# -gt 0 ]; then targets=("$@"); else targets=("${all_targets[@]}"); fi
 parallel=${FUZZ_PARALLEL:-1}
 corpus_dir=${MODPOLICY_CORPUS_DIR:-$repo/target/corpus}
@@ -97,7 +104,10 @@ mkdir -p seeds/index_roundtrip
 printf 'pci:v00008086d*\xffe1000e\xff\x01\xfesymbol:dup_shared_fn\xffdupa\xff\x00\xfesymbol:dup_shared_fn\xffdupb\xff\x00' >seeds/index_roundtrip/records
 
 # ---------------------------------------------------------------- run
-cargo +nightly fuzz build --debug-assertions >&2
+sanitizer=${FUZZ_SANITIZER:-none}
+cargo +nightly fuzz build -s "$sanitizer" --debug-assertions >&2
+# Built once: the runs below use these binaries, so editing the sources meanwhile is safe.
+bindir=$fuzz_dir/target/$(rustc +nightly -vV | sed -n 's/^host: //p')/release
 
 run_one() { # run_one TARGET: prints "TARGET RUNS SECONDS STATUS"
 	local t=$1 max_len=8192
@@ -105,13 +115,13 @@ run_one() { # run_one TARGET: prints "TARGET RUNS SECONDS STATUS"
 	case $t in elf | module_*) max_len=65536 ;; esac
 	mkdir -p "corpus/$t" "artifacts/$t"
 	local log=$fuzz_dir/artifacts/$t/last.log
-	local status=ok
-	cargo +nightly fuzz run --debug-assertions "$t" "corpus/$t" "seeds/$t" -- \
+	local status=ok t0=$SECONDS
+	"$bindir/$t" "corpus/$t" "seeds/$t" \
 		-max_total_time="$secs" -max_len="$max_len" -rss_limit_mb=2048 -timeout=10 \
-		-print_final_stats=1 -artifact_prefix="$fuzz_dir/artifacts/$t/" >"$log" 2>&1 || status=FAILED
+		${FUZZ_RUNS:+-runs="$FUZZ_RUNS"} -print_final_stats=1 -artifact_prefix="$fuzz_dir/artifacts/$t/" >"$log" 2>&1 || status=FAILED
 	local runs
 	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
-	echo "$t ${runs:-0} $secs $status"
+	echo "$t ${runs:-0} $((SECONDS - t0)) $status"
 }
 
 results=$(mktemp)
@@ -127,9 +137,9 @@ done
 wait || true
 
 {
-	printf '%-18s %14s %10s  %s\n' target executions exec/s result
+	printf '%-18s %14s %10s %10s  %s\n' target executions seconds exec/s result
 	sort "$results" | while read -r t runs s st; do
-		printf '%-18s %14s %10s  %s\n' "$t" "$runs" "$((runs / (s > 0 ? s : 1)))" "$st"
+		printf '%-18s %14s %10s %10s  %s\n' "$t" "$runs" "$s" "$((runs / (s > 0 ? s : 1)))" "$st"
 	done
 } | tee last-run.txt
 rm -f "$results"
