@@ -6,7 +6,19 @@
 //! time, user+sys CPU, peak resident memory from `wait4`), and prints medians and the
 //! median of the per-pair ratios. Nothing is asserted: a benchmark reports, tests judge.
 //!
-//! The trees come from `tests/corpus/setup.sh` (which unpacks `../shared/corpus`).
+//! Each tree is measured in two modes: plain (`depmod -b ROOT VERSION`), and with the
+//! image's stub `System.map` and `-e` (`-F ROOT/boot/System.map-VERSION -e`), where both
+//! print one warning per vmlinux import; stderr then goes to a file, as in a build log.
+//!
+//! The trees come from `tests/corpus/setup.sh` (which unpacks `../shared/corpus`). More
+//! trees can be added with `MODPOLICY_BENCH_TREES=ROOT:VERSION[,ROOT:VERSION...]`, e.g. the
+//! full Debian 6.1 image (4,022 modules):
+//!
+//! ```text
+//! apt-get download linux-image-6.1.0-47-amd64-unsigned
+//! dpkg-deb -x linux-image-6.1.0-47-amd64-unsigned_*.deb /tmp/full61
+//! MODPOLICY_BENCH_TREES=/tmp/full61:6.1.0-47-amd64 cargo bench --bench depmod
+//! ```
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -14,7 +26,7 @@ use std::process::Command;
 #[path = "common/mod.rs"]
 mod common;
 
-use common::{median, run, Sample};
+use common::{median, run_to, Sample};
 
 fn copy_tree(src: &Path, dst: &Path) {
     let _ = std::fs::remove_dir_all(dst);
@@ -59,7 +71,7 @@ fn main() {
 
     println!("modpolicy depmod vs kmod depmod: {runs} runs each, alternating, after one warm-up");
     println!(
-        "{:<34} {:>10} {:>10} {:>10} {:>10} {:>9} {:>9} {:>8}",
+        "{:<46} {:>10} {:>10} {:>10} {:>10} {:>9} {:>9} {:>8}",
         "tree / mode",
         "kmod wall",
         "ours wall",
@@ -69,57 +81,108 @@ fn main() {
         "ours MiB",
         "speedup"
     );
-    let trees = [
-        ("6.1 cloud, 1121 .ko", "image-6.1", "6.1.0-47-cloud-amd64"),
+    let mut trees: Vec<(String, PathBuf, String)> = vec![
         (
-            "6.12 cloud, 1138 .ko.xz",
-            "image-6.12",
-            "6.12.107+deb12-cloud-amd64",
+            "6.1 cloud, 1121 .ko".into(),
+            corpus.join("image-6.1"),
+            "6.1.0-47-cloud-amd64".into(),
+        ),
+        (
+            "6.12 cloud, 1138 .ko.xz".into(),
+            corpus.join("image-6.12"),
+            "6.12.107+deb12-cloud-amd64".into(),
         ),
     ];
-    for (label, dir, ver) in trees {
-        let src = corpus.join(dir);
-        let a = work.path().join(format!("{dir}-kmod"));
-        let b = work.path().join(format!("{dir}-ours"));
-        copy_tree(&src, &a);
-        copy_tree(&src, &b);
-        let kmod_cmd: Vec<String> = vec![
-            kmod.display().to_string(),
-            "-b".into(),
-            a.display().to_string(),
-            ver.into(),
+    for t in std::env::var("MODPOLICY_BENCH_TREES")
+        .unwrap_or_default()
+        .split(',')
+        .filter(|t| !t.is_empty())
+    {
+        let (root, ver) = t
+            .rsplit_once(':')
+            .expect("MODPOLICY_BENCH_TREES entries are ROOT:VERSION");
+        let n = count_modules(&Path::new(root).join("lib/modules").join(ver));
+        trees.push((format!("{ver}, {n} modules"), root.into(), ver.into()));
+    }
+    for (i, (label, src, ver)) in trees.iter().enumerate() {
+        let a = work.path().join(format!("{i}-kmod"));
+        let b = work.path().join(format!("{i}-ours"));
+        copy_tree(src, &a);
+        copy_tree(src, &b);
+        let map = |root: &Path| {
+            root.join("boot")
+                .join(format!("System.map-{ver}"))
+                .display()
+                .to_string()
+        };
+        let modes: [(&str, Vec<String>, Vec<String>); 2] = [
+            ("", Vec::new(), Vec::new()),
+            (
+                " -F stub -e",
+                vec!["-F".into(), map(&a), "-e".into()],
+                vec!["-F".into(), map(&b), "-e".into()],
+            ),
         ];
-        let our_cmd: Vec<String> = vec![
-            ours.display().to_string(),
-            "depmod".into(),
-            "-b".into(),
-            b.display().to_string(),
-            ver.into(),
-        ];
-        run(&kmod_cmd);
-        run(&our_cmd);
-        let (mut ks, mut os, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
-        for _ in 0..runs {
-            let k = run(&kmod_cmd);
-            let o = run(&our_cmd);
-            ratios.push(k.wall / o.wall);
-            ks.push(k);
-            os.push(o);
+        for (mode, kmod_extra, our_extra) in modes {
+            let kmod_cmd: Vec<String> = [kmod.display().to_string(), "-b".into()]
+                .into_iter()
+                .chain([a.display().to_string()])
+                .chain(kmod_extra)
+                .chain([ver.clone()])
+                .collect();
+            let our_cmd: Vec<String> = [ours.display().to_string(), "depmod".into(), "-b".into()]
+                .into_iter()
+                .chain([b.display().to_string()])
+                .chain(our_extra)
+                .chain([ver.clone()])
+                .collect();
+            let log = (!mode.is_empty()).then(|| work.path().join("stderr.log"));
+            let log = log.as_deref();
+            run_to(&kmod_cmd, log);
+            run_to(&our_cmd, log);
+            let (mut ks, mut os, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+            for _ in 0..runs {
+                let k = run_to(&kmod_cmd, log);
+                let o = run_to(&our_cmd, log);
+                ratios.push(k.wall / o.wall);
+                ks.push(k);
+                os.push(o);
+            }
+            let m = |v: &[Sample], f: fn(&Sample) -> f64| median(v.iter().map(f).collect());
+            println!(
+                "{:<46} {:>9.4}s {:>9.4}s {:>9.4}s {:>9.4}s {:>9.1} {:>9.1} {:>7.2}x",
+                format!("{label}{mode}"),
+                m(&ks, |s| s.wall),
+                m(&os, |s| s.wall),
+                m(&ks, |s| s.cpu),
+                m(&os, |s| s.cpu),
+                m(&ks, |s| s.rss_mib),
+                m(&os, |s| s.rss_mib),
+                median(ratios)
+            );
         }
-        let m = |v: &[Sample], f: fn(&Sample) -> f64| median(v.iter().map(f).collect());
-        println!(
-            "{:<34} {:>9.4}s {:>9.4}s {:>9.4}s {:>9.4}s {:>9.1} {:>9.1} {:>7.2}x",
-            label,
-            m(&ks, |s| s.wall),
-            m(&os, |s| s.wall),
-            m(&ks, |s| s.cpu),
-            m(&os, |s| s.cpu),
-            m(&ks, |s| s.rss_mib),
-            m(&os, |s| s.rss_mib),
-            median(ratios)
-        );
     }
     println!(
         "speedup = median over pairs of kmod wall / modpolicy wall; MiB = peak resident memory"
     );
+}
+
+/// How many module files (`.ko`, `.ko.xz`, `.ko.zst`, `.ko.gz`) are under `dir`.
+fn count_modules(dir: &Path) -> usize {
+    let mut n = 0;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if [".ko", ".ko.xz", ".ko.zst", ".ko.gz"]
+                .iter()
+                .any(|x| p.to_string_lossy().ends_with(x))
+            {
+                n += 1;
+            }
+        }
+    }
+    n
 }

@@ -1,4 +1,6 @@
 //! What both benchmarks share: timing one whole child process and taking medians.
+// Each benchmark includes this file and uses only part of it.
+#![allow(dead_code)]
 
 use std::process::Command;
 use std::time::Instant;
@@ -15,11 +17,23 @@ pub struct Sample {
 
 /// Runs `cmd` (output discarded) and measures it with `wait4`.
 pub fn run(cmd: &[String]) -> Sample {
+    run_to(cmd, None)
+}
+
+/// Like [`run`], with stderr going to the file `stderr` (truncated first) when given: a
+/// package build's log is a file or a pipe, where each write costs what `/dev/null` hides.
+pub fn run_to(cmd: &[String], stderr: Option<&std::path::Path>) -> Sample {
+    let err = match stderr {
+        Some(p) => std::process::Stdio::from(
+            std::fs::File::create(p).unwrap_or_else(|e| panic!("{}: {e}", p.display())),
+        ),
+        None => std::process::Stdio::null(),
+    };
     let start = Instant::now();
     let child = Command::new(&cmd[0])
         .args(&cmd[1..])
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
+        .stderr(err)
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start {}: {e}", cmd[0]));
     let pid = child.id() as libc::pid_t;

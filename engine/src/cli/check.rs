@@ -469,10 +469,7 @@ pub fn run(args: CheckArgs) -> ExitCode {
         eprintln!("modpolicy check: note: no --symvers: vmlinux's exports are unknown, undefined symbols are not checked");
     }
 
-    let log = Log {
-        verbose: 0,
-        prog: "modpolicy",
-    };
+    let log = Log::new("modpolicy", 0);
     let mut findings: Vec<Finding> = Vec::new();
     let mut unreadable = false;
     for input in &inputs {
@@ -527,7 +524,10 @@ pub fn run(args: CheckArgs) -> ExitCode {
                         f,
                         read_builtin(&Path::new(dir).join("modules.builtin")),
                     ),
-                    Err(e) => return bad(&e),
+                    Err(e) => {
+                        log.flush();
+                        return bad(&e);
+                    }
                 }
             }
         };
@@ -575,6 +575,7 @@ pub fn run(args: CheckArgs) -> ExitCode {
         Format::Json => json::render(&report),
         Format::Sarif => sarif::render(&report),
     };
+    log.flush();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     if out

@@ -111,10 +111,7 @@ pub struct DepmodArgs {
 
 /// Runs `modpolicy depmod`.
 pub fn run(args: DepmodArgs) -> ExitCode {
-    let log = Log {
-        verbose: args.verbose,
-        prog: "depmod",
-    };
+    let log = Log::new("depmod", args.verbose);
     let kver = match kernel_version(args.version.as_deref(), &log) {
         Ok(v) => v,
         Err(c) => return c,
@@ -138,6 +135,7 @@ pub fn run(args: DepmodArgs) -> ExitCode {
         Ok(o) => o,
         Err(e) => return log.fatal(&e),
     };
+    log.flush();
     let policy = match load_policy(&args.policy, &kver, ExitCode::FAILURE) {
         Ok(p) => p,
         Err(c) => return c,
@@ -273,7 +271,7 @@ pub fn run(args: DepmodArgs) -> ExitCode {
             .as_ref()
             .map(|r| format!(" [rule {}:{}]", r.file, r.line))
             .unwrap_or_default();
-        eprintln!(
+        log.line(format_args!(
             "modpolicy: {}[{}]: {}{rule}",
             if f.level == Level::Deny {
                 "error"
@@ -282,10 +280,12 @@ pub fn run(args: DepmodArgs) -> ExitCode {
             },
             f.code,
             f.message
-        );
+        ));
     }
     if denied > 0 {
-        eprintln!("modpolicy: {denied} finding(s) denied by policy; nothing was written");
+        log.line(format_args!(
+            "modpolicy: {denied} finding(s) denied by policy; nothing was written"
+        ));
         return ExitCode::FAILURE;
     }
 

@@ -327,10 +327,7 @@ pub fn explain_module(
 
 /// Runs `modpolicy explain`.
 pub fn run(args: ExplainArgs) -> ExitCode {
-    let log = Log {
-        verbose: 0,
-        prog: "modpolicy",
-    };
+    let log = Log::new("modpolicy", 0);
     let policy = match load_policy(&args.policy, &args.version, ExitCode::from(2)) {
         Ok(p) => p,
         Err(c) => return c,
@@ -372,6 +369,7 @@ pub fn run(args: ExplainArgs) -> ExitCode {
         any = true;
     }
     if !any {
+        log.flush();
         eprintln!(
             "modpolicy: no symbol or module named `{}` in {}",
             args.name, tree.dirname

@@ -19,32 +19,77 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// kmod-style messages on stderr, with the program name kmod uses.
+///
+/// Messages are buffered (a tree with a stub `System.map` and `-e` prints one warning per
+/// vmlinux import: 147,544 lines on a full Debian 6.1 tree) and reach stderr, in order,
+/// when the buffer fills, on [`Log::flush`], on `FATAL`, and when the `Log` is dropped.
+/// Code that prints to stderr directly while a `Log` is alive must call [`Log::flush`]
+/// first.
 pub struct Log {
     /// kmod's verbosity (`-v` count).
     pub verbose: u8,
     /// The prefix, `depmod`.
     pub prog: &'static str,
+    out: std::sync::Mutex<Vec<u8>>,
 }
 
+/// How much [`Log`] keeps before writing.
+const LOG_BUFFER: usize = 64 << 10;
+
 impl Log {
+    /// A log for `prog` at kmod verbosity `verbose`.
+    pub fn new(prog: &'static str, verbose: u8) -> Log {
+        Log {
+            verbose,
+            prog,
+            out: std::sync::Mutex::new(Vec::with_capacity(LOG_BUFFER)),
+        }
+    }
     /// `WARNING: ...`
     pub fn warn(&self, m: &str) {
-        eprintln!("{}: WARNING: {m}", self.prog);
+        self.line(format_args!("{}: WARNING: {m}", self.prog));
     }
     /// `ERROR: ...`
     pub fn error(&self, m: &str) {
-        eprintln!("{}: ERROR: {m}", self.prog);
+        self.line(format_args!("{}: ERROR: {m}", self.prog));
     }
     /// `FATAL: ...`, returning the failure exit code.
     pub fn fatal(&self, m: &str) -> ExitCode {
-        eprintln!("{}: FATAL: {m}", self.prog);
+        self.line(format_args!("{}: FATAL: {m}", self.prog));
+        self.flush();
         ExitCode::FAILURE
     }
     /// `INFO: ...` (shown from `-vv`).
     pub fn info(&self, m: &str) {
         if self.verbose >= 2 {
-            eprintln!("{}: INFO: {m}", self.prog);
+            self.line(format_args!("{}: INFO: {m}", self.prog));
         }
+    }
+    /// One line, as given.
+    pub fn line(&self, args: std::fmt::Arguments<'_>) {
+        use std::io::Write;
+        let mut b = self.out.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = b.write_fmt(args);
+        b.push(b'\n');
+        if b.len() >= LOG_BUFFER {
+            let _ = std::io::stderr().write_all(&b);
+            b.clear();
+        }
+    }
+    /// Writes what is buffered to stderr.
+    pub fn flush(&self) {
+        use std::io::Write;
+        let mut b = self.out.lock().unwrap_or_else(|e| e.into_inner());
+        if !b.is_empty() {
+            let _ = std::io::stderr().write_all(&b);
+            b.clear();
+        }
+    }
+}
+
+impl Drop for Log {
+    fn drop(&mut self) {
+        self.flush();
     }
 }
 

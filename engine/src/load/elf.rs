@@ -329,6 +329,11 @@ fn parse_generic<'d, Elf: FileHeader<Endian = Endianness>, R: ReadRef<'d>>(
         if !ksymtab.is_empty() {
             for (export, sym) in namespaces {
                 let shndx = sym.st_shndx(endian) as usize;
+                // The kernel puts namespace names in `__ksymtab_strings`; a label anywhere
+                // else is not one (and the sparse reader has not loaded other sections).
+                if names.get(shndx).copied() != Some(&b"__ksymtab_strings"[..]) {
+                    continue;
+                }
                 let off: u64 = sym.st_value(endian).into();
                 let ns = sections
                     .section(object::SectionIndex(shndx))

@@ -207,12 +207,17 @@ mod tests {
         }
     }
 
-    /// Every fixture module, plus those under `MODPOLICY_SPARSE_CHECK_DIR` if set (to
+    /// Every fixture module (the trees, and the inputs the fuzzer found where the two
+    /// readers once disagreed: `tests/fixtures/fuzz/module_file`), plus those under `MODPOLICY_SPARSE_CHECK_DIR` if set (to
     /// check a whole real tree by hand).
     fn fixture_modules() -> Vec<std::path::PathBuf> {
         let mut out = Vec::new();
         ko_files_under(
             Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/trees"),
+            &mut out,
+        );
+        ko_files_under(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/fuzz/module_file"),
             &mut out,
         );
         if let Ok(extra) = std::env::var("MODPOLICY_SPARSE_CHECK_DIR") {
