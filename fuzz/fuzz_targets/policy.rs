@@ -22,12 +22,27 @@ fuzz_target!(|data: &[u8]| {
         Err(e) => {
             assert!(!e.diagnostics.is_empty(), "an error without a diagnostic");
             for d in &e.diagnostics {
-                let file = e.sources.files.get(d.loc.file.0).expect("span names a file read");
+                let file = e
+                    .sources
+                    .files
+                    .get(d.loc.file.0)
+                    .expect("span names a file read");
                 let t = file.text.as_str();
                 let (start, end) = (d.loc.offset, d.loc.offset + d.loc.len);
-                assert!(end <= t.len(), "span {start}..{end} past the end ({})", t.len());
-                assert!(t.is_char_boundary(start) && t.is_char_boundary(end), "span splits a character");
-                let line = t.as_bytes()[..start].iter().filter(|&&b| b == b'\n').count() + 1;
+                assert!(
+                    end <= t.len(),
+                    "span {start}..{end} past the end ({})",
+                    t.len()
+                );
+                assert!(
+                    t.is_char_boundary(start) && t.is_char_boundary(end),
+                    "span splits a character"
+                );
+                let line = t.as_bytes()[..start]
+                    .iter()
+                    .filter(|&&b| b == b'\n')
+                    .count()
+                    + 1;
                 assert_eq!(d.loc.line, line, "line number");
             }
             let _ = e.to_string();
