@@ -24,7 +24,7 @@ secs=${1:-60}
 shift || true
 # Slowest first, so that FUZZ_PARALLEL packs the long run well.
 all_targets=(policy depmod_d module_file index_roundtrip module_compressed elf symvers
-	plugin_output system_map builtin_modinfo modules_order)
+	policy_guard plugin_output system_map builtin_modinfo modules_order)
 if [ $# -gt 0 ]; then targets=("$@"); else targets=("${all_targets[@]}"); fi
 parallel=${FUZZ_PARALLEL:-1}
 corpus_dir=${MODPOLICY_CORPUS_DIR:-$repo/target/corpus}
@@ -89,6 +89,8 @@ seed modules_order $(find "$repo/tests/fixtures" -name modules.order | sort)
 seed builtin_modinfo $(find "$repo/tests/fixtures" "$corpus_dir/image-6.1" -name modules.builtin.modinfo 2>/dev/null | sort)
 seed depmod_d $(find "$repo/tests/fixtures" -path '*depmod.d*' -type f | sort)
 seed policy "$repo"/policies/*.kdl $(find "$repo/tests" -name '*.kdl' | sort)
+# policy_guard reads at most 64 bytes (libFuzzer keeps the start of longer seeds).
+seed policy_guard "$repo"/policies/*.kdl $(find "$repo/tests" -name '*.kdl' | sort)
 mkdir -p seeds/plugin_output
 printf 'finding\tdup-check\twarn\tdupa\tdup_shared_fn\tduplicate \\t export\n' >seeds/plugin_output/one
 printf 'finding\tx\tdeny\t-\t-\tm\nfinding\ty-2\tallow\tmod\t-\tmsg\n' >seeds/plugin_output/two
@@ -111,8 +113,9 @@ bindir=$fuzz_dir/target/$(rustc +nightly -vV | sed -n 's/^host: //p')/release
 
 run_one() { # run_one TARGET: prints "TARGET RUNS SECONDS STATUS"
 	local t=$1 max_len=8192
-	# Module images need room for real section tables; text formats are fastest small.
-	case $t in elf | module_*) max_len=65536 ;; esac
+	# Module images need room for real section tables; text formats are fastest small;
+	# policy_guard compares with kdl, whose error recovery is exponential past 64 bytes.
+	case $t in elf | module_*) max_len=65536 ;; policy_guard) max_len=64 ;; esac
 	mkdir -p "corpus/$t" "artifacts/$t"
 	local log=$fuzz_dir/artifacts/$t/last.log
 	local status=ok t0=$SECONDS

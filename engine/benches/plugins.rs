@@ -13,7 +13,6 @@
 use std::path::{Path, PathBuf};
 
 // Peak memory (`Sample::rss_mib`) is reported by the depmod benchmark only.
-#[allow(dead_code)]
 #[path = "common/mod.rs"]
 mod common;
 

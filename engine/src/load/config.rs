@@ -141,11 +141,22 @@ pub fn config_files(paths: &[PathBuf], msgs: &mut Vec<ConfigMessage>) -> Vec<Pat
 
 /// Whether a kernel-version pattern from `override`/`external` matches `kver`: `*`
 /// matches anything, otherwise an unanchored POSIX extended regex.
+///
+/// Each pattern is matched once, against one short string, so the matcher is the
+/// cheapest to build: `regex-automata`'s meta engine (the `regex` crate's, same syntax)
+/// with only its NFA engines and no literal prefilters or DFAs, whose construction was
+/// most of the time spent here.
 pub fn kver_matches(pattern: &str, kver: &str) -> bool {
     if pattern == "*" {
         return true;
     }
-    match regex::Regex::new(pattern) {
+    use regex_automata::meta::{Config, Regex};
+    let config = Config::new()
+        .auto_prefilter(false)
+        .hybrid(false)
+        .dfa(false)
+        .onepass(false);
+    match Regex::builder().configure(config).build(pattern) {
         Ok(re) => re.is_match(kver),
         Err(_) => false,
     }
@@ -370,6 +381,26 @@ mod tests {
                 "a.conf:4: ignoring bad line starting with 'bogus'".into()
             )]
         );
+    }
+
+    #[test]
+    fn kver_patterns_are_unanchored_extended_regexes() {
+        let k = "6.1.0-47-amd64";
+        for (p, want) in [
+            ("*", true),
+            ("6\\.1\\..*", true),
+            ("47", true),
+            ("^6\\.1", true),
+            ("^5\\.", false),
+            ("amd64$", true),
+            ("-(cloud|rt)-", false),
+            ("[[:digit:]]+\\.[0-9]+", true),
+            ("6\\.(1|12)\\.0-4[0-9]", true),
+            ("(", false),
+            ("[", false),
+        ] {
+            assert_eq!(kver_matches(p, k), want, "{p}");
+        }
     }
 
     #[test]

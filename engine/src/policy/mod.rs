@@ -1,13 +1,15 @@
 //! The policy stage's input: KDL policy files, read, validated and layered.
 //!
 //! [`load`] reads each `--policy` file (and the files it `include`s) with the `kdl`
-//! crate, decodes them into typed rules ([`model`]) and merges the layers in a defined
-//! order. Every rule keeps its file and line. Mistakes are reported together, each with a
-//! span, as a [`PolicyError`]. [`engine`] applies a policy to the export graph.
+//! crate, once [`guard`] has checked that `kdl` can parse it safely, decodes them into
+//! typed rules ([`model`]) and merges the layers in a defined order. Every rule keeps its
+//! file and line. Mistakes are reported together, each with a span, as a
+//! [`PolicyError`]. [`engine`] applies a policy to the export graph.
 
 pub mod decode;
 pub mod engine;
 pub mod glob;
+pub mod guard;
 pub mod model;
 pub mod source;
 
@@ -158,6 +160,19 @@ impl Loader<'_> {
     fn process(&mut self, path: &Path, canon: PathBuf, text: String) {
         let id = self.sources.add(path.to_path_buf(), text);
         let text = self.sources.get(id).text.clone();
+        // `kdl` overflows its stack or takes exponential time on some malformed or deeply
+        // nested text: it only sees text the guard accepts (what `kdl` accepts, within
+        // bounded depth and work). The guard's first mistake is the one diagnostic.
+        if let Err(e) = guard::check(&text) {
+            self.diags.push(PolicyDiagnostic {
+                code: "policy::syntax",
+                message: e.message,
+                loc: Loc::new(id, &text, (e.offset, e.len).into()),
+                label: e.label,
+                help: e.help,
+            });
+            return;
+        }
         let doc: kdl::KdlDocument = match text.parse() {
             Ok(d) => d,
             Err(e) => {

@@ -91,13 +91,13 @@ fn syntax_error() {
         assert_eq!(d.code, "policy::syntax", "{d:?}");
         assert!(!d.message.is_empty());
     }
-    // The first one points at the unclosed block.
+    // The first one points at the unclosed block (found by `guard`, before `kdl`).
     check(
         text,
         &ds[0],
         &w(
             "policy::syntax",
-            "No closing '}' for child block",
+            "no closing `}` for this children block",
             None,
             2,
             "{",
@@ -108,6 +108,133 @@ fn syntax_error() {
     let ds = diags(text);
     assert!(ds.iter().all(|d| d.code == "policy::syntax"), "{ds:?}");
     assert!(ds.iter().all(|d| d.loc.line == 2), "{ds:?}");
+}
+
+/// A syntax error found by `guard` is one diagnostic, with the guard's span and hint, and
+/// `kdl` never sees the text.
+#[test]
+fn guard_errors_are_one_syntax_diagnostic() {
+    expect_one(
+        "version 1\nprovider \"a\" strategy=\n",
+        w(
+            "policy::syntax",
+            "expected a value after `=`",
+            Some("write the value right after `=`, on the same line"),
+            2,
+            "=",
+        ),
+    );
+    expect_one(
+        "version 1\n}\n",
+        w("policy::syntax", "unbalanced `}`", None, 2, "}"),
+    );
+    expect_one(
+        "version 1\nprovider \"a\" {\n  prefer \"x\"\n}}",
+        w("policy::syntax", "unbalanced `}`", None, 4, "}"),
+    );
+    expect_one(
+        "version 1\n{ prefer \"x\" }\n",
+        w(
+            "policy::syntax",
+            "`{` without a node name",
+            Some("a children block follows its node's name and entries, on the same line: `name { ... }`"),
+            2,
+            "{",
+        ),
+    );
+    expect_one(
+        "version 1\nprovider \"a\n",
+        w(
+            "policy::syntax",
+            "newline in a single-line string",
+            Some("close the string on this line, escape the newline with `\\`, or use a multi-line string: `\"\"\"`, a newline, the text, `\"\"\"` on a line of its own"),
+            2,
+            "\n",
+        ),
+    );
+    expect_one(
+        "version 1\nallow-duplicate \"x\" reason=true\n",
+        w(
+            "policy::syntax",
+            "bare `true` is not allowed",
+            Some("write #true for the keyword, or \"true\" for the string"),
+            2,
+            "true",
+        ),
+    );
+}
+
+/// The inputs that crashed (stack overflow) or hung `kdl` 6.7.1, at sizes far past those
+/// that did: each is one `policy::syntax` diagnostic, at once (`kdl` never sees them).
+#[test]
+fn hostile_kdl_is_rejected_before_the_parser() {
+    let nested_slashdash = "x\n/-a {\n".repeat(30) + &"}\n".repeat(30);
+    for (what, text) in [
+        ("`{` x 100000", "{".repeat(100_000)),
+        ("`/*` x 100000", "/*".repeat(100_000)),
+        ("`a=` x 100000", "a=".repeat(100_000)),
+        ("`{}` x 100000", "{}".repeat(100_000)),
+        ("`a {` newline x 10000", "a {\n".repeat(10_000)),
+        // kdl-rs#177: exponential in kdl's error recovery.
+        ("`a /-{` newline x 10000", "a /-{\n".repeat(10_000)),
+        ("`a /-{` newline x 22", "a /-{\n".repeat(22)),
+        // Quadratic in kdl's error recovery.
+        ("`\"` x 100000", "\"".repeat(100_000)),
+        // kdl's recovery recurses once per mistake it resumes after.
+        (
+            "a 50-digit number x 100000",
+            format!("a {}\n", "9".repeat(50)).repeat(100_000),
+        ),
+        (
+            "a badly indented multi-line string x 100000",
+            "a \"\"\"\n  x\n y }\n  \"\"\"\n".repeat(100_000),
+        ),
+        // Valid, but kdl reads each level twice: exponential.
+        ("`x` newline `/-a {` newline x 30", nested_slashdash),
+        // Valid, but kdl recurses once per piece of the comment.
+        (
+            "a comment of 100000 `*`",
+            format!("/*{}*/", "*".repeat(100_000)),
+        ),
+    ] {
+        let ds = diags(&text);
+        assert_eq!(ds.len(), 1, "{what}: {ds:?}");
+        assert_eq!(ds[0].code, "policy::syntax", "{what}: {ds:?}");
+        assert!(spanned(&text, &ds[0]).len() <= 64, "{what}: {ds:?}");
+    }
+}
+
+/// The deepest document the guard lets through (children blocks, a chain of slashdashed
+/// arguments and a block comment, each at its limit) parses within 4 MiB of stack in a
+/// release build; the CLI's main thread has 8.
+#[test]
+fn the_deepest_accepted_policy_fits_in_the_stack() {
+    use guard::{MAX_COMMENT_PIECES, MAX_NESTING};
+    let mut text = String::from("version 1\n");
+    text.push_str(&"depmod {".repeat(MAX_NESTING));
+    text.push_str("n ");
+    text.push_str(&"/- ".repeat(MAX_NESTING));
+    text.push_str(&"/*".repeat(MAX_NESTING - 1));
+    text.push_str(&"* ".repeat((MAX_COMMENT_PIECES - MAX_NESTING) / 2));
+    text.push_str(&"*/".repeat(MAX_NESTING - 1));
+    text.push_str(&" x".repeat(MAX_NESTING + 1));
+    text.push_str(&"}".repeat(MAX_NESTING));
+    assert_eq!(guard::check(&text), Ok(()));
+    let stack = if cfg!(debug_assertions) {
+        64 << 20
+    } else {
+        4 << 20
+    };
+    let ds = std::thread::Builder::new()
+        .stack_size(stack)
+        .spawn(move || load_str("t.kdl", &text, KVER).map(|_| ()))
+        .expect("thread")
+        .join()
+        .expect("no panic")
+        .expect_err("not a valid policy")
+        .diagnostics;
+    // `kdl` parsed it: what is wrong is the policy, not the syntax.
+    assert!(ds.iter().all(|d| d.code != "policy::syntax"), "{ds:?}");
 }
 
 #[test]
