@@ -10,6 +10,7 @@
 //! - [`fixtures`]: the small trees in `tests/fixtures/trees/`, plain and `-e -E`, plus
 //!   damaged `modules.order` files.
 //! - [`kmod34`]: `--kmod 34`, which has no oracle here, checked against kmod 30's output.
+//! - [`extra`]: trees named in `MODPOLICY_CONFORMANCE_TREES` (e.g. a full kernel).
 //!
 //! Missing shared corpus or kmod fails the tests; `MODPOLICY_NO_CORPUS=1` skips them.
 
@@ -17,5 +18,6 @@
 mod support;
 
 mod corpus;
+mod extra;
 mod fixtures;
 mod kmod34;
