@@ -139,8 +139,15 @@ pub fn config_files(paths: &[PathBuf], msgs: &mut Vec<ConfigMessage>) -> Vec<Pat
     files.into_iter().map(|(_, f)| f).collect()
 }
 
+/// The largest compiled form of a kernel-version pattern, in bytes. Real patterns
+/// (`6\.1\..*`, `^5\.`) take a few hundred; a hostile one (`(x?){20000}`) would take
+/// the regex engine's default 10 MiB and milliseconds per line. A larger one matches
+/// nothing.
+pub const KVER_NFA_LIMIT: usize = 1 << 20;
+
 /// Whether a kernel-version pattern from `override`/`external` matches `kver`: `*`
-/// matches anything, otherwise an unanchored POSIX extended regex.
+/// matches anything, otherwise an unanchored POSIX extended regex (at most
+/// [`KVER_NFA_LIMIT`] compiled).
 ///
 /// Each pattern is matched once, against one short string, so the matcher is the
 /// cheapest to build: `regex-automata`'s meta engine (the `regex` crate's, same syntax)
@@ -152,6 +159,7 @@ pub fn kver_matches(pattern: &str, kver: &str) -> bool {
     }
     use regex_automata::meta::{Config, Regex};
     let config = Config::new()
+        .nfa_size_limit(Some(KVER_NFA_LIMIT))
         .auto_prefilter(false)
         .hybrid(false)
         .dfa(false)
@@ -398,6 +406,9 @@ mod tests {
             ("6\\.(1|12)\\.0-4[0-9]", true),
             ("(", false),
             ("[", false),
+            // Would match, but compiles to more than KVER_NFA_LIMIT.
+            ("(x?){100}6", true),
+            ("(x?){20000}6", false),
         ] {
             assert_eq!(kver_matches(p, k), want, "{p}");
         }
