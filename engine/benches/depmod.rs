@@ -27,6 +27,7 @@ use std::process::Command;
 mod common;
 
 use common::{median, run_to, Sample};
+use modpolicy::load::walk::{is_module_file, Extensions};
 
 fn copy_tree(src: &Path, dst: &Path) {
     let _ = std::fs::remove_dir_all(dst);
@@ -176,10 +177,7 @@ fn count_modules(dir: &Path) -> usize {
             let p = e.path();
             if p.is_dir() {
                 stack.push(p);
-            } else if [".ko", ".ko.xz", ".ko.zst", ".ko.gz"]
-                .iter()
-                .any(|x| p.to_string_lossy().ends_with(x))
-            {
+            } else if is_module_file(&p, Extensions { gzip: true }) {
                 n += 1;
             }
         }

@@ -72,18 +72,21 @@ impl Log {
         let _ = b.write_fmt(args);
         b.push(b'\n');
         if b.len() >= LOG_BUFFER {
-            let _ = std::io::stderr().write_all(&b);
-            b.clear();
+            drain(&mut b);
         }
     }
     /// Writes what is buffered to stderr.
     pub fn flush(&self) {
-        use std::io::Write;
-        let mut b = self.out.lock().unwrap_or_else(|e| e.into_inner());
-        if !b.is_empty() {
-            let _ = std::io::stderr().write_all(&b);
-            b.clear();
-        }
+        drain(&mut self.out.lock().unwrap_or_else(|e| e.into_inner()));
+    }
+}
+
+/// Writes `b` to stderr and empties it.
+fn drain(b: &mut Vec<u8>) {
+    use std::io::Write;
+    if !b.is_empty() {
+        let _ = std::io::stderr().write_all(b);
+        b.clear();
     }
 }
 
