@@ -8,6 +8,8 @@
 # FUZZ_PARALLEL=N runs N targets at a time (default 1; one libFuzzer process each).
 # FUZZ_RUNS=N stops each target after N executions (or SECONDS, whichever comes first):
 # `FUZZ_RUNS=10000000 FUZZ_PARALLEL=2 fuzz/run.sh 36000` is the long run.
+# FUZZ_TIMEOUT=S reports an input that runs longer than S seconds (default 10; raise it
+# when the machine is shared, or a paused run reports its pause as a timeout).
 # FUZZ_SANITIZER=address|none|... picks cargo-fuzz's sanitizer (default none: no target
 # reaches `unsafe` code of ours, and the C decoders are not instrumented either way, so ASan
 # would only slow the search down; panics, overflows with debug assertions, timeouts and
@@ -120,7 +122,7 @@ run_one() { # run_one TARGET: prints "TARGET RUNS SECONDS STATUS"
 	local log=$fuzz_dir/artifacts/$t/last.log
 	local status=ok t0=$SECONDS
 	"$bindir/$t" "corpus/$t" "seeds/$t" \
-		-max_total_time="$secs" -max_len="$max_len" -rss_limit_mb=2048 -timeout=10 \
+		-max_total_time="$secs" -max_len="$max_len" -rss_limit_mb=2048 -timeout="${FUZZ_TIMEOUT:-10}" \
 		${FUZZ_RUNS:+-runs="$FUZZ_RUNS"} -print_final_stats=1 -artifact_prefix="$fuzz_dir/artifacts/$t/" >"$log" 2>&1 || status=FAILED
 	local runs
 	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)

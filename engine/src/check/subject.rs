@@ -134,7 +134,11 @@ impl Subject {
                                     info: SymbolInfo {
                                         crc: (e.crc != 0).then_some(e.crc),
                                         gpl_only: e.kind == ExportKind::GplOnly,
-                                        namespace: e.namespace.clone().filter(|n| !n.is_empty()),
+                                        namespace: e
+                                            .namespace
+                                            .as_deref()
+                                            .filter(|n| !n.is_empty())
+                                            .map(Into::into),
                                     },
                                 },
                             }),

@@ -11,11 +11,13 @@ use crate::load::config::{
 };
 use crate::load::order::{parse_modules_order, ModulesOrder};
 use crate::load::symvers::{kmod_symvers, kmod_system_map, KernelSymbol};
-use crate::load::walk::{discover, modname_of, strerror, Extensions, ModuleSource};
-use crate::load::{read_modules, Limits};
+use crate::load::walk::{discover_with, modname_of, strerror, Extensions, FoundFile, ModuleSource};
+use crate::load::{
+    is_compressed, read_module_file, read_modules, Limits, ModuleError, ModuleImage,
+};
 use crate::policy::model::Date;
 use crate::policy::Policy;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// kmod-style messages on stderr, with the program name kmod uses.
@@ -291,8 +293,10 @@ pub fn load_tree(
 
     let exts = Extensions { gzip: opts.gzip };
     let mut search_cfg = SearchConfig::default();
-    let sources: Vec<ModuleSource> = if manual {
-        let mut v: Vec<ModuleSource> = Vec::new();
+    // Each module found, with what was read from it if it has been read yet.
+    type Found = (ModuleSource, Option<Result<ModuleImage, ModuleError>>);
+    let sources: Vec<Found> = if manual {
+        let mut v: Vec<Found> = Vec::new();
         for p in &opts.modules {
             let s = p.to_string_lossy().into_owned();
             if !s.starts_with('/') {
@@ -303,18 +307,21 @@ pub fn load_tree(
                 .map(|b| b.to_string_lossy().into_owned())
                 .unwrap_or_default();
             let name = modname_of(&base);
-            if v.iter().any(|m| m.name == name) {
+            if v.iter().any(|(m, _)| m.name == name) {
                 return Err(log.fatal(&format!("could not add module {s}: File exists")));
             }
             let relpath = s
                 .strip_prefix(&dirname)
                 .and_then(|r| r.strip_prefix('/'))
                 .map(str::to_string);
-            v.push(ModuleSource {
-                name,
-                path: s,
-                relpath,
-            });
+            v.push((
+                ModuleSource {
+                    name,
+                    path: s,
+                    relpath,
+                },
+                None,
+            ));
         }
         v
     } else {
@@ -344,7 +351,17 @@ pub fn load_tree(
         };
         tracing::debug!(elapsed = ?super::elapsed(), "configuration read");
         let mut walk_msgs = Vec::new();
-        let found = match discover(&dirname, &search_cfg, exts, &mut walk_msgs) {
+        // Uncompressed modules are read as the walk finds them, so reading overlaps the
+        // walk; compressed ones are read after it, largest first (see `read_modules`).
+        let limits = &opts.limits;
+        let read_plain = |f: &FoundFile| {
+            (!is_compressed(Path::new(f.path))).then(|| {
+                f.open()
+                    .map_err(ModuleError::from)
+                    .and_then(|file| read_module_file(file, limits))
+            })
+        };
+        let found = match discover_with(&dirname, &search_cfg, exts, &mut walk_msgs, &read_plain) {
             Ok(f) => f,
             Err(e) => {
                 log.error(&format!(
@@ -385,8 +402,19 @@ pub fn load_tree(
         }
     };
 
-    let paths: Vec<&str> = sources.iter().map(|s| s.path.as_str()).collect();
-    let images = read_modules(&paths, &opts.limits);
+    let unread: Vec<&str> = sources
+        .iter()
+        .filter(|(_, r)| r.is_none())
+        .map(|(s, _)| s.path.as_str())
+        .collect();
+    let mut rest = read_modules(&unread, &opts.limits).into_iter();
+    let (sources, images): (Vec<ModuleSource>, Vec<Result<ModuleImage, ModuleError>>) = sources
+        .into_iter()
+        .map(|(s, r)| {
+            let r = r.or_else(|| rest.next());
+            (s, r.expect("one read result per module"))
+        })
+        .unzip();
     tracing::debug!(elapsed = ?super::elapsed(), "modules read");
     let mut fatal_module: Option<String> = None;
     let mut read_errors = std::collections::HashMap::new();

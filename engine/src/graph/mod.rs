@@ -46,11 +46,7 @@ impl Module {
 
     /// Every `.modinfo` value for `key`, in file order.
     pub fn modinfo<'a>(&'a self, key: &'a [u8]) -> impl Iterator<Item = &'a [u8]> + 'a {
-        self.image
-            .modinfo
-            .iter()
-            .filter(move |e| &*e.key == key)
-            .map(|e| &*e.value)
+        self.image.modinfo.get(key)
     }
 }
 
@@ -73,7 +69,7 @@ pub struct Exporter {
     /// GPL-only or not (unknown for System.map and fake symbols).
     pub kind: ExportKind,
     /// Namespace, if known.
-    pub namespace: Option<Box<str>>,
+    pub namespace: Option<crate::load::elf::Name>,
 }
 
 /// How symbol names are normalised (kmod's `-P` symbol prefix).

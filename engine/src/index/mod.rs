@@ -63,24 +63,50 @@ pub struct IndexError {
     pub string: Vec<u8>,
 }
 
-/// One value stored under a key.
+/// "No node" / "no value" in the links below.
+const NONE: u32 = u32::MAX;
+
+/// One value stored under a key: a link in its node's list.
 #[derive(Debug, Clone, Copy)]
 struct Value {
     priority: u32,
     /// The value string in [`IndexBuilder::bytes`].
     bytes: Span,
+    /// The next value of the same key, or [`NONE`].
+    next: u32,
 }
 
 /// One trie node. Node 0 is the root, whose prefix is always empty.
-#[derive(Debug, Clone, Default)]
+///
+/// Children and values are linked lists through [`IndexBuilder::nodes`] and
+/// [`IndexBuilder::values`], so that building a trie of 100,000 keys makes a handful of
+/// allocations instead of two per node.
+#[derive(Debug, Clone, Copy)]
 struct Node {
     /// Label bytes after the edge character that leads here, as a range of
     /// [`IndexBuilder::bytes`] (splitting a node only splits the range).
     prefix: Span,
-    /// `(edge character, node index)`, sorted by character.
-    children: Vec<(u8, u32)>,
-    /// Values in kmod order (ascending priority, newest first among equals).
-    values: Vec<Value>,
+    /// The edge character that leads here from the parent (unused at the root).
+    ch: u8,
+    /// The first child (smallest edge character), or [`NONE`].
+    first_child: u32,
+    /// The next sibling (next larger edge character), or [`NONE`].
+    next_sibling: u32,
+    /// The first value, in kmod order (ascending priority, newest first among equals),
+    /// or [`NONE`].
+    first_value: u32,
+}
+
+impl Node {
+    fn leaf(prefix: Span, ch: u8, first_value: u32) -> Node {
+        Node {
+            prefix,
+            ch,
+            first_child: NONE,
+            next_sibling: NONE,
+            first_value,
+        }
+    }
 }
 
 /// `start..start + len` in [`IndexBuilder::bytes`].
@@ -100,45 +126,11 @@ impl Span {
     }
 }
 
-impl Node {
-    fn flags(&self) -> u32 {
-        let mut flags = 0;
-        if !self.prefix.is_empty() {
-            flags |= FLAG_PREFIX;
-        }
-        if !self.children.is_empty() {
-            flags |= FLAG_CHILDREN;
-        }
-        if !self.values.is_empty() {
-            flags |= FLAG_VALUES;
-        }
-        flags
-    }
-
-    /// Bytes taken by this node's body in the file.
-    fn body_size(&self) -> usize {
-        let mut size = 0;
-        if !self.prefix.is_empty() {
-            size += self.prefix.len() + 1;
-        }
-        if let (Some(first), Some(last)) = (self.children.first(), self.children.last()) {
-            size += 2 + 4 * (usize::from(last.0 - first.0) + 1);
-        }
-        if !self.values.is_empty() {
-            size += 4 + self
-                .values
-                .iter()
-                .map(|v| 4 + v.bytes.len() + 1)
-                .sum::<usize>();
-        }
-        size
-    }
-}
-
 /// In-memory index under construction, as depmod builds it before writing a `.bin` file.
 #[derive(Debug, Clone)]
 pub struct IndexBuilder {
     nodes: Vec<Node>,
+    values: Vec<Value>,
     /// Storage of every node prefix and every value string.
     bytes: Vec<u8>,
 }
@@ -164,7 +156,8 @@ impl IndexBuilder {
     /// Creates an empty index (a root node with no prefix, children or values).
     pub fn new() -> Self {
         Self {
-            nodes: vec![Node::default()],
+            nodes: vec![Node::leaf(Span::default(), 0, NONE)],
+            values: Vec::new(),
             bytes: Vec::new(),
         }
     }
@@ -178,49 +171,80 @@ impl IndexBuilder {
     pub fn insert(&mut self, key: &[u8], value: &[u8], priority: u32) -> Result<bool, IndexError> {
         check(key)?;
         check(value)?;
-        let stored = Value {
-            priority,
-            bytes: self.store(value),
-        };
+        let bytes = self.store(value);
         let mut n = 0usize;
         let mut i = 0usize;
         loop {
-            let rest = &key[i..];
-            let prefix = self.prefix(&self.nodes[n]);
-            let common = prefix.iter().zip(rest).take_while(|(a, b)| a == b).count();
+            let prefix = span(&self.bytes, self.nodes[n].prefix);
+            let common = prefix
+                .iter()
+                .zip(&key[i..])
+                .take_while(|(a, b)| a == b)
+                .count();
             if common < prefix.len() {
                 self.split(n, common);
             }
             i += common;
             let Some(&ch) = key.get(i) else {
-                let bytes = &self.bytes;
-                let values = &mut self.nodes[n].values;
-                let duplicate = values.iter().any(|v| span(bytes, v.bytes) == value);
-                // Before the first value with priority >= ours: newest first among equals.
-                let pos = values
-                    .iter()
-                    .position(|v| v.priority >= priority)
-                    .unwrap_or(values.len());
-                values.insert(pos, stored);
-                return Ok(duplicate);
+                return Ok(self.add_value(n, value, priority, bytes));
             };
-            match self.nodes[n].children.binary_search_by_key(&ch, |c| c.0) {
-                Ok(pos) => {
-                    n = self.nodes[n].children[pos].1 as usize;
-                    i += 1;
-                }
-                Err(pos) => {
-                    let prefix = self.store(&key[i + 1..]);
-                    let leaf = self.push(Node {
-                        prefix,
-                        children: Vec::new(),
-                        values: vec![stored],
-                    });
-                    self.nodes[n].children.insert(pos, (ch, leaf));
-                    return Ok(false);
-                }
+            // The children are sorted by edge character: stop at the first >= ch.
+            let mut prev = NONE;
+            let mut c = self.nodes[n].first_child;
+            while c != NONE && self.nodes[c as usize].ch < ch {
+                prev = c;
+                c = self.nodes[c as usize].next_sibling;
             }
+            if c != NONE && self.nodes[c as usize].ch == ch {
+                n = c as usize;
+                i += 1;
+                continue;
+            }
+            let prefix = self.store(&key[i + 1..]);
+            let v = self.push_value(Value {
+                priority,
+                bytes,
+                next: NONE,
+            });
+            let leaf = self.push(Node {
+                next_sibling: c,
+                ..Node::leaf(prefix, ch, v)
+            });
+            match prev {
+                NONE => self.nodes[n].first_child = leaf,
+                p => self.nodes[p as usize].next_sibling = leaf,
+            }
+            return Ok(false);
         }
+    }
+
+    /// Adds a value to node `n`'s list, before the first value whose priority is `>=`
+    /// `priority`; returns whether the same string was already there.
+    fn add_value(&mut self, n: usize, value: &[u8], priority: u32, bytes: Span) -> bool {
+        let mut duplicate = false;
+        let mut at = None; // (previous, first value with priority >= ours)
+        let mut prev = NONE;
+        let mut cur = self.nodes[n].first_value;
+        while cur != NONE {
+            let v = self.values[cur as usize];
+            duplicate |= span(&self.bytes, v.bytes) == value;
+            if at.is_none() && v.priority >= priority {
+                at = Some((prev, cur));
+            }
+            prev = cur;
+            cur = v.next;
+        }
+        let (before, next) = at.unwrap_or((prev, NONE));
+        let new = self.push_value(Value {
+            priority,
+            bytes,
+            next,
+        });
+        match before {
+            NONE => self.nodes[n].first_value = new,
+            b => self.values[b as usize].next = new,
+        }
+        duplicate
     }
 
     /// Serialises the whole index (header included) in the given layout.
@@ -232,13 +256,14 @@ impl IndexBuilder {
         out.extend_from_slice(&MAGIC.to_be_bytes());
         out.extend_from_slice(&VERSION.to_be_bytes());
         out.extend_from_slice(&0u32.to_be_bytes());
+        let mut refs = Vec::new();
         let root = match layout {
-            Layout::PostOrder => self.write_post(0, &mut out),
+            Layout::PostOrder => self.write_post(0, &mut out, &mut refs),
             Layout::PreOrder => {
                 let mut totals = vec![0usize; self.nodes.len()];
                 self.compute_totals(0, &mut totals);
-                let root = node_ref(HEADER_LEN, self.nodes[0].flags());
-                self.write_pre(0, &totals, &mut out);
+                let root = node_ref(HEADER_LEN, self.flags(0));
+                self.write_pre(0, &totals, &mut out, &mut refs);
                 root
             }
         };
@@ -247,7 +272,7 @@ impl IndexBuilder {
     }
 
     fn total_size_estimate(&self) -> usize {
-        self.nodes.iter().map(Node::body_size).sum()
+        (0..self.nodes.len()).map(|n| self.body_size(n)).sum()
     }
 
     fn push(&mut self, node: Node) -> u32 {
@@ -256,8 +281,72 @@ impl IndexBuilder {
         idx
     }
 
-    fn prefix(&self, node: &Node) -> &[u8] {
-        span(&self.bytes, node.prefix)
+    fn push_value(&mut self, value: Value) -> u32 {
+        let idx = to_u32(self.values.len());
+        self.values.push(value);
+        idx
+    }
+
+    /// Node `n`'s children, in edge-character order.
+    fn children(&self, n: usize) -> impl Iterator<Item = (u8, usize)> + '_ {
+        let mut c = self.nodes[n].first_child;
+        std::iter::from_fn(move || {
+            let node = self.nodes.get(c as usize)?;
+            let out = (node.ch, c as usize);
+            c = node.next_sibling;
+            Some(out)
+        })
+    }
+
+    /// Node `n`'s values, in kmod order.
+    fn node_values(&self, n: usize) -> impl Iterator<Item = &Value> + '_ {
+        let mut v = self.nodes[n].first_value;
+        std::iter::from_fn(move || {
+            let value = self.values.get(v as usize)?;
+            v = value.next;
+            Some(value)
+        })
+    }
+
+    /// The first and last edge characters of node `n`'s children, if it has any.
+    fn child_range(&self, n: usize) -> Option<(u8, u8)> {
+        let first = self.nodes.get(self.nodes[n].first_child as usize)?.ch;
+        let last = self.children(n).last().map_or(first, |(ch, _)| ch);
+        Some((first, last))
+    }
+
+    fn flags(&self, n: usize) -> u32 {
+        let node = &self.nodes[n];
+        let mut flags = 0;
+        if !node.prefix.is_empty() {
+            flags |= FLAG_PREFIX;
+        }
+        if node.first_child != NONE {
+            flags |= FLAG_CHILDREN;
+        }
+        if node.first_value != NONE {
+            flags |= FLAG_VALUES;
+        }
+        flags
+    }
+
+    /// Bytes taken by node `n`'s body in the file.
+    fn body_size(&self, n: usize) -> usize {
+        let node = &self.nodes[n];
+        let mut size = 0;
+        if !node.prefix.is_empty() {
+            size += node.prefix.len() + 1;
+        }
+        if let Some((first, last)) = self.child_range(n) {
+            size += 2 + 4 * (usize::from(last - first) + 1);
+        }
+        if node.first_value != NONE {
+            size += 4 + self
+                .node_values(n)
+                .map(|v| 4 + v.bytes.len() + 1)
+                .sum::<usize>();
+        }
+        size
     }
 
     /// Appends `s` to the byte store.
@@ -273,89 +362,111 @@ impl IndexBuilder {
     /// Splits node `n` so that it keeps `prefix[..at]`; a new child under `prefix[at]`
     /// takes the rest of the prefix plus the old children and values.
     fn split(&mut self, n: usize, at: usize) {
-        let node = &mut self.nodes[n];
+        let node = self.nodes[n];
         let Span { start, len } = node.prefix;
         let at = to_u32(at);
-        node.prefix.len = at;
         let ch = self.bytes[(start + at) as usize];
-        let child = Node {
-            prefix: Span {
-                start: start + at + 1,
-                len: len - at - 1,
-            },
-            children: std::mem::take(&mut node.children),
-            values: std::mem::take(&mut node.values),
+        let child = self.push(Node {
+            first_child: node.first_child,
+            ..Node::leaf(
+                Span {
+                    start: start + at + 1,
+                    len: len - at - 1,
+                },
+                ch,
+                node.first_value,
+            )
+        });
+        let node = &mut self.nodes[n];
+        node.prefix.len = at;
+        node.first_child = child;
+        node.first_value = NONE;
+    }
+
+    /// Fills `refs[base..]` with node `n`'s child table (one entry per character from
+    /// the first child's to the last's; 0 where there is no child), each entry given by
+    /// `child_ref`.
+    fn child_table(
+        &self,
+        n: usize,
+        refs: &mut Vec<u32>,
+        mut child_ref: impl FnMut(&mut Vec<u32>, usize) -> u32,
+    ) {
+        let Some((first, last)) = self.child_range(n) else {
+            return;
         };
-        let idx = self.push(child);
-        self.nodes[n].children = vec![(ch, idx)];
+        let base = refs.len();
+        refs.resize(base + usize::from(last - first) + 1, 0);
+        let mut c = self.nodes[n].first_child;
+        while c != NONE {
+            let child = self.nodes[c as usize];
+            let r = child_ref(refs, c as usize);
+            refs[base + usize::from(child.ch - first)] = r;
+            c = child.next_sibling;
+        }
     }
 
     /// kmod <= 33: children first (in character order), then the node itself.
-    fn write_post(&self, n: usize, out: &mut Vec<u8>) -> u32 {
-        let node = &self.nodes[n];
-        let mut refs = Vec::new();
-        if let Some(&(first, _)) = node.children.first() {
-            let last = node.children[node.children.len() - 1].0;
-            refs = vec![0u32; usize::from(last - first) + 1];
-            for &(ch, child) in &node.children {
-                refs[usize::from(ch - first)] = self.write_post(child as usize, out);
-            }
-        }
+    fn write_post(&self, n: usize, out: &mut Vec<u8>, refs: &mut Vec<u32>) -> u32 {
+        let base = refs.len();
+        self.child_table(n, refs, |refs, child| self.write_post(child, out, refs));
         let offset = out.len();
-        self.write_body(node, &refs, out);
-        node_ref(offset, node.flags())
+        self.write_body(n, &refs[base..], out);
+        refs.truncate(base);
+        node_ref(offset, self.flags(n))
     }
 
     /// Size of the subtree rooted at `n` (its body plus all descendants).
     fn compute_totals(&self, n: usize, totals: &mut [usize]) -> usize {
-        let node = &self.nodes[n];
-        let mut total = node.body_size();
-        for &(_, child) in &node.children {
-            total += self.compute_totals(child as usize, totals);
+        let mut total = self.body_size(n);
+        let mut c = self.nodes[n].first_child;
+        while c != NONE {
+            total += self.compute_totals(c as usize, totals);
+            c = self.nodes[c as usize].next_sibling;
         }
         totals[n] = total;
         total
     }
 
     /// kmod >= 34: the node itself, then its children contiguously in character order.
-    fn write_pre(&self, n: usize, totals: &[usize], out: &mut Vec<u8>) {
-        let node = &self.nodes[n];
+    fn write_pre(&self, n: usize, totals: &[usize], out: &mut Vec<u8>, refs: &mut Vec<u32>) {
         let offset = out.len();
-        let mut refs = Vec::new();
-        if let Some(&(first, _)) = node.children.first() {
-            let last = node.children[node.children.len() - 1].0;
-            refs = vec![0u32; usize::from(last - first) + 1];
-            let mut child_off = offset + node.body_size();
-            for &(ch, child) in &node.children {
-                let child = child as usize;
-                refs[usize::from(ch - first)] = node_ref(child_off, self.nodes[child].flags());
-                child_off += totals[child];
-            }
-        }
-        self.write_body(node, &refs, out);
-        debug_assert_eq!(out.len(), offset + node.body_size());
-        for &(_, child) in &node.children {
-            self.write_pre(child as usize, totals, out);
+        let size = self.body_size(n);
+        let base = refs.len();
+        let mut child_off = offset + size;
+        self.child_table(n, refs, |_, child| {
+            let r = node_ref(child_off, self.flags(child));
+            child_off += totals[child];
+            r
+        });
+        self.write_body(n, &refs[base..], out);
+        refs.truncate(base);
+        debug_assert_eq!(out.len(), offset + size);
+        let mut c = self.nodes[n].first_child;
+        while c != NONE {
+            self.write_pre(c as usize, totals, out, refs);
+            c = self.nodes[c as usize].next_sibling;
         }
     }
 
-    /// Emits a node body: prefix, child range and references, values.
-    fn write_body(&self, node: &Node, refs: &[u32], out: &mut Vec<u8>) {
+    /// Emits node `n`'s body: prefix, child range and references, values.
+    fn write_body(&self, n: usize, refs: &[u32], out: &mut Vec<u8>) {
+        let node = &self.nodes[n];
         if !node.prefix.is_empty() {
-            out.extend_from_slice(self.prefix(node));
+            out.extend_from_slice(span(&self.bytes, node.prefix));
             out.push(0);
         }
-        if let (Some(first), Some(last)) = (node.children.first(), node.children.last()) {
-            out.push(first.0);
-            out.push(last.0);
+        if let Some((first, last)) = self.child_range(n) {
+            out.push(first);
+            out.push(last);
             for r in refs {
                 out.extend_from_slice(&r.to_be_bytes());
             }
         }
-        if !node.values.is_empty() {
-            let count = u32::try_from(node.values.len()).expect("fewer than 2^32 values");
+        if node.first_value != NONE {
+            let count = u32::try_from(self.node_values(n).count()).expect("fewer than 2^32 values");
             out.extend_from_slice(&count.to_be_bytes());
-            for v in &node.values {
+            for v in self.node_values(n) {
                 out.extend_from_slice(&v.priority.to_be_bytes());
                 out.extend_from_slice(span(&self.bytes, v.bytes));
                 out.push(0);

@@ -70,7 +70,11 @@ impl ModuleError {
 /// parser needs are read, with `pread`, into a per-thread buffer reused from module to
 /// module (see [`sparse`]). A compressed module is read whole and decompressed.
 pub fn read_module(path: &Path, limits: &Limits) -> Result<ModuleImage, ModuleError> {
-    let file = std::fs::File::open(path)?;
+    read_module_file(std::fs::File::open(path)?, limits)
+}
+
+/// [`read_module`] on a file already open.
+pub fn read_module_file(file: std::fs::File, limits: &Limits) -> Result<ModuleImage, ModuleError> {
     let len = file.metadata()?.len();
     if len == 0 {
         return Err(elf::ElfError::NotElf.into());
@@ -85,7 +89,8 @@ pub fn read_module(path: &Path, limits: &Limits) -> Result<ModuleImage, ModuleEr
     BUF.with(|buf| {
         let mut sp = buf.borrow_mut();
         sp.reset(len);
-        sp.load(&file, 0, 8)?;
+        // The ELF header (its first bytes also tell the compression).
+        sp.load(&file, 0, 64)?;
         let head = sp
             .view()
             .read_bytes_at(0, len.min(8))
@@ -113,18 +118,29 @@ pub fn read_module(path: &Path, limits: &Limits) -> Result<ModuleImage, ModuleEr
                 Ok(img?)
             });
         }
-        sparse::load_module_parts(&file, &mut sp)?;
-        let mut missing = Vec::new();
-        let img = elf::parse_ref(sp.view(), &mut missing)?;
-        if missing.is_empty() {
-            return Ok(img);
-        }
-        for pos in missing {
-            sp.load(&file, pos, 4)?;
-        }
-        let mut again = Vec::new();
-        Ok(elf::parse_ref(sp.view(), &mut again)?)
+        let img = read_sparse(&file, &mut sp);
+        // Keep a small buffer for the next module; give a large one back at once.
+        sp.shrink(KEEP_BUFFER);
+        img
     })
+}
+
+/// Reads an uncompressed module's needed parts into `sp` and parses them.
+fn read_sparse(
+    file: &std::fs::File,
+    sp: &mut sparse::SparseFile,
+) -> Result<ModuleImage, ModuleError> {
+    sparse::load_module_parts(file, sp)?;
+    let mut missing = Vec::new();
+    let img = elf::parse_ref(sp.view(), &mut missing)?;
+    if missing.is_empty() {
+        return Ok(img);
+    }
+    for pos in missing {
+        sp.load(file, pos, 4)?;
+    }
+    let mut again = Vec::new();
+    Ok(elf::parse_ref(sp.view(), &mut again)?)
 }
 
 thread_local! {
@@ -137,6 +153,22 @@ thread_local! {
 /// Decode buffers up to this size are kept by each thread for the next module.
 const KEEP_BUFFER: usize = 2 << 20;
 
+/// Whether a module file is compressed, judged by its name (`.xz`, `.zst`, `.gz`).
+pub fn is_compressed(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e == "xz" || e == "zst" || e == "gz")
+}
+
+/// Gives back the buffers [`read_module`] keeps on each thread of the pool, before the
+/// rest of the run needs the memory. [`read_modules`] does this itself; call it after
+/// calling [`read_module`] from the pool directly.
+pub fn release_read_buffers() {
+    rayon::broadcast(|_| {
+        BUF.with(|b| *b.borrow_mut() = sparse::SparseFile::default());
+        RAW.with(|b| *b.borrow_mut() = (Vec::new(), Vec::new()));
+    });
+}
+
 /// Reads every path on all cores; results come back in input order, so output never
 /// depends on scheduling.
 ///
@@ -147,13 +179,12 @@ pub fn read_modules<P: AsRef<Path> + Sync>(
     paths: &[P],
     limits: &Limits,
 ) -> Vec<Result<ModuleImage, ModuleError>> {
+    if paths.is_empty() {
+        return Vec::new();
+    }
     // Sizes matter only for compressed modules (long decodes, large buffers); an
     // uncompressed tree is read in the given order, without a `stat` per file.
-    let compressed = |p: &Path| {
-        p.extension()
-            .is_some_and(|e| e == "xz" || e == "zst" || e == "gz")
-    };
-    let any_compressed = paths.iter().any(|p| compressed(p.as_ref()));
+    let any_compressed = paths.iter().any(|p| is_compressed(p.as_ref()));
     let mut order: Vec<(u64, usize)> = paths
         .par_iter()
         .enumerate()
@@ -174,11 +205,7 @@ pub fn read_modules<P: AsRef<Path> + Sync>(
         .with_max_len(1)
         .map(|&(_, i)| (i, read_module(paths[i].as_ref(), limits)))
         .collect();
-    // Give every thread's buffers back before the rest of the run needs memory.
-    rayon::broadcast(|_| {
-        BUF.with(|b| *b.borrow_mut() = sparse::SparseFile::default());
-        RAW.with(|b| *b.borrow_mut() = (Vec::new(), Vec::new()));
-    });
+    release_read_buffers();
     let mut out: Vec<Option<Result<ModuleImage, ModuleError>>> =
         (0..paths.len()).map(|_| None).collect();
     for (i, r) in results {

@@ -25,6 +25,10 @@ pub const NEEDED_SECTIONS: &[&[u8]] = &[
     b"__kcrctab_gpl",
 ];
 
+/// How many bytes before the section-header table are read with it (kernel modules'
+/// section-name tables are a few hundred bytes, placed right before it).
+const SHSTRTAB_LEAD: u64 = 2048;
+
 /// Loaded byte ranges of one file.
 #[derive(Debug, Default)]
 pub struct SparseFile {
@@ -92,6 +96,13 @@ impl SparseFile {
             self.load(file, co, ce - co)?;
         }
         Ok(())
+    }
+
+    /// Frees the buffer if it has grown past `keep` bytes (what is loaded is forgotten).
+    pub fn shrink(&mut self, keep: usize) {
+        if self.buf.capacity() > keep {
+            *self = SparseFile::default();
+        }
     }
 
     /// The view for parsing.
@@ -180,7 +191,10 @@ fn plan<Elf: FileHeader<Endian = Endianness>>(
         };
         (shoff, n.saturating_mul(u64::from(h.e_shentsize(endian))))
     };
-    sparse.load(file, shoff, shsize)?;
+    // Linkers put the section-name table just before the section headers: one read of
+    // a little more than the table usually brings both.
+    let lead = SHSTRTAB_LEAD.min(shoff);
+    sparse.load(file, shoff - lead, shsize.saturating_add(lead))?;
     // Extended numbering needs the whole table, sized by section 0.
     let (full, shstr) = {
         let v = sparse.view();
@@ -227,16 +241,22 @@ fn plan<Elf: FileHeader<Endian = Endianness>>(
             let window = &rest[..rest.len().min(super::elf::MAX_SYMBOL_NAME_LEN + 1)];
             Some(&rest[..memchr::memchr(0, window)?])
         };
-        // First match by name, as the parser (and kmod) will look them up.
-        let mut found: Vec<(u64, u64)> = Vec::new();
-        for wanted in NEEDED_SECTIONS {
-            if let Some(s) = headers.iter().find(|s| name_of(s) == Some(*wanted)) {
-                if s.sh_type(endian) != object::elf::SHT_NOBITS {
-                    found.push((s.sh_offset(endian).into(), s.sh_size(endian).into()));
-                }
+        // First match by name, as the parser (and kmod) will look them up; one pass
+        // over the headers.
+        let mut first: [Option<&Elf::SectionHeader>; NEEDED_SECTIONS.len()] =
+            [None; NEEDED_SECTIONS.len()];
+        for s in headers {
+            let Some(name) = name_of(s) else { continue };
+            if let Some(i) = NEEDED_SECTIONS.iter().position(|w| *w == name) {
+                first[i].get_or_insert(s);
             }
         }
-        found
+        first
+            .into_iter()
+            .flatten()
+            .filter(|s| s.sh_type(endian) != object::elf::SHT_NOBITS)
+            .map(|s| (s.sh_offset(endian).into(), s.sh_size(endian).into()))
+            .collect()
     };
     sparse.load_merged(file, want, 4096)
 }

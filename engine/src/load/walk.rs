@@ -2,11 +2,15 @@
 //! `readdir` order, and settling modules that share a name by kmod's priority rules.
 //!
 //! Input: the module directory and a [`SearchConfig`]. Output: one [`ModuleSource`] per
-//! module name. The walk reads directory entries only; module files are opened later.
+//! module name. The walk reads directory entries only; what happens to a module file is
+//! the caller's: [`discover_with`] hands each one found to a visitor while the walk goes on
+//! (the depmod path reads uncompressed modules there, so reading overlaps the walk).
 
 use super::config::{SearchConfig, SearchEntry};
 use rayon::prelude::*;
+use rustix::fs::{open, openat, Mode, OFlags};
 use std::collections::HashMap;
+use std::os::fd::OwnedFd;
 use std::path::Path;
 
 /// A module file chosen for a module name.
@@ -36,6 +40,35 @@ impl ModuleSource {
     /// What `modules.dep` names this module by: the relpath, else the absolute path.
     pub fn dep_path(&self) -> &str {
         self.relpath.as_deref().unwrap_or(&self.path)
+    }
+}
+
+/// A module file the walk met, as [`discover_with`] hands it to its visitor.
+pub struct FoundFile<'a> {
+    /// The full path.
+    pub path: &'a str,
+    /// The file name.
+    name: &'a str,
+    /// The directory it is in, when the walk holds it open.
+    dir: Option<&'a OwnedFd>,
+}
+
+impl FoundFile<'_> {
+    /// Opens the file for reading: relative to its directory when the walk holds that
+    /// open (which spares the kernel a lookup of every component of the path), else by
+    /// its path. Either way the result (and any error) is what opening the path gives.
+    pub fn open(&self) -> std::io::Result<std::fs::File> {
+        match self.dir {
+            Some(d) => openat(
+                d,
+                self.name,
+                OFlags::RDONLY | OFlags::CLOEXEC,
+                Mode::empty(),
+            )
+            .map(std::fs::File::from)
+            .map_err(std::io::Error::from),
+            None => std::fs::File::open(self.path),
+        }
     }
 }
 
@@ -86,6 +119,23 @@ pub fn discover(
     exts: Extensions,
     msgs: &mut WalkMessages,
 ) -> Result<Vec<ModuleSource>, std::io::Error> {
+    let none = |_: &FoundFile| None::<()>;
+    Ok(discover_with(dirname, cfg, exts, msgs, &none)?
+        .into_iter()
+        .map(|(s, _)| s)
+        .collect())
+}
+
+/// [`discover`], calling `visit` on the path of every module file as the walk meets it
+/// (on any thread, in any order) and returning what it gave for each winning copy.
+/// A copy that loses to another of the same name was visited all the same.
+pub fn discover_with<T: Send>(
+    dirname: &str,
+    cfg: &SearchConfig,
+    exts: Extensions,
+    msgs: &mut WalkMessages,
+    visit: &(dyn Fn(&FoundFile) -> Option<T> + Sync),
+) -> Result<Vec<(ModuleSource, Option<T>)>, std::io::Error> {
     let mut w = Walker {
         dirname,
         cfg,
@@ -93,7 +143,7 @@ pub fn discover(
         found: HashMap::new(),
         msgs,
     };
-    let scan = Scan { cfg, exts };
+    let scan = Scan { cfg, exts, visit };
     let rd = std::fs::read_dir(dirname)?;
     for ev in scan.dir(rd, dirname, 3) {
         w.apply(ev, true);
@@ -112,27 +162,28 @@ pub fn discover(
                 .push(format!("could not open directory {e}: {}", strerror(&err))),
         }
     }
-    let mut v: Vec<ModuleSource> = w.found.into_values().collect();
-    v.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut v: Vec<(ModuleSource, Option<T>)> = w.found.into_values().collect();
+    v.sort_by(|a, b| a.0.name.cmp(&b.0.name));
     Ok(v)
 }
 
 /// What the directory scan met, in depth-first `readdir` order.
-enum Event {
-    /// A module file: its basename and full path.
-    Module(String, String),
+enum Event<T> {
+    /// A module file: its basename, full path, and what the visitor gave for it.
+    Module(String, String, Option<T>),
     /// An error message, in kmod's wording.
     Message(String),
 }
 
 /// The directory scan: reads directories (subdirectories in parallel) and lists module
 /// files and problems in exactly the order a sequential depth-first walk meets them.
-struct Scan<'a> {
+struct Scan<'a, T> {
     cfg: &'a SearchConfig,
     exts: Extensions,
+    visit: &'a (dyn Fn(&FoundFile) -> Option<T> + Sync),
 }
 
-impl Scan<'_> {
+impl<T: Send> Scan<'_, T> {
     fn skipped(&self, name: &str) -> bool {
         matches!(name, "." | ".." | "build" | "source")
             || self.cfg.excludes.iter().any(|(e, _)| e == name)
@@ -140,9 +191,10 @@ impl Scan<'_> {
 
     /// `fd` is the descriptor number kmod would hold for this directory (3 for the top,
     /// one more per level), which appears in its `fstatat` messages.
-    fn dir(&self, rd: std::fs::ReadDir, path: &str, fd: u32) -> Vec<Event> {
+    fn dir(&self, rd: std::fs::ReadDir, path: &str, fd: u32) -> Vec<Event<T>> {
         enum Item {
-            Done(Event),
+            Message(String),
+            Module(String, String),
             Sub(String),
         }
         let mut items = Vec::new();
@@ -160,10 +212,10 @@ impl Scan<'_> {
                 _ => match std::fs::metadata(&full) {
                     Ok(m) => m.is_dir(),
                     Err(e) => {
-                        items.push(Item::Done(Event::Message(format!(
+                        items.push(Item::Message(format!(
                             "fstatat({fd}, {name}): {}",
                             strerror(&e)
-                        ))));
+                        )));
                         continue;
                     }
                 },
@@ -171,11 +223,25 @@ impl Scan<'_> {
             if is_dir {
                 items.push(Item::Sub(full));
             } else if self.exts.matches(&name) {
-                items.push(Item::Done(Event::Module(name.into_owned(), full)));
+                items.push(Item::Module(name.into_owned(), full));
             }
         }
-        let nested: Vec<Vec<Event>> = items
+        // Module files are opened relative to their directory (see `FoundFile::open`).
+        let dir = items
+            .iter()
+            .any(|it| matches!(it, Item::Module(..)))
+            .then(|| {
+                open(
+                    path,
+                    OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+                    Mode::empty(),
+                )
+                .ok()
+            })
+            .flatten();
+        let nested: Vec<Vec<Event<T>>> = items
             .par_iter()
+            .with_max_len(1)
             .map(|it| match it {
                 Item::Sub(full) => match std::fs::read_dir(full) {
                     Ok(sub) => self.dir(sub, full, fd + 1),
@@ -184,37 +250,49 @@ impl Scan<'_> {
                         strerror(&e)
                     ))],
                 },
-                Item::Done(_) => Vec::new(),
+                Item::Module(name, full) => {
+                    let file = FoundFile {
+                        path: full,
+                        name,
+                        dir: dir.as_ref(),
+                    };
+                    vec![Event::Module(
+                        name.clone(),
+                        full.clone(),
+                        (self.visit)(&file),
+                    )]
+                }
+                Item::Message(_) => Vec::new(),
             })
             .collect();
         let mut out = Vec::new();
         for (it, sub) in items.into_iter().zip(nested) {
             match it {
-                Item::Done(ev) => out.push(ev),
-                Item::Sub(_) => out.extend(sub),
+                Item::Message(m) => out.push(Event::Message(m)),
+                Item::Sub(_) | Item::Module(..) => out.extend(sub),
             }
         }
         out
     }
 }
 
-struct Walker<'a> {
+struct Walker<'a, T> {
     dirname: &'a str,
     cfg: &'a SearchConfig,
     search: Vec<SearchEntry>,
-    found: HashMap<String, ModuleSource>,
+    found: HashMap<String, (ModuleSource, Option<T>)>,
     msgs: &'a mut WalkMessages,
 }
 
-impl Walker<'_> {
-    fn apply(&mut self, ev: Event, under_moddir: bool) {
+impl<T> Walker<'_, T> {
+    fn apply(&mut self, ev: Event<T>, under_moddir: bool) {
         match ev {
-            Event::Module(name, full) => self.add(&name, full, under_moddir),
+            Event::Module(name, full, visited) => self.add(&name, full, visited, under_moddir),
             Event::Message(m) => self.msgs.push(m),
         }
     }
 
-    fn add(&mut self, basename: &str, full: String, under_moddir: bool) {
+    fn add(&mut self, basename: &str, full: String, visited: Option<T>, under_moddir: bool) {
         let name = modname_of(basename);
         let relpath = if under_moddir {
             full.strip_prefix(self.dirname)
@@ -230,11 +308,11 @@ impl Walker<'_> {
         };
         match self.found.get(&name) {
             None => {
-                self.found.insert(name, new);
+                self.found.insert(name, (new, visited));
             }
-            Some(old) => {
+            Some((old, _)) => {
                 if !keep_old(self.dirname, self.cfg, &self.search, old, &new) {
-                    self.found.insert(name, new);
+                    self.found.insert(name, (new, visited));
                 }
             }
         }

@@ -192,8 +192,8 @@ pub fn encode_view(cx: &CheckContext<'_>, s: &Subject) -> Encoder {
             .map(|l| String::from_utf8_lossy(l).into_owned());
         let path = m.source.relpath.as_deref().unwrap_or(&m.source.path);
         e.module(i, m.name(), path, license.as_deref(), m.error.is_none());
-        for mi in &m.image.modinfo {
-            e.modinfo(&mi.key, &mi.value);
+        for mi in m.image.modinfo.iter() {
+            e.modinfo(mi.key, mi.value);
         }
         for x in &m.image.exports {
             e.export(&ExportFields {

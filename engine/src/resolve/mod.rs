@@ -101,11 +101,10 @@ pub struct Resolution {
 impl Resolution {
     /// The chosen exporter of `symbol` (an export key), if anyone exports it.
     pub fn provider_of<'g>(&self, graph: &'g ExportGraph, symbol: &str) -> Option<&'g Exporter> {
-        let exporters = graph.exporters(symbol);
-        match self.chosen.get(symbol) {
-            Some(c) => exporters.get(c.index),
-            None if exporters.len() == 1 => exporters.first(),
-            None => None,
+        match graph.exporters(symbol) {
+            // One exporter: no choice was made (see `chosen`); spares a second lookup.
+            [only] => Some(only),
+            exporters => exporters.get(self.chosen.get(symbol)?.index),
         }
     }
 

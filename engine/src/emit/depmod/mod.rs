@@ -5,6 +5,10 @@
 //! Input: the ordered graph, its resolution and dependency order, and the raw
 //! `modules.builtin*` files. Output: named byte buffers plus the messages kmod would
 //! print while writing them, in the same order. Nothing here touches the filesystem.
+//!
+//! The artifacts read from `.modinfo` and the built-in lists alone (aliases, soft and weak
+//! dependencies, device names, built-ins) do not need the resolution: [`render_early`]
+//! builds them, so that a caller can do so while it resolves; [`render`] adds the rest.
 
 use crate::graph::{ExportGraph, Provider};
 use crate::index::{IndexBuilder, Layout};
@@ -72,10 +76,6 @@ pub struct BuiltinFiles {
 pub struct RenderInput<'a> {
     /// The graph, in array order.
     pub graph: &'a ExportGraph,
-    /// Its resolution.
-    pub resolution: &'a Resolution,
-    /// Dependency sort index per module.
-    pub sort_index: &'a [u32],
     /// `modules.builtin*`.
     pub builtin: &'a BuiltinFiles,
     /// The module directory (for "could not open X at DIR" messages).
@@ -86,6 +86,22 @@ pub struct RenderInput<'a> {
     pub binary: bool,
     /// Warn on duplicate index values (`-w`).
     pub warn_duplicates: bool,
+}
+
+/// What [`render`] needs beyond [`RenderInput`]: the graph's resolution.
+pub struct Resolved<'a> {
+    /// Its resolution.
+    pub resolution: &'a Resolution,
+    /// Dependency sort index per module.
+    pub sort_index: &'a [u32],
+}
+
+/// The artifacts [`render_early`] built, for [`render`] to complete.
+pub struct Early {
+    alias: Result<Part, EmitError>,
+    softdeps: Result<Part, EmitError>,
+    builtin: Result<Part, EmitError>,
+    devname: Result<Part, EmitError>,
 }
 
 /// The rendered set.
@@ -205,27 +221,54 @@ impl Part {
     }
 }
 
-/// Renders every artifact. The independent files are built in parallel; files and
-/// messages come out in kmod's order regardless.
-pub fn render(input: &RenderInput<'_>) -> Result<Rendered, EmitError> {
-    let ((dep, alias), ((soft, symbols), (builtin, devname))) = rayon::join(
-        || rayon::join(|| render_dep(input), || render_alias(input)),
+/// Renders the artifacts that need no resolution (see the module comment), in parallel.
+pub fn render_early(input: &RenderInput<'_>) -> Early {
+    let ((alias, softdeps), (builtin, devname)) = rayon::join(
+        || rayon::join(|| render_alias(input), || render_softdeps(input)),
+        || rayon::join(|| render_builtin(input), || render_devname(input)),
+    );
+    Early {
+        alias,
+        softdeps,
+        builtin,
+        devname,
+    }
+}
+
+/// Renders every artifact, completing `early` (from [`render_early`] on the same input)
+/// or rendering it all here when it is `None`. The independent files are built in
+/// parallel; files and messages come out in kmod's order regardless.
+pub fn render(
+    input: &RenderInput<'_>,
+    resolved: &Resolved<'_>,
+    early: Option<Early>,
+) -> Result<Rendered, EmitError> {
+    let (early, (dep, symbols)) = rayon::join(
+        || early.unwrap_or_else(|| render_early(input)),
         || {
             rayon::join(
-                || rayon::join(|| render_softdeps(input), || render_symbols(input)),
-                || rayon::join(|| render_builtin(input), || render_devname(input)),
+                || render_dep(input, resolved),
+                || render_symbols(input, resolved),
             )
         },
     );
     let mut out = Rendered::default();
-    for part in [dep?, alias?, soft?, symbols?, builtin?, devname?] {
+    // The first failure in kmod's writing order is the one reported.
+    for part in [
+        dep?,
+        early.alias?,
+        early.softdeps?,
+        symbols?,
+        early.builtin?,
+        early.devname?,
+    ] {
         out.files.extend(part.files);
         out.messages.extend(part.messages);
     }
     Ok(out)
 }
 
-fn render_dep(input: &RenderInput<'_>) -> Result<Part, EmitError> {
+fn render_dep(input: &RenderInput<'_>, resolved: &Resolved<'_>) -> Result<Part, EmitError> {
     let g = input.graph;
     let mut part = Part::default();
     let mut dep = Vec::with_capacity(g.modules.len() * 64);
@@ -235,7 +278,7 @@ fn render_dep(input: &RenderInput<'_>) -> Result<Part, EmitError> {
         let start = dep.len();
         dep.extend_from_slice(m.source.dep_path().as_bytes());
         dep.push(b':');
-        for d in transitive_deps(i, &input.resolution.deps, input.sort_index, &mut seen) {
+        for d in transitive_deps(i, &resolved.resolution.deps, resolved.sort_index, &mut seen) {
             dep.push(b' ');
             dep.extend_from_slice(g.modules[d].source.dep_path().as_bytes());
         }
@@ -347,12 +390,12 @@ fn render_softdeps(input: &RenderInput<'_>) -> Result<Part, EmitError> {
     Ok(part)
 }
 
-fn render_symbols(input: &RenderInput<'_>) -> Result<Part, EmitError> {
+fn render_symbols(input: &RenderInput<'_>, resolved: &Resolved<'_>) -> Result<Part, EmitError> {
     let g = input.graph;
     let mut part = Part::default();
     // Module-owned table entries, in kmod's 2048-bucket hash order.
     let mut owned: Vec<(&str, usize)> = Vec::new();
-    for (name, provider) in input.resolution.providers(g) {
+    for (name, provider) in resolved.resolution.providers(g) {
         if let Provider::Module(id) = provider.provider {
             owned.push((name, id.index()));
         }
