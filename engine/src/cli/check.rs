@@ -21,7 +21,7 @@ use crate::check::subject::{DumpExport, ModuleFacts, Subject, SymbolInfo};
 use crate::check::CheckContext;
 use crate::diag::{Code, Finding, Level, RuleRef};
 use crate::emit::diag::{human, json, modpost, sarif, Report};
-use crate::graph::{ExportGraph, GraphInput, SymbolPrefix};
+use crate::graph::{ExportGraph, GraphInput, ModuleId, SymbolPrefix};
 use crate::load::order::parse_modules_order;
 use crate::load::symvers::{parse_symvers, KernelSymbol, SymversEntry};
 use crate::load::walk::{modname_of, strerror, ModuleSource};
@@ -540,21 +540,18 @@ pub fn run(args: CheckArgs) -> ExitCode {
             resolution: &res,
             engine: &engine,
         };
-        for m in &graph.modules {
+        for (i, m) in graph.modules.iter().enumerate() {
             if let Some(e) = &m.error {
                 unreadable = true;
-                let (level, rule) = crate::check::severity(&cx, Code::UnreadableModule);
-                findings.push(Finding {
-                    plugin: None,
-                    code: Code::UnreadableModule,
-                    level: level.max(Level::Warn),
-                    message: format!("{}: {e}", m.source.path),
-                    module: Some(m.name().to_string()),
-                    file: Some(m.source.path.clone()),
-                    symbol: None,
-                    rule,
-                    tolerated: false,
-                });
+                let mut f = crate::check::finding(
+                    &cx,
+                    Code::UnreadableModule,
+                    Some(ModuleId(i as u32)),
+                    None,
+                    format!("{}: {e}", m.source.path),
+                );
+                f.level = f.level.max(Level::Warn);
+                findings.push(f);
             }
         }
         findings.extend(crate::check::run_check(&cx, &s));

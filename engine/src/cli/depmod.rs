@@ -261,21 +261,17 @@ pub fn run(args: DepmodArgs) -> ExitCode {
             let mut findings: Vec<Finding> = graph
                 .modules
                 .iter()
-                .filter_map(|m| {
+                .enumerate()
+                .filter_map(|(i, m)| {
                     let e = m.error.as_ref()?;
                     let e = tree.read_errors.get(&m.source.path).unwrap_or(e);
-                    let (level, rule) = crate::check::severity(&cx, Code::UnreadableModule);
-                    Some(Finding {
-                        plugin: None,
-                        code: Code::UnreadableModule,
-                        level,
-                        message: format!("{}: {e}", m.source.path),
-                        module: Some(m.name().to_string()),
-                        file: Some(m.source.path.clone()),
-                        symbol: None,
-                        rule,
-                        tolerated: false,
-                    })
+                    Some(crate::check::finding(
+                        &cx,
+                        Code::UnreadableModule,
+                        Some(crate::graph::ModuleId(i as u32)),
+                        None,
+                        format!("{}: {e}", m.source.path),
+                    ))
                 })
                 .collect();
             findings.extend(crate::check::run_all(&cx));
