@@ -109,19 +109,6 @@ impl Modinfo {
         }
     }
 
-    /// Builds one from `(key, value)` pairs, as if read from a section that held
-    /// `key=value` strings (for tests and tools).
-    pub fn from_entries<'a>(entries: impl IntoIterator<Item = (&'a [u8], &'a [u8])>) -> Modinfo {
-        let mut data = Vec::new();
-        for (k, v) in entries {
-            data.extend_from_slice(k);
-            data.push(b'=');
-            data.extend_from_slice(v);
-            data.push(0);
-        }
-        Modinfo::parse(&data)
-    }
-
     /// Every entry, in file order.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = ModinfoEntry<'_>> + '_ {
         self.entries.iter().map(|&(s, k, e)| {

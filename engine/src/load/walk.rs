@@ -126,7 +126,7 @@ pub fn discover(
         .collect())
 }
 
-/// [`discover`], calling `visit` on the path of every module file as the walk meets it
+/// [`discover`], calling `visit` on every module file as the walk meets it
 /// (on any thread, in any order) and returning what it gave for each winning copy.
 /// A copy that loses to another of the same name was visited all the same.
 pub fn discover_with<T: Send>(
@@ -464,6 +464,44 @@ mod tests {
             &src("updates/a/x.ko"),
             &src("updates/b/x.ko")
         ));
+    }
+
+    /// The visitor sees every module file, the losing copy of a name included, and
+    /// what it returned comes back with the copy that won; files open through it.
+    #[test]
+    fn visitor_sees_every_file_and_its_result_follows_the_winner() {
+        let dir = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../tests/fixtures/trees/updates-override/lib/modules/6.1.0-test"
+        );
+        let seen = std::sync::Mutex::new(Vec::new());
+        let visit = |f: &FoundFile| {
+            seen.lock().unwrap().push(f.path.to_string());
+            let len = std::io::Read::read_to_end(&mut f.open().ok()?, &mut Vec::new()).ok()?;
+            Some((f.path.to_string(), len))
+        };
+        let mut msgs = Vec::new();
+        let cfg = SearchConfig::default();
+        let found = discover_with(dir, &cfg, Extensions { gzip: false }, &mut msgs, &visit)
+            .expect("fixture tree");
+        let plain: Vec<ModuleSource> =
+            discover(dir, &cfg, Extensions { gzip: false }, &mut Vec::new()).unwrap();
+        assert_eq!(
+            found.iter().map(|(s, _)| s.clone()).collect::<Vec<_>>(),
+            plain
+        );
+        let mut seen = seen.into_inner().unwrap();
+        seen.sort();
+        let winners: Vec<&str> = found.iter().map(|(s, _)| s.path.as_str()).collect();
+        assert!(
+            seen.len() > winners.len(),
+            "a losing copy was visited too: {seen:?}"
+        );
+        for (s, v) in &found {
+            let (path, len) = v.as_ref().expect("visited and opened");
+            assert_eq!(path, &s.path);
+            assert_eq!(*len as u64, std::fs::metadata(&s.path).unwrap().len());
+        }
     }
 
     #[test]
