@@ -11,8 +11,8 @@
 # FUZZ_FORK=N runs each target in libFuzzer's fork mode with N worker processes sharing its
 # corpus (executions are counted over all workers); use it when one target is left to run
 # and cores are free.
-# FUZZ_TRACE_COMPARES=0 builds without comparison tracing: up to twice the executions per
-# second on targets dominated by it (regex compilation in `depmod_d`), a less guided search.
+# FUZZ_TRACE_COMPARES=0 builds without comparison tracing: more executions per second on
+# targets dominated by it (regex compilation in `depmod_d`), a less guided search.
 # FUZZ_TIMEOUT=S reports an input that runs longer than S seconds (default 10; raise it
 # when the machine is shared, or a paused run reports its pause as a timeout).
 # FUZZ_SANITIZER=address|none|... picks cargo-fuzz's sanitizer (default none: no target
