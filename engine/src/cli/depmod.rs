@@ -182,8 +182,6 @@ pub fn run(args: DepmodArgs) -> ExitCode {
     let graph = &tree.graph;
     tracing::debug!(elapsed = ?super::elapsed(), modules = graph.modules.len(), peak_kib = peak_rss_kib(), "graph built");
 
-    // The artifacts read from `.modinfo` alone are rendered while the rest of the run
-    // resolves, checks and sorts (see `emit::depmod::render_early`).
     let read_opt = |name: &str| -> Result<Vec<u8>, String> {
         std::fs::read(format!("{}/{name}", tree.dirname)).map_err(|e| strerror(&e))
     };
@@ -199,196 +197,189 @@ pub fn run(args: DepmodArgs) -> ExitCode {
         binary: !args.show,
         warn_duplicates: args.warn,
     };
-    let (tx, early) = std::sync::mpsc::channel();
-    let code = rayon::in_place_scope(|s| {
-        s.spawn(move |_| {
-            let _ = tx.send(render_early(render_in));
-        });
-        (|| {
-            let engine = PolicyEngine::new(&policy, today(), tree.search.clone());
-            let res = resolve(graph, &engine);
-            tracing::debug!(elapsed = ?super::elapsed(), "resolved");
+    let engine = PolicyEngine::new(&policy, today(), tree.search.clone());
+    // The artifacts read from `.modinfo` alone are rendered while the graph is resolved
+    // (see `emit::depmod::render_early`).
+    let (early, res) = rayon::join(|| render_early(render_in), || resolve(graph, &engine));
+    tracing::debug!(elapsed = ?super::elapsed(), "resolved");
 
-            let stdout = std::io::stdout();
-            let mut out = std::io::BufWriter::new(stdout.lock());
-            for (i, m) in graph.modules.iter().enumerate() {
-                let mut announced: Vec<crate::graph::ModuleId> = Vec::new();
-                for (imp, r) in m.image.imports.iter().zip(&res.imports[i]) {
-                    match r.provider {
-                        None => {
-                            if errsyms && !imp.weak {
-                                log.warn(&format!(
-                                    "{} needs unknown symbol {}",
-                                    m.source.path, imp.name
-                                ));
-                            }
-                        }
-                        Some(p) => {
-                            if check_crcs && errsyms && !imp.weak && r.provider_crc != imp.crc {
-                                log.warn(&format!(
-                                    "{} disagrees about version of symbol {}",
-                                    m.source.path, imp.name
-                                ));
-                            }
-                            if let Provider::Module(id) = p {
-                                if log.verbose >= 1 && !announced.contains(&id) {
-                                    announced.push(id);
-                                    let _ = writeln!(
-                                        out,
-                                        "{} needs \"{}\": {}",
-                                        m.source.path,
-                                        imp.name,
-                                        graph.module(id).source.path
-                                    );
-                                }
-                            }
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    for (i, m) in graph.modules.iter().enumerate() {
+        let mut announced: Vec<crate::graph::ModuleId> = Vec::new();
+        for (imp, r) in m.image.imports.iter().zip(&res.imports[i]) {
+            match r.provider {
+                None => {
+                    if errsyms && !imp.weak {
+                        log.warn(&format!(
+                            "{} needs unknown symbol {}",
+                            m.source.path, imp.name
+                        ));
+                    }
+                }
+                Some(p) => {
+                    if check_crcs && errsyms && !imp.weak && r.provider_crc != imp.crc {
+                        log.warn(&format!(
+                            "{} disagrees about version of symbol {}",
+                            m.source.path, imp.name
+                        ));
+                    }
+                    if let Provider::Module(id) = p {
+                        if log.verbose >= 1 && !announced.contains(&id) {
+                            announced.push(id);
+                            let _ = writeln!(
+                                out,
+                                "{} needs \"{}\": {}",
+                                m.source.path,
+                                imp.name,
+                                graph.module(id).source.path
+                            );
                         }
                     }
                 }
             }
-            let _ = out.flush();
-            drop(out);
+        }
+    }
+    let _ = out.flush();
+    drop(out);
 
-            // Policy findings: what the policy reports about this tree (nothing under kmod.kdl).
-            let cx = CheckContext {
-                graph,
-                resolution: &res,
-                engine: &engine,
-            };
-            // A module that could not be read: kmod's message was printed while loading and the
-            // module is listed without dependencies; the policy decides whether that is fatal
-            // (`unreadable-module`: allow in kmod.kdl, deny in a strict policy).
-            let mut findings: Vec<Finding> = graph
-                .modules
-                .iter()
-                .enumerate()
-                .filter_map(|(i, m)| {
-                    let e = m.error.as_ref()?;
-                    let e = tree.read_errors.get(&m.source.path).unwrap_or(e);
-                    Some(crate::check::finding(
-                        &cx,
-                        Code::UnreadableModule,
-                        Some(crate::graph::ModuleId(i as u32)),
-                        None,
-                        format!("{}: {e}", m.source.path),
-                    ))
-                })
-                .collect();
-            findings.extend(crate::check::run_all(&cx));
-            findings.extend(engine.lints());
-            let mut denied = 0;
-            for f in &mut findings {
-                if let Some((_, l)) = overrides.iter().rev().find(|(c, _)| *c == f.code) {
-                    f.level = *l;
-                }
-                if f.tolerated || f.level == Level::Allow {
-                    continue;
-                }
-                if f.level == Level::Deny {
-                    denied += 1;
-                }
-                let rule = f
-                    .rule
-                    .as_ref()
-                    .map(|r| format!(" [rule {}:{}]", r.file, r.line))
-                    .unwrap_or_default();
-                log.line(format_args!(
-                    "modpolicy: {}[{}]: {}{rule}",
-                    if f.level == Level::Deny {
-                        "error"
-                    } else {
-                        "warning"
-                    },
-                    f.code,
-                    f.message
-                ));
+    // Policy findings: what the policy reports about this tree (nothing under kmod.kdl).
+    let cx = CheckContext {
+        graph,
+        resolution: &res,
+        engine: &engine,
+    };
+    // A module that could not be read: kmod's message was printed while loading and the
+    // module is listed without dependencies; the policy decides whether that is fatal
+    // (`unreadable-module`: allow in kmod.kdl, deny in a strict policy).
+    let mut findings: Vec<Finding> = graph
+        .modules
+        .iter()
+        .enumerate()
+        .filter_map(|(i, m)| {
+            let e = m.error.as_ref()?;
+            let e = tree.read_errors.get(&m.source.path).unwrap_or(e);
+            Some(crate::check::finding(
+                &cx,
+                Code::UnreadableModule,
+                Some(crate::graph::ModuleId(i as u32)),
+                None,
+                format!("{}: {e}", m.source.path),
+            ))
+        })
+        .collect();
+    findings.extend(crate::check::run_all(&cx));
+    findings.extend(engine.lints());
+    let mut denied = 0;
+    for f in &mut findings {
+        if let Some((_, l)) = overrides.iter().rev().find(|(c, _)| *c == f.code) {
+            f.level = *l;
+        }
+        if f.tolerated || f.level == Level::Allow {
+            continue;
+        }
+        if f.level == Level::Deny {
+            denied += 1;
+        }
+        let rule = f
+            .rule
+            .as_ref()
+            .map(|r| format!(" [rule {}:{}]", r.file, r.line))
+            .unwrap_or_default();
+        log.line(format_args!(
+            "modpolicy: {}[{}]: {}{rule}",
+            if f.level == Level::Deny {
+                "error"
+            } else {
+                "warning"
+            },
+            f.code,
+            f.message
+        ));
+    }
+    if denied > 0 {
+        log.line(format_args!(
+            "modpolicy: {denied} finding(s) denied by policy; nothing was written"
+        ));
+        return ExitCode::FAILURE;
+    }
+
+    let names: Vec<&str> = graph.modules.iter().map(|m| m.name()).collect();
+    let sort_index = match dependency_order(&res.deps, &names) {
+        DepOrder::Sorted { index } => index,
+        DepOrder::Cycles {
+            reports,
+            modules_in_cycles,
+            truncated,
+        } => {
+            for r in reports {
+                log.error(&r);
             }
-            if denied > 0 {
-                log.line(format_args!(
-                    "modpolicy: {denied} finding(s) denied by policy; nothing was written"
-                ));
+            if truncated {
+                log.error("cycle report cut short: the cycles are too entangled to list");
+            }
+            log.error(&format!(
+                "Found {modules_in_cycles} modules in dependency cycles!"
+            ));
+            return ExitCode::FAILURE;
+        }
+    };
+    tracing::debug!(elapsed = ?super::elapsed(), "sorted");
+
+    let resolved = Resolved {
+        resolution: &res,
+        sort_index: &sort_index,
+    };
+    let rendered = match render(render_in, &resolved, early) {
+        Ok(r) => r,
+        Err(e) => return log.fatal(&e.to_string()),
+    };
+    tracing::debug!(elapsed = ?super::elapsed(), peak_kib = peak_rss_kib(), "rendered");
+    for m in &rendered.messages {
+        match m {
+            Message::Warning(w) => log.warn(w),
+            Message::Error(e) => log.error(e),
+        }
+    }
+    if args.show {
+        let stdout = std::io::stdout();
+        let mut out = stdout.lock();
+        for (_, contents) in &rendered.files {
+            if out.write_all(contents).is_err() {
                 return ExitCode::FAILURE;
             }
-
-            let names: Vec<&str> = graph.modules.iter().map(|m| m.name()).collect();
-            let sort_index = match dependency_order(&res.deps, &names) {
-                DepOrder::Sorted { index } => index,
-                DepOrder::Cycles {
-                    reports,
-                    modules_in_cycles,
-                    truncated,
-                } => {
-                    for r in reports {
-                        log.error(&r);
-                    }
-                    if truncated {
-                        log.error("cycle report cut short: the cycles are too entangled to list");
-                    }
-                    log.error(&format!(
-                        "Found {modules_in_cycles} modules in dependency cycles!"
-                    ));
-                    return ExitCode::FAILURE;
-                }
-            };
-            tracing::debug!(elapsed = ?super::elapsed(), "sorted");
-
-            let resolved = Resolved {
-                resolution: &res,
-                sort_index: &sort_index,
-            };
-            let rendered = match render(render_in, &resolved, early.recv().ok()) {
-                Ok(r) => r,
-                Err(e) => return log.fatal(&e.to_string()),
-            };
-            tracing::debug!(elapsed = ?super::elapsed(), peak_kib = peak_rss_kib(), "rendered");
-            for m in &rendered.messages {
-                match m {
-                    Message::Warning(w) => log.warn(w),
-                    Message::Error(e) => log.error(e),
-                }
-            }
-            if args.show {
-                let stdout = std::io::stdout();
-                let mut out = stdout.lock();
-                for (_, contents) in &rendered.files {
-                    if out.write_all(contents).is_err() {
-                        return ExitCode::FAILURE;
-                    }
-                }
-                let _ = out.flush();
-                return ExitCode::SUCCESS;
-            }
-            if args.outdir.is_some() {
-                if let Err(e) = std::fs::create_dir_all(&outdirname) {
-                    return log.fatal(&format!(
-                        "could not create directory {outdirname}: {}",
-                        strerror(&e)
-                    ));
-                }
-            }
-            let files: Vec<(&str, &[u8])> = rendered
-                .files
-                .iter()
-                .map(|(n, c)| (*n, c.as_slice()))
-                .collect();
-            if let Err(e) = write_set(
-                Path::new(&outdirname),
-                &files,
-                WriteOptions { sync: args.sync },
-            ) {
-                return log.fatal(&format!("could not write artifacts: {e}"));
-            }
-            tracing::debug!(elapsed = ?super::elapsed(), peak_kib = peak_rss_kib(), "written");
-            // The process ends here: freeing hundreds of thousands of small allocations one by
-            // one would take longer than the work after reading. The OS reclaims it all at exit.
-            std::mem::forget(rendered);
-            std::mem::forget(res);
-            ExitCode::SUCCESS
-        })()
-    });
+        }
+        let _ = out.flush();
+        return ExitCode::SUCCESS;
+    }
+    if args.outdir.is_some() {
+        if let Err(e) = std::fs::create_dir_all(&outdirname) {
+            return log.fatal(&format!(
+                "could not create directory {outdirname}: {}",
+                strerror(&e)
+            ));
+        }
+    }
+    let files: Vec<(&str, &[u8])> = rendered
+        .files
+        .iter()
+        .map(|(n, c)| (*n, c.as_slice()))
+        .collect();
+    if let Err(e) = write_set(
+        Path::new(&outdirname),
+        &files,
+        WriteOptions { sync: args.sync },
+    ) {
+        return log.fatal(&format!("could not write artifacts: {e}"));
+    }
+    tracing::debug!(elapsed = ?super::elapsed(), peak_kib = peak_rss_kib(), "written");
+    // The process ends here: freeing hundreds of thousands of small allocations one by
+    // one would take longer than the work after reading. The OS reclaims it all at exit.
+    std::mem::forget(rendered);
+    std::mem::forget(res);
     std::mem::forget(builtin);
     std::mem::forget(tree);
-    code
+    ExitCode::SUCCESS
 }
 
 /// Parses a size: bytes, or a number with a `K`, `M` or `G` suffix (binary units, an

@@ -88,8 +88,8 @@ pub struct Modinfo {
 impl Modinfo {
     /// Splits a `.modinfo` section into entries as kmod does: NUL-separated strings
     /// (runs of NULs are one separator), the last one possibly unterminated, each split
-    /// at its first `=`. Only the first 4 GiB are read (more than any module limit
-    /// lets through: see [`super::Limits`]).
+    /// at its first `=`. Only the first 4 GiB are read (eight times the default module
+    /// size limit, [`super::Limits`]).
     pub fn parse(mi: &[u8]) -> Modinfo {
         let mi = &mi[..mi.len().min(u32::MAX as usize)];
         let mut entries = Vec::with_capacity(memchr::memchr_iter(0, mi).count() + 1);

@@ -159,10 +159,9 @@ pub fn is_compressed(path: &Path) -> bool {
         .is_some_and(|e| e == "xz" || e == "zst" || e == "gz")
 }
 
-/// Gives back the buffers [`read_module`] keeps on each thread of the pool, before the
-/// rest of the run needs the memory. [`read_modules`] does this itself; call it after
-/// calling [`read_module`] from the pool directly.
-pub fn release_read_buffers() {
+/// Gives back the buffers [`read_module`] keeps on each thread of the pool (each at most
+/// [`KEEP_BUFFER`]), before the rest of the run needs the memory.
+fn release_read_buffers() {
     rayon::broadcast(|_| {
         BUF.with(|b| *b.borrow_mut() = sparse::SparseFile::default());
         RAW.with(|b| *b.borrow_mut() = (Vec::new(), Vec::new()));

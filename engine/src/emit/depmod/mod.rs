@@ -235,22 +235,17 @@ pub fn render_early(input: &RenderInput<'_>) -> Early {
     }
 }
 
-/// Renders every artifact, completing `early` (from [`render_early`] on the same input)
-/// or rendering it all here when it is `None`. The independent files are built in
-/// parallel; files and messages come out in kmod's order regardless.
+/// Renders the rest of the artifacts and completes `early` (from [`render_early`] on the
+/// same input). The independent files are built in parallel; files and messages come out
+/// in kmod's order regardless.
 pub fn render(
     input: &RenderInput<'_>,
     resolved: &Resolved<'_>,
-    early: Option<Early>,
+    early: Early,
 ) -> Result<Rendered, EmitError> {
-    let (early, (dep, symbols)) = rayon::join(
-        || early.unwrap_or_else(|| render_early(input)),
-        || {
-            rayon::join(
-                || render_dep(input, resolved),
-                || render_symbols(input, resolved),
-            )
-        },
+    let (dep, symbols) = rayon::join(
+        || render_dep(input, resolved),
+        || render_symbols(input, resolved),
     );
     let mut out = Rendered::default();
     // The first failure in kmod's writing order is the one reported.
