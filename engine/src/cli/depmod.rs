@@ -18,7 +18,7 @@ use crate::graph::Provider;
 use crate::load::walk::{strerror, Extensions};
 use crate::load::Limits;
 use crate::policy::engine::PolicyEngine;
-use crate::resolve::{dependency_order, resolve, DepOrder};
+use crate::resolve::{choose, dependency_order, resolve_imports, DepOrder};
 use crate::util::atomic::{write_set, WriteOptions};
 use clap::{Args, ValueEnum};
 use std::io::Write;
@@ -198,9 +198,14 @@ pub fn run(args: DepmodArgs) -> ExitCode {
         warn_duplicates: args.warn,
     };
     let engine = PolicyEngine::new(&policy, today(), tree.search.clone());
-    // The artifacts read from `.modinfo` alone are rendered while the graph is resolved
-    // (see `emit::depmod::render_early`).
-    let (early, res) = rayon::join(|| render_early(render_in), || resolve(graph, &engine));
+    // Every artifact but modules.dep is rendered while the imports are resolved (see
+    // `emit::depmod::render_early`).
+    let mut res = choose(graph, &engine);
+    let (early, outcomes) = rayon::join(
+        || render_early(render_in, &res),
+        || resolve_imports(graph, &res),
+    );
+    (res.imports, res.deps) = outcomes;
     tracing::debug!(elapsed = ?super::elapsed(), "resolved");
 
     let stdout = std::io::stdout();

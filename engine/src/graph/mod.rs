@@ -8,13 +8,12 @@
 //! hash-table order of their names, re-sorted stably by `modules.order`), which every
 //! per-module artifact and every "later module wins" rule depends on.
 
-use crate::load::elf::{ExportKind, ModuleImage};
+use crate::load::elf::{ExportKind, ModuleImage, Name};
 use crate::load::order::ModulesOrder;
 use crate::load::symvers::KernelSymbol;
 use crate::load::walk::ModuleSource;
 use crate::util::hash;
 use rustc_hash::FxHashMap as HashMap;
-use std::sync::Arc;
 
 /// Index of a module in [`ExportGraph::modules`] (its array position).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -91,6 +90,10 @@ impl SymbolPrefix {
     }
 }
 
+/// Every exporter of one symbol, in insertion order: stored inline when there is one, as
+/// for almost every symbol (no allocation per symbol when the graph is built).
+pub type Exporters = smallvec::SmallVec<[Exporter; 1]>;
+
 /// The export graph.
 #[derive(Debug, Clone, Default)]
 pub struct ExportGraph {
@@ -98,7 +101,7 @@ pub struct ExportGraph {
     pub modules: Vec<Module>,
     /// Every exporter of each symbol, in insertion order: vmlinux first, then modules in
     /// array order.
-    pub symbols: HashMap<Arc<str>, Vec<Exporter>>,
+    pub symbols: HashMap<Name, Exporters>,
     /// The symbol-name prefix in force.
     pub prefix: SymbolPrefix,
 }
@@ -225,7 +228,7 @@ impl ExportGraph {
                 Err(e) => (ModuleImage::default(), Some(e)),
             };
             for e in &image.exports {
-                let key: Arc<str> = prefix.export_key(&e.name).into();
+                let key = Name::from(prefix.export_key(&e.name));
                 g.add_exporter(
                     key,
                     Exporter {
@@ -245,13 +248,13 @@ impl ExportGraph {
         g
     }
 
-    fn add_exporter(&mut self, name: Arc<str>, e: Exporter) {
+    fn add_exporter(&mut self, name: Name, e: Exporter) {
         self.symbols.entry(name).or_default().push(e);
     }
 
     /// Every exporter of `name` (an export key), in insertion order.
     pub fn exporters(&self, name: &str) -> &[Exporter] {
-        self.symbols.get(name).map(Vec::as_slice).unwrap_or(&[])
+        self.symbols.get(name).map(|e| e.as_slice()).unwrap_or(&[])
     }
 
     /// The module with this id.

@@ -91,7 +91,7 @@ pub struct ResolvedImport {
 pub struct Resolution {
     /// The choice for every symbol with more than one exporter. A symbol with one
     /// exporter is provided by it (see [`Resolution::choice`]).
-    pub chosen: HashMap<std::sync::Arc<str>, Choice>,
+    pub chosen: HashMap<crate::load::elf::Name, Choice>,
     /// Per module (array order), per import (import order), its outcome.
     pub imports: Vec<Vec<ResolvedImport>>,
     /// Per module, its direct module dependencies in first-use order.
@@ -132,19 +132,40 @@ impl Resolution {
     }
 }
 
-/// Resolves every symbol and every import of `graph` under `rule`.
+/// Resolves every symbol and every import of `graph` under `rule`: [`choose`], then
+/// [`resolve_imports`].
 pub fn resolve(graph: &ExportGraph, rule: &dyn ProviderRule) -> Resolution {
+    let mut res = choose(graph, rule);
+    (res.imports, res.deps) = resolve_imports(graph, &res);
+    res
+}
+
+/// The first half of [`resolve`]: a choice for every symbol with several exporters. The
+/// result answers [`Resolution::provider_of`] and [`Resolution::providers`]; its
+/// `imports` and `deps` stay empty until [`resolve_imports`] fills them (the depmod
+/// path renders `modules.symbols` meanwhile).
+pub fn choose(graph: &ExportGraph, rule: &dyn ProviderRule) -> Resolution {
     let mut chosen = HashMap::default();
     for (name, exporters) in &graph.symbols {
         if exporters.len() > 1 {
             chosen.insert(name.clone(), rule.choose(graph, name, exporters));
         }
     }
-    let mut res = Resolution {
+    Resolution {
         chosen,
         imports: Vec::new(),
         deps: Vec::new(),
-    };
+    }
+}
+
+/// Per-import outcomes and per-module dependencies, by module (array order).
+pub type ImportOutcomes = (Vec<Vec<ResolvedImport>>, Vec<Vec<ModuleId>>);
+
+/// The second half of [`resolve`]: every import of every module resolved under the
+/// choices in `res` (from [`choose`]), and each module's direct dependencies in
+/// first-use order.
+pub fn resolve_imports(graph: &ExportGraph, res: &Resolution) -> ImportOutcomes {
+    let start = std::time::Instant::now();
     // Each module's imports resolve independently: do them on all cores, in order.
     let per_module: Vec<(Vec<ResolvedImport>, Vec<ModuleId>)> = graph
         .modules
@@ -176,6 +197,7 @@ pub fn resolve(graph: &ExportGraph, rule: &dyn ProviderRule) -> Resolution {
             (outs, deps)
         })
         .collect();
-    (res.imports, res.deps) = per_module.into_iter().unzip();
-    res
+    let out = per_module.into_iter().unzip();
+    tracing::trace!(took = ?start.elapsed(), "imports resolved");
+    out
 }

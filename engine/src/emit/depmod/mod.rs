@@ -6,9 +6,11 @@
 //! `modules.builtin*` files. Output: named byte buffers plus the messages kmod would
 //! print while writing them, in the same order. Nothing here touches the filesystem.
 //!
-//! The artifacts read from `.modinfo` and the built-in lists alone (aliases, soft and weak
-//! dependencies, device names, built-ins) do not need the resolution: [`render_early`]
-//! builds them, so that a caller can do so while it resolves; [`render`] adds the rest.
+//! Only `modules.dep` needs every import resolved. The artifacts read from `.modinfo` and
+//! the built-in lists alone (aliases, soft and weak dependencies, device names, built-ins)
+//! and `modules.symbols` (which needs only each symbol's provider, from
+//! [`crate::resolve::choose`]) are built by [`render_early`], so that a caller can do so
+//! while it resolves the imports; [`render`] adds `modules.dep`.
 
 use crate::graph::{ExportGraph, Provider};
 use crate::index::{IndexBuilder, Layout};
@@ -100,6 +102,7 @@ pub struct Resolved<'a> {
 pub struct Early {
     alias: Result<Part, EmitError>,
     softdeps: Result<Part, EmitError>,
+    symbols: Result<Part, EmitError>,
     builtin: Result<Part, EmitError>,
     devname: Result<Part, EmitError>,
 }
@@ -221,39 +224,52 @@ impl Part {
     }
 }
 
-/// Renders the artifacts that need no resolution (see the module comment), in parallel.
-pub fn render_early(input: &RenderInput<'_>) -> Early {
-    let ((alias, softdeps), (builtin, devname)) = rayon::join(
-        || rayon::join(|| render_alias(input), || render_softdeps(input)),
-        || rayon::join(|| render_builtin(input), || render_devname(input)),
+/// Renders, in parallel, every artifact but `modules.dep` (see the module comment):
+/// `choices` needs each symbol's provider, not yet the imports' outcomes.
+pub fn render_early(input: &RenderInput<'_>, choices: &Resolution) -> Early {
+    let ((alias, symbols), ((builtin, devname), softdeps)) = rayon::join(
+        || {
+            rayon::join(
+                || timed("alias", || render_alias(input)),
+                || timed("symbols", || render_symbols(input, choices)),
+            )
+        },
+        || {
+            rayon::join(
+                || {
+                    rayon::join(
+                        || timed("builtin", || render_builtin(input)),
+                        || timed("devname", || render_devname(input)),
+                    )
+                },
+                || timed("softdeps", || render_softdeps(input)),
+            )
+        },
     );
     Early {
         alias,
         softdeps,
+        symbols,
         builtin,
         devname,
     }
 }
 
-/// Renders the rest of the artifacts and completes `early` (from [`render_early`] on the
-/// same input). The independent files are built in parallel; files and messages come out
-/// in kmod's order regardless.
+/// Renders `modules.dep` and its index and completes `early` (from [`render_early`] on
+/// the same input); files and messages come out in kmod's order.
 pub fn render(
     input: &RenderInput<'_>,
     resolved: &Resolved<'_>,
     early: Early,
 ) -> Result<Rendered, EmitError> {
-    let (dep, symbols) = rayon::join(
-        || render_dep(input, resolved),
-        || render_symbols(input, resolved),
-    );
+    let dep = timed("dep", || render_dep(input, resolved));
     let mut out = Rendered::default();
     // The first failure in kmod's writing order is the one reported.
     for part in [
         dep?,
         early.alias?,
         early.softdeps?,
-        symbols?,
+        early.symbols?,
         early.builtin?,
         early.devname?,
     ] {
@@ -261,6 +277,14 @@ pub fn render(
         out.messages.extend(part.messages);
     }
     Ok(out)
+}
+
+/// Runs one artifact's renderer, reporting its time at trace level (`-vvv`).
+fn timed<T>(artifact: &str, f: impl FnOnce() -> T) -> T {
+    let start = std::time::Instant::now();
+    let out = f();
+    tracing::trace!(artifact, took = ?start.elapsed(), "rendered");
+    out
 }
 
 fn render_dep(input: &RenderInput<'_>, resolved: &Resolved<'_>) -> Result<Part, EmitError> {
@@ -385,12 +409,12 @@ fn render_softdeps(input: &RenderInput<'_>) -> Result<Part, EmitError> {
     Ok(part)
 }
 
-fn render_symbols(input: &RenderInput<'_>, resolved: &Resolved<'_>) -> Result<Part, EmitError> {
+fn render_symbols(input: &RenderInput<'_>, choices: &Resolution) -> Result<Part, EmitError> {
     let g = input.graph;
     let mut part = Part::default();
     // Module-owned table entries, in kmod's 2048-bucket hash order.
     let mut owned: Vec<(&str, usize)> = Vec::new();
-    for (name, provider) in resolved.resolution.providers(g) {
+    for (name, provider) in choices.providers(g) {
         if let Provider::Module(id) = provider.provider {
             owned.push((name, id.index()));
         }
