@@ -101,6 +101,7 @@ pub struct Resolved<'a> {
 /// The artifacts [`render_early`] built, for [`render`] to complete.
 pub struct Early {
     alias: Result<Part, EmitError>,
+    alias_bin: Result<Part, EmitError>,
     softdeps: Result<Part, EmitError>,
     symbols: Result<Part, EmitError>,
     builtin: Result<Part, EmitError>,
@@ -120,21 +121,30 @@ pub struct Rendered {
 /// bracket.
 pub fn normalize_alias(alias: &[u8]) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(alias.len());
+    normalize_alias_into(alias, &mut out).then_some(out)
+}
+
+/// [`normalize_alias`] into a buffer the caller reuses (cleared first); `false` on an
+/// unmatched bracket.
+fn normalize_alias_into(alias: &[u8], out: &mut Vec<u8>) -> bool {
+    out.clear();
     let mut i = 0;
     while i < alias.len() {
         match alias[i] {
             b'-' => out.push(b'_'),
-            b']' => return None,
+            b']' => return false,
             b'[' => {
-                let close = alias[i..].iter().position(|&c| c == b']')? + i;
-                out.extend_from_slice(&alias[i..=close]);
-                i = close;
+                let Some(close) = alias[i..].iter().position(|&c| c == b']') else {
+                    return false;
+                };
+                out.extend_from_slice(&alias[i..=i + close]);
+                i += close;
             }
             c => out.push(c),
         }
         i += 1;
     }
-    Some(out)
+    true
 }
 
 /// `sscanf(s, "<prefix>%u-%u")`: a prefix match, then two unsigned numbers separated by
@@ -227,10 +237,10 @@ impl Part {
 /// Renders, in parallel, every artifact but `modules.dep` (see the module comment):
 /// `choices` needs each symbol's provider, not yet the imports' outcomes.
 pub fn render_early(input: &RenderInput<'_>, choices: &Resolution) -> Early {
-    let ((alias, symbols), ((builtin, devname), softdeps)) = rayon::join(
+    let ((alias_bin, symbols), ((alias, builtin), (devname, softdeps))) = rayon::join(
         || {
             rayon::join(
-                || timed("alias", || render_alias(input)),
+                || timed("alias.bin", || render_alias_bin(input)),
                 || timed("symbols", || render_symbols(input, choices)),
             )
         },
@@ -238,16 +248,22 @@ pub fn render_early(input: &RenderInput<'_>, choices: &Resolution) -> Early {
             rayon::join(
                 || {
                     rayon::join(
+                        || timed("alias", || render_alias(input)),
                         || timed("builtin", || render_builtin(input)),
-                        || timed("devname", || render_devname(input)),
                     )
                 },
-                || timed("softdeps", || render_softdeps(input)),
+                || {
+                    rayon::join(
+                        || timed("devname", || render_devname(input)),
+                        || timed("softdeps", || render_softdeps(input)),
+                    )
+                },
             )
         },
     );
     Early {
         alias,
+        alias_bin,
         softdeps,
         symbols,
         builtin,
@@ -268,6 +284,7 @@ pub fn render(
     for part in [
         dep?,
         early.alias?,
+        early.alias_bin?,
         early.softdeps?,
         early.symbols?,
         early.builtin?,
@@ -330,6 +347,7 @@ fn render_dep(input: &RenderInput<'_>, resolved: &Resolved<'_>) -> Result<Part, 
     Ok(part)
 }
 
+/// `modules.alias` (the text; see [`render_alias_bin`] for the index).
 fn render_alias(input: &RenderInput<'_>) -> Result<Part, EmitError> {
     let g = input.graph;
     let mut part = Part::default();
@@ -344,30 +362,37 @@ fn render_alias(input: &RenderInput<'_>) -> Result<Part, EmitError> {
         }
     }
     part.files.push(("modules.alias", alias));
+    Ok(part)
+}
+
+/// `modules.alias.bin` (unless `-n`), with kmod's warnings about bad aliases.
+fn render_alias_bin(input: &RenderInput<'_>) -> Result<Part, EmitError> {
+    let g = input.graph;
+    let mut part = Part::default();
     if input.binary {
         let mut idx = IndexBuilder::new();
+        let mut k = Vec::new();
         for (i, m) in g.modules.iter().enumerate() {
             for v in m.modinfo(b"alias") {
-                match normalize_alias(v) {
-                    None => part.messages.push(Message::Warning(format!(
+                if !normalize_alias_into(v, &mut k) {
+                    part.messages.push(Message::Warning(format!(
                         "Unmatched bracket in {}",
                         String::from_utf8_lossy(v)
-                    ))),
-                    Some(k) => {
-                        let name = m.name();
-                        part.insert(
-                            input,
-                            &mut idx,
-                            "modules.alias.bin",
-                            Some(i),
-                            &k,
-                            name.as_bytes(),
-                            i as u32,
-                            "alias",
-                            || format!("{} {}", String::from_utf8_lossy(&k), name),
-                        )?;
-                    }
+                    )));
+                    continue;
                 }
+                let name = m.name();
+                part.insert(
+                    input,
+                    &mut idx,
+                    "modules.alias.bin",
+                    Some(i),
+                    &k,
+                    name.as_bytes(),
+                    i as u32,
+                    "alias",
+                    || format!("{} {}", String::from_utf8_lossy(&k), name),
+                )?;
             }
         }
         part.files
