@@ -203,7 +203,7 @@ pub fn run(args: DepmodArgs) -> ExitCode {
     let mut res = choose(graph, &engine);
     let (early, outcomes) = rayon::join(
         || render_early(render_in, &res),
-        || resolve_imports(graph, &res),
+        || crate::util::timed("resolve imports", || resolve_imports(graph, &res)),
     );
     (res.imports, res.deps) = outcomes;
     tracing::debug!(elapsed = ?super::elapsed(), "resolved");

@@ -165,7 +165,6 @@ pub type ImportOutcomes = (Vec<Vec<ResolvedImport>>, Vec<Vec<ModuleId>>);
 /// choices in `res` (from [`choose`]), and each module's direct dependencies in
 /// first-use order.
 pub fn resolve_imports(graph: &ExportGraph, res: &Resolution) -> ImportOutcomes {
-    let start = std::time::Instant::now();
     // Each module's imports resolve independently: do them on all cores, in order.
     let per_module: Vec<(Vec<ResolvedImport>, Vec<ModuleId>)> = graph
         .modules
@@ -197,7 +196,5 @@ pub fn resolve_imports(graph: &ExportGraph, res: &Resolution) -> ImportOutcomes 
             (outs, deps)
         })
         .collect();
-    let out = per_module.into_iter().unzip();
-    tracing::trace!(took = ?start.elapsed(), "imports resolved");
-    out
+    per_module.into_iter().unzip()
 }

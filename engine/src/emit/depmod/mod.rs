@@ -17,7 +17,7 @@ use crate::index::{IndexBuilder, Layout};
 use crate::load::order::parse_builtin_modinfo;
 use crate::resolve::depsort::transitive_deps;
 use crate::resolve::Resolution;
-use crate::util::hash;
+use crate::util::{hash, timed};
 
 /// Which kmod's output to reproduce where versions differ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -294,14 +294,6 @@ pub fn render(
         out.messages.extend(part.messages);
     }
     Ok(out)
-}
-
-/// Runs one artifact's renderer, reporting its time at trace level (`-vvv`).
-fn timed<T>(artifact: &str, f: impl FnOnce() -> T) -> T {
-    let start = std::time::Instant::now();
-    let out = f();
-    tracing::trace!(artifact, took = ?start.elapsed(), "rendered");
-    out
 }
 
 fn render_dep(input: &RenderInput<'_>, resolved: &Resolved<'_>) -> Result<Part, EmitError> {
