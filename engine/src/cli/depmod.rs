@@ -7,19 +7,20 @@
 
 use super::tree::{
     absolute_unnormalised, kernel_version, load_policy, load_tree, parse_overrides, today, Log,
-    TreeOptions,
+    Tree, TreeOptions,
 };
 use crate::check::CheckContext;
 use crate::diag::{Code, Finding, Level};
 use crate::emit::depmod::{
-    render, render_early, BuiltinFiles, Flavor, Message, RenderInput, Resolved,
+    finish, render_deps, render_early, BuiltinFiles, Deps, Flavor, Message, RenderInput,
+    Resolved,
 };
-use crate::graph::Provider;
+use crate::graph::{ExportGraph, Provider};
 use crate::load::walk::{strerror, Extensions};
 use crate::load::Limits;
 use crate::policy::engine::PolicyEngine;
-use crate::resolve::{choose, dependency_order, resolve_imports, DepOrder};
-use crate::util::atomic::{write_set, WriteOptions};
+use crate::resolve::{choose, dependency_order, resolve_imports, DepOrder, Resolution};
+use crate::util::atomic::{Staging, WriteError, WriteOptions};
 use clap::{Args, ValueEnum};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -174,6 +175,7 @@ pub fn run(args: DepmodArgs) -> ExitCode {
         },
     };
     let mut errsyms = args.errsyms;
+    crate::util::heap::prime();
     let tree = match load_tree(&opts, &policy, &log, &mut errsyms) {
         Ok(t) => t,
         Err(c) => return c,
@@ -208,6 +210,113 @@ pub fn run(args: DepmodArgs) -> ExitCode {
     (res.imports, res.deps) = outcomes;
     tracing::debug!(elapsed = ?super::elapsed(), "resolved");
 
+    // While the rest is decided (findings, the dependency order, modules.dep), the
+    // artifacts already rendered are written to temporary names in the output
+    // directory, which is locked from here on; a failure before the commit below
+    // removes them again (`Staging` on drop). Only into a directory that exists: a run
+    // that fails must not leave a new, empty one behind.
+    let out_dir = Path::new(&outdirname);
+    let write_opts = WriteOptions { sync: args.sync };
+    let mut staging = None;
+    if !args.show && out_dir.is_dir() {
+        match Staging::begin(out_dir, write_opts) {
+            Ok(s) => staging = Some(s),
+            Err(e) => return log.fatal(&format!("could not write artifacts: {e}")),
+        }
+    }
+    let (staged, decided) = rayon::join(
+        || staging.as_ref().map(|s| s.stage_all(&early.files())),
+        || -> Result<(Vec<u32>, Deps), ExitCode> {
+            let sort_index = decide(graph, &res, &engine, &tree, &log, &overrides, errsyms, check_crcs)?;
+            tracing::debug!(elapsed = ?super::elapsed(), "sorted");
+            let resolved = Resolved {
+                resolution: &res,
+                sort_index: &sort_index,
+            };
+            let deps = render_deps(render_in, &resolved);
+            Ok((sort_index, deps))
+        },
+    );
+    let deps = match decided {
+        Ok((_, deps)) => deps,
+        Err(code) => return code,
+    };
+    let rendered = match finish(deps, early) {
+        Ok(r) => r,
+        Err(e) => return log.fatal(&e.to_string()),
+    };
+    tracing::debug!(elapsed = ?super::elapsed(), peak_kib = peak_rss_kib(), "rendered");
+    for m in &rendered.messages {
+        match m {
+            Message::Warning(w) => log.warn(w),
+            Message::Error(e) => log.error(e),
+        }
+    }
+    if args.show {
+        let stdout = std::io::stdout();
+        let mut out = stdout.lock();
+        for (_, contents) in &rendered.files {
+            if out.write_all(contents).is_err() {
+                return ExitCode::FAILURE;
+            }
+        }
+        let _ = out.flush();
+        return ExitCode::SUCCESS;
+    }
+    let write_fail = |e: WriteError| log.fatal(&format!("could not write artifacts: {e}"));
+    let staging = match (staging, staged) {
+        (Some(s), Some(Ok(()))) => s,
+        (_, Some(Err(e))) => return write_fail(e),
+        _ => {
+            if args.outdir.is_some() {
+                if let Err(e) = std::fs::create_dir_all(&outdirname) {
+                    return log.fatal(&format!(
+                        "could not create directory {outdirname}: {}",
+                        strerror(&e)
+                    ));
+                }
+            }
+            match Staging::begin(out_dir, write_opts) {
+                Ok(s) => s,
+                Err(e) => return write_fail(e),
+            }
+        }
+    };
+    // What is not staged yet: modules.dep and its index, or everything.
+    let rest: Vec<(&str, &[u8])> = rendered
+        .files
+        .iter()
+        .filter(|(n, _)| !staging.has(n))
+        .map(|(n, c)| (*n, c.as_slice()))
+        .collect();
+    let order: Vec<&str> = rendered.files.iter().map(|(n, _)| *n).collect();
+    if let Err(e) = staging.stage_all(&rest).and_then(|()| staging.commit(&order)) {
+        return write_fail(e);
+    }
+    tracing::debug!(elapsed = ?super::elapsed(), peak_kib = peak_rss_kib(), "written");
+    // The process ends here: freeing hundreds of thousands of small allocations one by
+    // one would take longer than the work after reading. The OS reclaims it all at exit.
+    std::mem::forget(rendered);
+    std::mem::forget(res);
+    std::mem::forget(builtin);
+    std::mem::forget(tree);
+    ExitCode::SUCCESS
+}
+
+/// Everything between resolving and rendering `modules.dep`: kmod's `-v` lines and
+/// symbol warnings, the policy's findings (any denied one stops the run), and the
+/// dependency order (a cycle stops the run). Returns each module's sort index.
+#[allow(clippy::too_many_arguments)]
+fn decide(
+    graph: &ExportGraph,
+    res: &Resolution,
+    engine: &PolicyEngine<'_>,
+    tree: &Tree,
+    log: &Log,
+    overrides: &[(Code, Level)],
+    errsyms: bool,
+    check_crcs: bool,
+) -> Result<Vec<u32>, ExitCode> {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     for (i, m) in graph.modules.iter().enumerate() {
@@ -306,7 +415,7 @@ pub fn run(args: DepmodArgs) -> ExitCode {
         log.line(format_args!(
             "modpolicy: {denied} finding(s) denied by policy; nothing was written"
         ));
-        return ExitCode::FAILURE;
+        return Err(ExitCode::FAILURE);
     }
 
     let names: Vec<&str> = graph.modules.iter().map(|m| m.name()).collect();
@@ -326,65 +435,10 @@ pub fn run(args: DepmodArgs) -> ExitCode {
             log.error(&format!(
                 "Found {modules_in_cycles} modules in dependency cycles!"
             ));
-            return ExitCode::FAILURE;
+            return Err(ExitCode::FAILURE);
         }
     };
-    tracing::debug!(elapsed = ?super::elapsed(), "sorted");
-
-    let resolved = Resolved {
-        resolution: &res,
-        sort_index: &sort_index,
-    };
-    let rendered = match render(render_in, &resolved, early) {
-        Ok(r) => r,
-        Err(e) => return log.fatal(&e.to_string()),
-    };
-    tracing::debug!(elapsed = ?super::elapsed(), peak_kib = peak_rss_kib(), "rendered");
-    for m in &rendered.messages {
-        match m {
-            Message::Warning(w) => log.warn(w),
-            Message::Error(e) => log.error(e),
-        }
-    }
-    if args.show {
-        let stdout = std::io::stdout();
-        let mut out = stdout.lock();
-        for (_, contents) in &rendered.files {
-            if out.write_all(contents).is_err() {
-                return ExitCode::FAILURE;
-            }
-        }
-        let _ = out.flush();
-        return ExitCode::SUCCESS;
-    }
-    if args.outdir.is_some() {
-        if let Err(e) = std::fs::create_dir_all(&outdirname) {
-            return log.fatal(&format!(
-                "could not create directory {outdirname}: {}",
-                strerror(&e)
-            ));
-        }
-    }
-    let files: Vec<(&str, &[u8])> = rendered
-        .files
-        .iter()
-        .map(|(n, c)| (*n, c.as_slice()))
-        .collect();
-    if let Err(e) = write_set(
-        Path::new(&outdirname),
-        &files,
-        WriteOptions { sync: args.sync },
-    ) {
-        return log.fatal(&format!("could not write artifacts: {e}"));
-    }
-    tracing::debug!(elapsed = ?super::elapsed(), peak_kib = peak_rss_kib(), "written");
-    // The process ends here: freeing hundreds of thousands of small allocations one by
-    // one would take longer than the work after reading. The OS reclaims it all at exit.
-    std::mem::forget(rendered);
-    std::mem::forget(res);
-    std::mem::forget(builtin);
-    std::mem::forget(tree);
-    ExitCode::SUCCESS
+    Ok(sort_index)
 }
 
 /// Parses a size: bytes, or a number with a `K`, `M` or `G` suffix (binary units, an

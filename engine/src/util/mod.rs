@@ -5,6 +5,7 @@
 
 pub mod atomic;
 pub mod hash;
+pub mod heap;
 
 /// Runs one step of a run, reporting how long it took at trace level (`-vvv`).
 pub fn timed<T>(step: &str, f: impl FnOnce() -> T) -> T {

@@ -278,11 +278,42 @@ pub fn render(
     resolved: &Resolved<'_>,
     early: Early,
 ) -> Result<Rendered, EmitError> {
-    let dep = timed("dep", || render_dep(input, resolved));
+    finish(render_deps(input, resolved), early)
+}
+
+/// `modules.dep` and `modules.dep.bin`, rendered by [`render_deps`] for [`finish`].
+pub struct Deps(Result<Part, EmitError>);
+
+/// Renders `modules.dep` and its index: the one part that needs the dependency order.
+pub fn render_deps(input: &RenderInput<'_>, resolved: &Resolved<'_>) -> Deps {
+    Deps(timed("dep", || render_dep(input, resolved)))
+}
+
+impl Early {
+    /// The files rendered so far, for writing them while the rest is decided: those of
+    /// every part that rendered without error, in no particular order.
+    pub fn files(&self) -> Vec<(&'static str, &[u8])> {
+        [
+            &self.alias,
+            &self.alias_bin,
+            &self.softdeps,
+            &self.symbols,
+            &self.builtin,
+            &self.devname,
+        ]
+        .into_iter()
+        .flatten()
+        .flat_map(|p| p.files.iter().map(|(n, c)| (*n, c.as_slice())))
+        .collect()
+    }
+}
+
+/// Puts [`render_deps`]' and [`render_early`]'s parts together: files and messages in
+/// kmod's order; the first failure in kmod's writing order is the one reported.
+pub fn finish(deps: Deps, early: Early) -> Result<Rendered, EmitError> {
     let mut out = Rendered::default();
-    // The first failure in kmod's writing order is the one reported.
     for part in [
-        dep?,
+        deps.0?,
         early.alias?,
         early.alias_bin?,
         early.softdeps?,
