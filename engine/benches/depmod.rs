@@ -110,6 +110,10 @@ fn main() {
         let b = work.path().join(format!("{i}-ours"));
         copy_tree(src, &a);
         copy_tree(src, &b);
+        // The copies are fresh dirty pages: have them written out now, so the kernel's
+        // writeback does not run during (and slow down) the timed runs.
+        // SAFETY: sync(2) takes no arguments and cannot fail.
+        unsafe { libc::sync() };
         let map = |root: &Path| {
             root.join("boot")
                 .join(format!("System.map-{ver}"))

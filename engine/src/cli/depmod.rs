@@ -12,8 +12,7 @@ use super::tree::{
 use crate::check::CheckContext;
 use crate::diag::{Code, Finding, Level};
 use crate::emit::depmod::{
-    finish, render_deps, render_early, BuiltinFiles, Deps, Flavor, Message, RenderInput,
-    Resolved,
+    finish, render_deps, render_early, BuiltinFiles, Deps, Flavor, Message, RenderInput, Resolved,
 };
 use crate::graph::{ExportGraph, Provider};
 use crate::load::walk::{strerror, Extensions};
@@ -175,7 +174,6 @@ pub fn run(args: DepmodArgs) -> ExitCode {
         },
     };
     let mut errsyms = args.errsyms;
-    crate::util::heap::prime();
     let tree = match load_tree(&opts, &policy, &log, &mut errsyms) {
         Ok(t) => t,
         Err(c) => return c,
@@ -226,19 +224,20 @@ pub fn run(args: DepmodArgs) -> ExitCode {
     }
     let (staged, decided) = rayon::join(
         || staging.as_ref().map(|s| s.stage_all(&early.files())),
-        || -> Result<(Vec<u32>, Deps), ExitCode> {
-            let sort_index = decide(graph, &res, &engine, &tree, &log, &overrides, errsyms, check_crcs)?;
+        || -> Result<Deps, ExitCode> {
+            let sort_index = decide(
+                graph, &res, &engine, &tree, &log, &overrides, errsyms, check_crcs,
+            )?;
             tracing::debug!(elapsed = ?super::elapsed(), "sorted");
             let resolved = Resolved {
                 resolution: &res,
                 sort_index: &sort_index,
             };
-            let deps = render_deps(render_in, &resolved);
-            Ok((sort_index, deps))
+            Ok(render_deps(render_in, &resolved))
         },
     );
     let deps = match decided {
-        Ok((_, deps)) => deps,
+        Ok(deps) => deps,
         Err(code) => return code,
     };
     let rendered = match finish(deps, early) {
@@ -290,7 +289,10 @@ pub fn run(args: DepmodArgs) -> ExitCode {
         .map(|(n, c)| (*n, c.as_slice()))
         .collect();
     let order: Vec<&str> = rendered.files.iter().map(|(n, _)| *n).collect();
-    if let Err(e) = staging.stage_all(&rest).and_then(|()| staging.commit(&order)) {
+    if let Err(e) = staging
+        .stage_all(&rest)
+        .and_then(|()| staging.commit(&order))
+    {
         return write_fail(e);
     }
     tracing::debug!(elapsed = ?super::elapsed(), peak_kib = peak_rss_kib(), "written");
@@ -360,8 +362,8 @@ fn decide(
     // Policy findings: what the policy reports about this tree (nothing under kmod.kdl).
     let cx = CheckContext {
         graph,
-        resolution: &res,
-        engine: &engine,
+        resolution: res,
+        engine,
     };
     // A module that could not be read: kmod's message was printed while loading and the
     // module is listed without dependencies; the policy decides whether that is fatal

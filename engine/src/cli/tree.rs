@@ -356,6 +356,7 @@ pub fn load_tree(
         let limits = &opts.limits;
         let read_plain = |f: &FoundFile| {
             (!is_compressed(Path::new(f.path))).then(|| {
+                crate::util::heap::prime_this_thread();
                 f.open()
                     .map_err(ModuleError::from)
                     .and_then(|file| read_module_file(file, limits))

@@ -462,7 +462,10 @@ mod transaction_tests {
         s.stage("a", b"new a").unwrap();
         s.stage("b", b"new b").unwrap();
         assert!(s.has("a") && s.has("b") && !s.has("c"));
-        assert!(listing(d.path()).len() > before.len(), "temporaries and a backup");
+        assert!(
+            listing(d.path()).len() > before.len(),
+            "temporaries and a backup"
+        );
         drop(s);
         assert_eq!(listing(d.path()), before);
     }
@@ -488,7 +491,10 @@ mod transaction_tests {
         s.commit(&["a", "b"]).unwrap();
         assert_eq!(
             listing(d.path()),
-            [("a".into(), b"new a".to_vec()), ("b".into(), b"new b".to_vec())]
+            [
+                ("a".into(), b"new a".to_vec()),
+                ("b".into(), b"new b".to_vec())
+            ]
         );
     }
 
