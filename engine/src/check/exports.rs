@@ -13,7 +13,7 @@ use crate::policy::engine::vmlinux_verdict;
 fn contested_symbols<'a>(cx: &'a CheckContext<'_>) -> Vec<&'a str> {
     let mut v: Vec<&str> = cx
         .graph
-        .symbols
+        .symbols()
         .iter()
         .filter(|(_, e)| e.len() > 1)
         .map(|(k, _)| &**k)

@@ -12,7 +12,8 @@ use super::tree::{
 use crate::check::CheckContext;
 use crate::diag::{Code, Finding, Level};
 use crate::emit::depmod::{
-    finish, render_deps, render_early, BuiltinFiles, Deps, Flavor, Message, RenderInput, Resolved,
+    finish, render_deps, render_from_modules, render_symbols_early, BuiltinFiles, Deps, Early,
+    Flavor, Message, RenderInput, Resolved,
 };
 use crate::graph::{ExportGraph, Provider};
 use crate::load::walk::{strerror, Extensions};
@@ -198,13 +199,22 @@ pub fn run(args: DepmodArgs) -> ExitCode {
         warn_duplicates: args.warn,
     };
     let engine = PolicyEngine::new(&policy, today(), tree.search.clone());
-    // Every artifact but modules.dep is rendered while the imports are resolved (see
-    // `emit::depmod::render_early`).
-    let mut res = choose(graph, &engine);
-    let (early, outcomes) = rayon::join(
-        || render_early(render_in, &res),
-        || crate::util::timed("resolve imports", || resolve_imports(graph, &res)),
+    // Every artifact but modules.dep is rendered while the symbol index is built,
+    // providers are chosen and the imports resolved: those read from the modules alone
+    // from the start, modules.symbols once the providers are chosen (see
+    // `emit::depmod::render_from_modules`).
+    let (from_modules, (mut res, symbols_part, outcomes)) = rayon::join(
+        || render_from_modules(render_in),
+        || {
+            let res = crate::util::timed("choose", || choose(graph, &engine));
+            let (symbols_part, outcomes) = rayon::join(
+                || render_symbols_early(render_in, &res),
+                || crate::util::timed("resolve imports", || resolve_imports(graph, &res)),
+            );
+            (res, symbols_part, outcomes)
+        },
     );
+    let early = Early::new(from_modules, symbols_part);
     (res.imports, res.deps) = outcomes;
     tracing::debug!(elapsed = ?super::elapsed(), "resolved");
 

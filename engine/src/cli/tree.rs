@@ -436,12 +436,14 @@ pub fn load_tree(
     if let Some(m) = fatal_module {
         return Err(log.fatal(&m));
     }
-    let graph = ExportGraph::build(GraphInput {
-        modules,
-        order: order.as_ref(),
-        order_first_wins: opts.order_first_wins,
-        kernel,
-        prefix,
+    let graph = crate::util::timed("graph", || {
+        ExportGraph::build(GraphInput {
+            modules,
+            order: order.as_ref(),
+            order_first_wins: opts.order_first_wins,
+            kernel,
+            prefix,
+        })
     });
     for m in &graph.modules {
         if let Some(e) = &m.error {

@@ -100,8 +100,11 @@ pub struct ExportGraph {
     /// Modules in array order.
     pub modules: Vec<Module>,
     /// Every exporter of each symbol, in insertion order: vmlinux first, then modules in
-    /// array order.
-    pub symbols: HashMap<Name, Exporters>,
+    /// array order. Built on first use ([`ExportGraph::symbols`]), so that work needing
+    /// only the modules can start while it is built.
+    symbols: std::sync::OnceLock<HashMap<Name, Exporters>>,
+    /// The vmlinux exports the symbol index starts with (`None`: none loaded).
+    kernel: Option<Vec<KernelSymbol>>,
     /// The symbol-name prefix in force.
     pub prefix: SymbolPrefix,
 }
@@ -153,12 +156,7 @@ pub fn array_order(
         .collect();
     let mut idx: Vec<usize> = (0..sources.len()).collect();
     idx.sort_by_key(|&i| keys[i]);
-    let mut taken: Vec<Option<(ModuleSource, Result<ModuleImage, String>)>> =
-        sources.drain(..).map(Some).collect();
-    sources.extend(
-        idx.into_iter()
-            .map(|i| taken[i].take().expect("each index once")),
-    );
+    crate::util::permute(sources, idx);
 }
 
 impl ExportGraph {
@@ -172,65 +170,68 @@ impl ExportGraph {
             prefix,
         } = input;
         array_order(&mut modules, order, order_first_wins);
-        let mut g = ExportGraph {
-            modules: Vec::with_capacity(modules.len()),
-            symbols: HashMap::with_capacity_and_hasher(
-                modules
-                    .iter()
-                    .map(|(_, i)| i.as_ref().map(|i| i.exports.len()).unwrap_or(0))
-                    .sum::<usize>()
-                    + kernel.as_ref().map(|k| k.len()).unwrap_or(0)
-                    + 3,
-                Default::default(),
-            ),
+        ExportGraph {
+            modules: modules
+                .into_iter()
+                .map(|(source, image)| {
+                    let (image, error) = match image {
+                        Ok(img) => (img, None),
+                        Err(e) => (ModuleImage::default(), Some(e)),
+                    };
+                    Module {
+                        source,
+                        image,
+                        error,
+                    }
+                })
+                .collect(),
+            symbols: std::sync::OnceLock::new(),
+            kernel,
             prefix,
+        }
+    }
+
+    /// Every exporter of each symbol (an export key), in insertion order: vmlinux first,
+    /// then modules in array order. The index is built by the first call (any other
+    /// caller meanwhile waits for it).
+    pub fn symbols(&self) -> &HashMap<Name, Exporters> {
+        self.symbols.get_or_init(|| self.index_symbols())
+    }
+
+    fn index_symbols(&self) -> HashMap<Name, Exporters> {
+        let mut symbols: HashMap<Name, Exporters> = HashMap::with_capacity_and_hasher(
+            self.modules
+                .iter()
+                .map(|m| m.image.exports.len())
+                .sum::<usize>()
+                + self.kernel.as_ref().map(|k| k.len()).unwrap_or(0)
+                + 3,
+            Default::default(),
+        );
+        let mut add = |name: Name, e: Exporter| symbols.entry(name).or_default().push(e);
+        let vmlinux = |crc| Exporter {
+            provider: Provider::Vmlinux,
+            crc,
+            kind: ExportKind::Unknown,
+            namespace: None,
         };
-        if let Some(kernel) = kernel {
+        if let Some(kernel) = &self.kernel {
             for k in kernel {
-                g.add_exporter(
-                    k.name.into(),
-                    Exporter {
-                        provider: Provider::Vmlinux,
-                        crc: k.crc,
-                        kind: ExportKind::Unknown,
-                        namespace: None,
-                    },
-                );
+                add(Name::from(&*k.name), vmlinux(k.crc));
             }
             // kmod's fake symbols: two always replace, `TOC.` only when absent.
             for fake in ["__this_module", "_GLOBAL_OFFSET_TABLE_"] {
-                g.add_exporter(
-                    fake.into(),
-                    Exporter {
-                        provider: Provider::Vmlinux,
-                        crc: 0,
-                        kind: ExportKind::Unknown,
-                        namespace: None,
-                    },
-                );
+                add(fake.into(), vmlinux(0));
             }
-            if !g.symbols.contains_key("TOC.") {
-                g.add_exporter(
-                    "TOC.".into(),
-                    Exporter {
-                        provider: Provider::Vmlinux,
-                        crc: 0,
-                        kind: ExportKind::Unknown,
-                        namespace: None,
-                    },
-                );
+            if !kernel.iter().any(|k| &*k.name == "TOC.") {
+                add("TOC.".into(), vmlinux(0));
             }
         }
-        for (i, (source, image)) in modules.into_iter().enumerate() {
+        for (i, m) in self.modules.iter().enumerate() {
             let id = ModuleId(i as u32);
-            let (image, error) = match image {
-                Ok(img) => (img, None),
-                Err(e) => (ModuleImage::default(), Some(e)),
-            };
-            for e in &image.exports {
-                let key = Name::from(prefix.export_key(&e.name));
-                g.add_exporter(
-                    key,
+            for e in &m.image.exports {
+                add(
+                    Name::from(self.prefix.export_key(&e.name)),
                     Exporter {
                         provider: Provider::Module(id),
                         crc: e.crc,
@@ -239,22 +240,16 @@ impl ExportGraph {
                     },
                 );
             }
-            g.modules.push(Module {
-                source,
-                image,
-                error,
-            });
         }
-        g
-    }
-
-    fn add_exporter(&mut self, name: Name, e: Exporter) {
-        self.symbols.entry(name).or_default().push(e);
+        symbols
     }
 
     /// Every exporter of `name` (an export key), in insertion order.
     pub fn exporters(&self, name: &str) -> &[Exporter] {
-        self.symbols.get(name).map(|e| e.as_slice()).unwrap_or(&[])
+        self.symbols()
+            .get(name)
+            .map(|e| e.as_slice())
+            .unwrap_or(&[])
     }
 
     /// The module with this id.
@@ -329,7 +324,7 @@ mod tests {
         assert_eq!(ex[0].provider, Provider::Vmlinux);
         assert_eq!(ex[1].provider, Provider::Module(ModuleId(0)));
         assert_eq!(ex[2].provider, Provider::Module(ModuleId(1)));
-        assert!(g.symbols.contains_key("__this_module") && g.symbols.contains_key("TOC."));
+        assert!(g.symbols().contains_key("__this_module") && g.symbols().contains_key("TOC."));
     }
 
     #[test]

@@ -163,7 +163,10 @@ pub fn discover_with<T: Send>(
         }
     }
     let mut v: Vec<(ModuleSource, Option<T>)> = w.found.into_values().collect();
-    v.sort_by(|a, b| a.0.name.cmp(&b.0.name));
+    // Sorted by position, then moved once: the items can be large.
+    let mut idx: Vec<usize> = (0..v.len()).collect();
+    idx.sort_unstable_by(|&a, &b| v[a].0.name.cmp(&v[b].0.name));
+    crate::util::permute(&mut v, idx);
     Ok(v)
 }
 

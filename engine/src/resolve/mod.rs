@@ -126,7 +126,7 @@ impl Resolution {
         graph: &'g ExportGraph,
     ) -> impl Iterator<Item = (&'g str, &'g Exporter)> + 'g {
         graph
-            .symbols
+            .symbols()
             .keys()
             .filter_map(move |name| self.provider_of(graph, name).map(|e| (&**name, e)))
     }
@@ -146,7 +146,7 @@ pub fn resolve(graph: &ExportGraph, rule: &dyn ProviderRule) -> Resolution {
 /// path renders `modules.symbols` meanwhile).
 pub fn choose(graph: &ExportGraph, rule: &dyn ProviderRule) -> Resolution {
     let mut chosen = HashMap::default();
-    for (name, exporters) in &graph.symbols {
+    for (name, exporters) in graph.symbols() {
         if exporters.len() > 1 {
             chosen.insert(name.clone(), rule.choose(graph, name, exporters));
         }

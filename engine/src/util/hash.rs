@@ -51,12 +51,18 @@ pub fn superfast(key: &[u8]) -> u32 {
 /// hashed once.
 pub fn sort_in_table_order<T>(items: &mut Vec<T>, buckets: u32, key: impl Fn(&T) -> &[u8]) {
     let mask = buckets - 1;
-    let mut decorated: Vec<(u32, T)> = items
-        .drain(..)
-        .map(|it| (superfast(key(&it)) & mask, it))
+    // Sorted as (bucket, position) pairs, then moved once: the items can be large.
+    let mut order: Vec<(u32, u32)> = items
+        .iter()
+        .enumerate()
+        .map(|(i, it)| (superfast(key(it)) & mask, i as u32))
         .collect();
-    decorated.sort_unstable_by(|(ba, a), (bb, b)| ba.cmp(bb).then_with(|| key(a).cmp(key(b))));
-    items.extend(decorated.into_iter().map(|(_, it)| it));
+    order.sort_unstable_by(|&(ba, a), &(bb, b)| {
+        ba.cmp(&bb)
+            .then_with(|| key(&items[a as usize]).cmp(key(&items[b as usize])))
+            .then(a.cmp(&b))
+    });
+    super::permute(items, order.into_iter().map(|(_, i)| i as usize));
 }
 
 #[cfg(test)]

@@ -14,3 +14,15 @@ pub fn timed<T>(step: &str, f: impl FnOnce() -> T) -> T {
     tracing::trace!(step, took = ?start.elapsed(), "done");
     out
 }
+
+/// Reorders `items` so that the `k`-th item is the one that was at `order[k]`; `order`
+/// is a permutation of `0..items.len()`. Each item is moved twice, whatever its size
+/// (sorting large items in place moves each of them many times).
+pub fn permute<T>(items: &mut Vec<T>, order: impl IntoIterator<Item = usize>) {
+    let mut taken: Vec<Option<T>> = items.drain(..).map(Some).collect();
+    items.extend(
+        order
+            .into_iter()
+            .map(|i| taken[i].take().expect("a permutation names each item once")),
+    );
+}

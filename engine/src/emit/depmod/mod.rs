@@ -10,7 +10,9 @@
 //! the built-in lists alone (aliases, soft and weak dependencies, device names, built-ins)
 //! and `modules.symbols` (which needs only each symbol's provider, from
 //! [`crate::resolve::choose`]) are built by [`render_early`], so that a caller can do so
-//! while it resolves the imports; [`render`] adds `modules.dep`.
+//! while it resolves the imports; [`render`] adds `modules.dep`. The first group needs
+//! not even the symbol index ([`render_from_modules`]): a caller can render it while
+//! the index is built and providers are chosen.
 
 use crate::graph::{ExportGraph, Provider};
 use crate::index::{IndexBuilder, Layout};
@@ -237,13 +239,31 @@ impl Part {
 /// Renders, in parallel, every artifact but `modules.dep` (see the module comment):
 /// `choices` needs each symbol's provider, not yet the imports' outcomes.
 pub fn render_early(input: &RenderInput<'_>, choices: &Resolution) -> Early {
-    let ((alias_bin, symbols), ((alias, builtin), (devname, softdeps))) = rayon::join(
-        || {
-            rayon::join(
-                || timed("alias.bin", || render_alias_bin(input)),
-                || timed("symbols", || render_symbols(input, choices)),
-            )
-        },
+    let (modules, symbols) = rayon::join(
+        || render_from_modules(input),
+        || render_symbols_early(input, choices),
+    );
+    Early::new(modules, symbols)
+}
+
+/// The artifacts that need only the modules (not the symbol index): aliases, soft and
+/// weak dependencies, device names, built-ins.
+pub struct FromModules {
+    alias: Result<Part, EmitError>,
+    alias_bin: Result<Part, EmitError>,
+    softdeps: Result<Part, EmitError>,
+    builtin: Result<Part, EmitError>,
+    devname: Result<Part, EmitError>,
+}
+
+/// `modules.symbols` and its index, rendered early (see [`render_symbols_early`]).
+pub struct SymbolsPart(Result<Part, EmitError>);
+
+/// Renders, in parallel, the artifacts that need only the modules; a caller can build
+/// the symbol index and choose providers meanwhile.
+pub fn render_from_modules(input: &RenderInput<'_>) -> FromModules {
+    let (alias_bin, ((alias, builtin), (devname, softdeps))) = rayon::join(
+        || timed("alias.bin", || render_alias_bin(input)),
         || {
             rayon::join(
                 || {
@@ -261,13 +281,31 @@ pub fn render_early(input: &RenderInput<'_>, choices: &Resolution) -> Early {
             )
         },
     );
-    Early {
+    FromModules {
         alias,
         alias_bin,
         softdeps,
-        symbols,
         builtin,
         devname,
+    }
+}
+
+/// Renders `modules.symbols` and its index from the providers `choices` records.
+pub fn render_symbols_early(input: &RenderInput<'_>, choices: &Resolution) -> SymbolsPart {
+    SymbolsPart(timed("symbols", || render_symbols(input, choices)))
+}
+
+impl Early {
+    /// Puts [`render_from_modules`]' and [`render_symbols_early`]'s parts together.
+    pub fn new(modules: FromModules, symbols: SymbolsPart) -> Early {
+        Early {
+            alias: modules.alias,
+            alias_bin: modules.alias_bin,
+            softdeps: modules.softdeps,
+            symbols: symbols.0,
+            builtin: modules.builtin,
+            devname: modules.devname,
+        }
     }
 }
 
