@@ -451,13 +451,19 @@ mod transaction_tests {
         }
     }
 
+    /// A directory holding one artifact `a`, and its listing.
+    fn dir_with_old_a() -> (tempfile::TempDir, Vec<(String, Vec<u8>)>) {
+        let d = tempfile::tempdir().unwrap();
+        fs::write(d.path().join("a"), b"old a").unwrap();
+        let before = listing(d.path());
+        (d, before)
+    }
+
     /// A set staged in steps and dropped before the commit (a later stage failed):
     /// the directory is as it was, with no temporary or backup left.
     #[test]
     fn dropping_an_uncommitted_staging_leaves_the_directory_as_it_was() {
-        let d = tempfile::tempdir().unwrap();
-        fs::write(d.path().join("a"), b"old a").unwrap();
-        let before = listing(d.path());
+        let (d, before) = dir_with_old_a();
         let s = Staging::begin(d.path(), WriteOptions::default()).unwrap();
         s.stage("a", b"new a").unwrap();
         s.stage("b", b"new b").unwrap();
@@ -474,9 +480,7 @@ mod transaction_tests {
     /// staged fails the commit and changes nothing.
     #[test]
     fn commit_in_order_and_refuse_an_unstaged_name() {
-        let d = tempfile::tempdir().unwrap();
-        fs::write(d.path().join("a"), b"old a").unwrap();
-        let before = listing(d.path());
+        let (d, before) = dir_with_old_a();
         let s = Staging::begin(d.path(), WriteOptions::default()).unwrap();
         s.stage_all(&[("b", b"new b")]).unwrap();
         s.stage("a", b"new a").unwrap();

@@ -102,12 +102,8 @@ pub struct Resolved<'a> {
 
 /// The artifacts [`render_early`] built, for [`render`] to complete.
 pub struct Early {
-    alias: Result<Part, EmitError>,
-    alias_bin: Result<Part, EmitError>,
-    softdeps: Result<Part, EmitError>,
+    modules: FromModules,
     symbols: Result<Part, EmitError>,
-    builtin: Result<Part, EmitError>,
-    devname: Result<Part, EmitError>,
 }
 
 /// The rendered set.
@@ -299,12 +295,8 @@ impl Early {
     /// Puts [`render_from_modules`]' and [`render_symbols_early`]'s parts together.
     pub fn new(modules: FromModules, symbols: SymbolsPart) -> Early {
         Early {
-            alias: modules.alias,
-            alias_bin: modules.alias_bin,
-            softdeps: modules.softdeps,
+            modules,
             symbols: symbols.0,
-            builtin: modules.builtin,
-            devname: modules.devname,
         }
     }
 }
@@ -331,13 +323,14 @@ impl Early {
     /// The files rendered so far, for writing them while the rest is decided: those of
     /// every part that rendered without error, in no particular order.
     pub fn files(&self) -> Vec<(&'static str, &[u8])> {
+        let m = &self.modules;
         [
-            &self.alias,
-            &self.alias_bin,
-            &self.softdeps,
+            &m.alias,
+            &m.alias_bin,
+            &m.softdeps,
             &self.symbols,
-            &self.builtin,
-            &self.devname,
+            &m.builtin,
+            &m.devname,
         ]
         .into_iter()
         .flatten()
@@ -350,14 +343,15 @@ impl Early {
 /// kmod's order; the first failure in kmod's writing order is the one reported.
 pub fn finish(deps: Deps, early: Early) -> Result<Rendered, EmitError> {
     let mut out = Rendered::default();
+    let m = early.modules;
     for part in [
         deps.0?,
-        early.alias?,
-        early.alias_bin?,
-        early.softdeps?,
+        m.alias?,
+        m.alias_bin?,
+        m.softdeps?,
         early.symbols?,
-        early.builtin?,
-        early.devname?,
+        m.builtin?,
+        m.devname?,
     ] {
         out.files.extend(part.files);
         out.messages.extend(part.messages);
