@@ -51,6 +51,23 @@ impl Log {
     pub fn warn(&self, m: &str) {
         self.line(format_args!("{}: WARNING: {m}", self.prog));
     }
+    /// Formats a `WARNING: ...` line into `buf`, for [`Log::write_lines`] later (lines
+    /// can be formatted on any thread and written in order).
+    pub fn warn_into(&self, buf: &mut Vec<u8>, m: std::fmt::Arguments<'_>) {
+        use std::io::Write;
+        let _ = writeln!(buf, "{}: WARNING: {m}", self.prog);
+    }
+    /// Lines already formatted (each ending in a newline), as given.
+    pub fn write_lines(&self, lines: &[u8]) {
+        if lines.is_empty() {
+            return;
+        }
+        let mut b = self.out.lock().unwrap_or_else(|e| e.into_inner());
+        b.extend_from_slice(lines);
+        if b.len() >= LOG_BUFFER {
+            drain(&mut b);
+        }
+    }
     /// `ERROR: ...`
     pub fn error(&self, m: &str) {
         self.line(format_args!("{}: ERROR: {m}", self.prog));
