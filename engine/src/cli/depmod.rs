@@ -223,16 +223,13 @@ pub fn run(args: DepmodArgs) -> ExitCode {
     // artifacts already rendered are written to temporary names in the output
     // directory, which is locked from here on; a failure before the commit below
     // removes them again (`Staging` on drop). Only into a directory that exists: a run
-    // that fails must not leave a new, empty one behind.
+    // that fails must not leave a new, empty one behind. Any trouble here is left for
+    // the writing below to report, where kmod reports it: after the findings.
     let out_dir = Path::new(&outdirname);
     let write_opts = WriteOptions { sync: args.sync };
-    let mut staging = None;
-    if !args.show && out_dir.is_dir() {
-        match Staging::begin(out_dir, write_opts) {
-            Ok(s) => staging = Some(s),
-            Err(e) => return log.fatal(&format!("could not write artifacts: {e}")),
-        }
-    }
+    let staging = (!args.show && out_dir.is_dir())
+        .then(|| Staging::begin(out_dir, write_opts).ok())
+        .flatten();
     let (staged, decided) = rayon::join(
         || staging.as_ref().map(|s| s.stage_all(&early.files())),
         || -> Result<Deps, ExitCode> {
@@ -276,8 +273,11 @@ pub fn run(args: DepmodArgs) -> ExitCode {
     let write_fail = |e: WriteError| log.fatal(&format!("could not write artifacts: {e}"));
     let staging = match (staging, staged) {
         (Some(s), Some(Ok(()))) => s,
-        (_, Some(Err(e))) => return write_fail(e),
-        _ => {
+        // Nothing staged early, or a file failed to: the whole set is written now, so
+        // that a failure is reported as before, for the first file in kmod's order.
+        (early_staging, _) => {
+            // Its lock is released before the directory is locked again.
+            drop(early_staging);
             if args.outdir.is_some() {
                 if let Err(e) = std::fs::create_dir_all(&outdirname) {
                     return log.fatal(&format!(

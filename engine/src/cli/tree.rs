@@ -49,7 +49,7 @@ impl Log {
     }
     /// `WARNING: ...`
     pub fn warn(&self, m: &str) {
-        self.line(format_args!("{}: WARNING: {m}", self.prog));
+        self.append(|b| self.warn_into(b, format_args!("{m}")));
     }
     /// Formats a `WARNING: ...` line into `buf`, for [`Log::write_lines`] later (lines
     /// can be formatted on any thread and written in order).
@@ -59,13 +59,8 @@ impl Log {
     }
     /// Lines already formatted (each ending in a newline), as given.
     pub fn write_lines(&self, lines: &[u8]) {
-        if lines.is_empty() {
-            return;
-        }
-        let mut b = self.out.lock().unwrap_or_else(|e| e.into_inner());
-        b.extend_from_slice(lines);
-        if b.len() >= LOG_BUFFER {
-            drain(&mut b);
+        if !lines.is_empty() {
+            self.append(|b| b.extend_from_slice(lines));
         }
     }
     /// `ERROR: ...`
@@ -87,9 +82,15 @@ impl Log {
     /// One line, as given.
     pub fn line(&self, args: std::fmt::Arguments<'_>) {
         use std::io::Write;
+        self.append(|b| {
+            let _ = b.write_fmt(args);
+            b.push(b'\n');
+        });
+    }
+    /// Adds to the buffer, writing it out once it holds [`LOG_BUFFER`] bytes.
+    fn append(&self, add: impl FnOnce(&mut Vec<u8>)) {
         let mut b = self.out.lock().unwrap_or_else(|e| e.into_inner());
-        let _ = b.write_fmt(args);
-        b.push(b'\n');
+        add(&mut b);
         if b.len() >= LOG_BUFFER {
             drain(&mut b);
         }

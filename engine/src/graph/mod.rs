@@ -208,7 +208,9 @@ impl ExportGraph {
                 + 3,
             Default::default(),
         );
-        let mut add = |name: Name, e: Exporter| symbols.entry(name).or_default().push(e);
+        fn add(symbols: &mut HashMap<Name, Exporters>, name: Name, e: Exporter) {
+            symbols.entry(name).or_default().push(e);
+        }
         let vmlinux = |crc| Exporter {
             provider: Provider::Vmlinux,
             crc,
@@ -217,20 +219,21 @@ impl ExportGraph {
         };
         if let Some(kernel) = &self.kernel {
             for k in kernel {
-                add(Name::from(&*k.name), vmlinux(k.crc));
+                add(&mut symbols, Name::from(&*k.name), vmlinux(k.crc));
             }
             // kmod's fake symbols: two always replace, `TOC.` only when absent.
             for fake in ["__this_module", "_GLOBAL_OFFSET_TABLE_"] {
-                add(fake.into(), vmlinux(0));
+                add(&mut symbols, fake.into(), vmlinux(0));
             }
-            if !kernel.iter().any(|k| &*k.name == "TOC.") {
-                add("TOC.".into(), vmlinux(0));
+            if !symbols.contains_key("TOC.") {
+                add(&mut symbols, "TOC.".into(), vmlinux(0));
             }
         }
         for (i, m) in self.modules.iter().enumerate() {
             let id = ModuleId(i as u32);
             for e in &m.image.exports {
                 add(
+                    &mut symbols,
                     Name::from(self.prefix.export_key(&e.name)),
                     Exporter {
                         provider: Provider::Module(id),

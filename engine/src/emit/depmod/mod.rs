@@ -6,13 +6,13 @@
 //! `modules.builtin*` files. Output: named byte buffers plus the messages kmod would
 //! print while writing them, in the same order. Nothing here touches the filesystem.
 //!
-//! Only `modules.dep` needs every import resolved. The artifacts read from `.modinfo` and
-//! the built-in lists alone (aliases, soft and weak dependencies, device names, built-ins)
-//! and `modules.symbols` (which needs only each symbol's provider, from
-//! [`crate::resolve::choose`]) are built by [`render_early`], so that a caller can do so
-//! while it resolves the imports; [`render`] adds `modules.dep`. The first group needs
-//! not even the symbol index ([`render_from_modules`]): a caller can render it while
-//! the index is built and providers are chosen.
+//! Only `modules.dep` needs every import resolved ([`render_deps`]). The artifacts read
+//! from `.modinfo` and the built-in lists alone (aliases, soft and weak dependencies,
+//! device names, built-ins) need not even the symbol index ([`render_from_modules`]): a
+//! caller can render them while the index is built and providers are chosen.
+//! `modules.symbols` needs only each symbol's provider, from [`crate::resolve::choose`]
+//! ([`render_symbols_early`]): a caller can render it while it resolves the imports.
+//! [`finish`] puts the parts together in kmod's order.
 
 use crate::graph::{ExportGraph, Provider};
 use crate::index::{IndexBuilder, Layout};
@@ -100,7 +100,8 @@ pub struct Resolved<'a> {
     pub sort_index: &'a [u32],
 }
 
-/// The artifacts [`render_early`] built, for [`render`] to complete.
+/// The artifacts rendered before the dependency order is known ([`Early::new`]), for
+/// [`finish`] to complete.
 pub struct Early {
     modules: FromModules,
     symbols: Result<Part, EmitError>,
@@ -232,16 +233,6 @@ impl Part {
     }
 }
 
-/// Renders, in parallel, every artifact but `modules.dep` (see the module comment):
-/// `choices` needs each symbol's provider, not yet the imports' outcomes.
-pub fn render_early(input: &RenderInput<'_>, choices: &Resolution) -> Early {
-    let (modules, symbols) = rayon::join(
-        || render_from_modules(input),
-        || render_symbols_early(input, choices),
-    );
-    Early::new(modules, symbols)
-}
-
 /// The artifacts that need only the modules (not the symbol index): aliases, soft and
 /// weak dependencies, device names, built-ins.
 pub struct FromModules {
@@ -299,27 +290,7 @@ impl Early {
             symbols: symbols.0,
         }
     }
-}
 
-/// Renders `modules.dep` and its index and completes `early` (from [`render_early`] on
-/// the same input); files and messages come out in kmod's order.
-pub fn render(
-    input: &RenderInput<'_>,
-    resolved: &Resolved<'_>,
-    early: Early,
-) -> Result<Rendered, EmitError> {
-    finish(render_deps(input, resolved), early)
-}
-
-/// `modules.dep` and `modules.dep.bin`, rendered by [`render_deps`] for [`finish`].
-pub struct Deps(Result<Part, EmitError>);
-
-/// Renders `modules.dep` and its index: the one part that needs the dependency order.
-pub fn render_deps(input: &RenderInput<'_>, resolved: &Resolved<'_>) -> Deps {
-    Deps(timed("dep", || render_dep(input, resolved)))
-}
-
-impl Early {
     /// The files rendered so far, for writing them while the rest is decided: those of
     /// every part that rendered without error, in no particular order.
     pub fn files(&self) -> Vec<(&'static str, &[u8])> {
@@ -339,7 +310,15 @@ impl Early {
     }
 }
 
-/// Puts [`render_deps`]' and [`render_early`]'s parts together: files and messages in
+/// `modules.dep` and `modules.dep.bin`, rendered by [`render_deps`] for [`finish`].
+pub struct Deps(Result<Part, EmitError>);
+
+/// Renders `modules.dep` and its index: the one part that needs the dependency order.
+pub fn render_deps(input: &RenderInput<'_>, resolved: &Resolved<'_>) -> Deps {
+    Deps(timed("dep", || render_dep(input, resolved)))
+}
+
+/// Puts [`render_deps`]' part and the [`Early`] ones together: files and messages in
 /// kmod's order; the first failure in kmod's writing order is the one reported.
 pub fn finish(deps: Deps, early: Early) -> Result<Rendered, EmitError> {
     let mut out = Rendered::default();
