@@ -11,15 +11,17 @@
 //! 6. [`emit`] writes depmod artifacts and renders diagnostics.
 //!
 //! [`index`] is the `.bin` trie format that `modprobe` reads, shared by the writer and
-//! by tests that read artifacts back.
+//! by tests that read artifacts back. [`job`] runs each command end to end over these
+//! stages (`depmod`, `check`, `explain`, the policy tools); the `modpolicy` binary is a
+//! thin command line over it.
 #![deny(missing_docs)]
 
 pub mod check;
-pub mod cli;
 pub mod diag;
 pub mod emit;
 pub mod graph;
 pub mod index;
+pub mod job;
 pub mod load;
 pub mod plugin;
 pub mod policy;

@@ -1,5 +1,8 @@
-//! The `modpolicy` binary: parse the command line, run, map the outcome to an exit code.
+//! The `modpolicy` binary: parse the command line, run a job of the library, print what
+//! it returns, map the outcome to an exit code (see [`cli`]).
+
+mod cli;
 
 fn main() -> std::process::ExitCode {
-    modpolicy::cli::main()
+    cli::main()
 }

@@ -153,6 +153,55 @@ fn modpost_text_matches_real_modpost_on_failed_builds() {
     }
 }
 
+/// A `modules.order` that lists a module twice, or one module as both `x.o` and `x.ko`
+/// (kbuild never writes one: it keeps the first of equal lines), names one object once:
+/// the output is modpost's for the build as it was, a note on stderr names each line
+/// skipped, and nothing panics.
+#[test]
+fn modules_order_listing_a_module_twice() {
+    let Some(symvers) = kernel_symvers("modules_order_listing_a_module_twice") else {
+        return;
+    };
+    let build = "diag-gpl-only";
+    let src = support::repo_root()
+        .join("tests/fixtures/modpost-objs")
+        .join(build);
+    for (case, order) in [
+        ("same line twice", "gplprov.o\npropuser.o\ngplprov.o\n"),
+        ("x.o and x.ko", "gplprov.o\npropuser.o\npropuser.ko\n"),
+        (
+            "every line twice, absolute",
+            "/elsewhere/gplprov.ko\n/elsewhere/propuser.ko\ngplprov.ko\npropuser.o\n",
+        ),
+    ] {
+        let tmp = tempfile::tempdir().unwrap();
+        let objs = tmp.path().join(build);
+        std::fs::create_dir(&objs).unwrap();
+        for f in ["gplprov.o", "propuser.o"] {
+            std::fs::copy(src.join(f), objs.join(f)).unwrap();
+        }
+        std::fs::write(objs.join("modules.order"), order).unwrap();
+        let expected: Vec<String> = modpost_lines(build)
+            .iter()
+            .map(|l| l.replace(&format!("/tmp/modpolicy-kbuild/{build}"), &s(&objs)))
+            .collect();
+        let out = check(&object_args(&objs, &symvers, &[], "modpost"));
+        assert_eq!(
+            (out.code, lines(&out.stdout)),
+            (1, expected),
+            "{case}: stderr:\n{}",
+            out.stderr
+        );
+        let notes: Vec<&str> = out
+            .stderr
+            .lines()
+            .filter(|l| l.contains("modules.order:") && l.contains("listed already on line"))
+            .collect();
+        let want = if case.starts_with("every") { 2 } else { 1 };
+        assert_eq!(notes.len(), want, "{case}: {}", out.stderr);
+    }
+}
+
 #[test]
 fn every_failed_build_is_an_oracle_case() {
     let mut dirs: Vec<String> =

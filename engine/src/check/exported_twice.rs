@@ -58,7 +58,7 @@ pub fn exported_twice(cx: &CheckContext<'_>, s: &Subject) -> Vec<Placed> {
                 module: Some(m.name().to_string()),
                 file: Some(m.source.path.clone()),
                 symbol: Some(e.name.to_string()),
-                rule: None,
+                decided_by: crate::diag::Decider::Default,
                 tolerated: false,
             };
             let f = match prev {
@@ -69,7 +69,7 @@ pub fn exported_twice(cx: &CheckContext<'_>, s: &Subject) -> Vec<Placed> {
                         plugin: None,
                         code: Code::VmlinuxConflict,
                         level,
-                        rule,
+                        decided_by: rule.into(),
                         message: format!(
                             "{}: '{}' exported twice. Previous export was in vmlinux",
                             facts.modpost_name, e.name
@@ -111,7 +111,7 @@ pub fn exported_twice(cx: &CheckContext<'_>, s: &Subject) -> Vec<Placed> {
                             level,
                             message,
                             tolerated: true,
-                            rule: Some(cx.engine.rule_ref(
+                            decided_by: crate::diag::Decider::Rule(cx.engine.rule_ref(
                                 &a.meta.loc,
                                 "allow-duplicate",
                                 a.meta.reason.as_deref(),
@@ -125,7 +125,7 @@ pub fn exported_twice(cx: &CheckContext<'_>, s: &Subject) -> Vec<Placed> {
                             plugin: None,
                             level,
                             message,
-                            rule: sev_rule,
+                            decided_by: sev_rule.into(),
                             ..base
                         }
                     }

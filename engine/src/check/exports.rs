@@ -80,7 +80,7 @@ pub fn duplicate_exports(cx: &CheckContext<'_>) -> Vec<Finding> {
             module: Some(last.name().to_string()),
             file: Some(last.source.path.clone()),
             symbol: Some(sym.to_string()),
-            rule,
+            decided_by: rule.into(),
             tolerated,
         });
     }
@@ -117,7 +117,7 @@ pub fn vmlinux_conflicts(cx: &CheckContext<'_>) -> Vec<Finding> {
                 module: Some(m.name().to_string()),
                 file: Some(m.source.path.clone()),
                 symbol: Some(sym.to_string()),
-                rule,
+                decided_by: rule.into(),
                 tolerated: false,
             });
         }

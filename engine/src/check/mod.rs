@@ -46,7 +46,8 @@ pub fn run_all(cx: &CheckContext<'_>) -> Vec<Finding> {
     out
 }
 
-/// Where a finding goes in modpost's output order (§2.3 of the modpost notes):
+/// Where a finding goes in modpost's output order (as Linux 6.1's modpost prints: each
+/// object is read in `modules.order` order, then each module's imports are checked):
 /// `(phase, module, position, check)`. Phase 0 is reading each object (licence,
 /// description, exports), phase 1 checking each module's imports in symbol-table order,
 /// phase 2 the checks modpost does not have.
@@ -91,7 +92,7 @@ pub fn finding(
         module: m.map(|m| m.name().to_string()),
         file: m.map(|m| m.source.path.clone()),
         symbol: symbol.map(str::to_string),
-        rule,
+        decided_by: rule.into(),
         tolerated: false,
     }
 }

@@ -87,7 +87,7 @@ pub fn stale_depends(cx: &CheckContext<'_>, s: &Subject) -> Vec<Placed> {
                 module: Some(m.name().to_string()),
                 file: Some(m.source.path.clone()),
                 symbol: symbol.map(str::to_string),
-                rule,
+                decided_by: rule.into(),
                 tolerated: false,
             },
         });

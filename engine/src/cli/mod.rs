@@ -1,22 +1,25 @@
-//! The command line: clap definitions and one file per subcommand.
+//! The command line: clap definitions, one file per subcommand, printing and exit
+//! codes. Each subcommand turns its arguments into a job's options, runs the job
+//! ([`modpolicy::job`]) and prints what it returns; argument groups several subcommands
+//! share are in [`args`].
 //!
-//! Only this module knows about clap, terminals, logging setup and exit codes; the
-//! library stages below it return values and errors.
+//! Only this module knows about clap, terminals, logging setup and exit codes.
 
+mod args;
 mod check;
 mod depmod;
 mod explain;
 mod plugin;
 mod policy;
-mod tree;
 
 use clap::{Parser, Subcommand};
+use modpolicy::job::{Log, Stop};
 use std::process::ExitCode;
 
 /// Declarative policy for Linux kernel module exports.
 #[derive(Debug, Parser)]
 #[command(name = "modpolicy", version, about, long_about = None)]
-pub struct Cli {
+struct Cli {
     /// More log output (repeatable): -v info, -vv debug, -vvv trace. Logs go to stderr.
     #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count, global = false)]
     verbose: u8,
@@ -65,16 +68,31 @@ fn init_logging(verbose: u8, quiet: bool) {
         .try_init();
 }
 
-static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
-
-/// Time since the process started its work, for `-vv` phase timings.
-pub(crate) fn elapsed() -> std::time::Duration {
-    START.get_or_init(std::time::Instant::now).elapsed()
+/// Prints why a job stopped, if the job has not: a fatal error last, as kmod prints it,
+/// or the policy's problems (`tail` says what was not done).
+fn report_stop(log: &Log<'_>, stop: Stop, tail: &str) {
+    match stop {
+        Stop::Reported => {}
+        Stop::Fatal(m) => log.fatal(&m),
+        Stop::Policy(e) => {
+            log.flush();
+            for r in e.reports() {
+                eprintln!("{r:?}");
+            }
+            eprintln!(
+                "modpolicy: {} problem(s) in the policy; {tail}",
+                e.diagnostics.len()
+            );
+        }
+        Stop::Denied { count } => log.line(format_args!(
+            "modpolicy: {count} finding(s) denied by policy; nothing was written"
+        )),
+    }
 }
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
-    START.get_or_init(std::time::Instant::now);
+    modpolicy::job::elapsed();
     let cli = Cli::parse();
     init_logging(cli.verbose, cli.quiet);
     match cli.command {

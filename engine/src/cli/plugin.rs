@@ -1,13 +1,9 @@
-//! `modpolicy plugin new NAME --lang c|rust`: scaffolds a plugin directory that builds
-//! (`build.sh`) and passes its own test (`test.sh`) as generated.
-//!
-//! The directory is self-contained: it carries a copy of the SDK (the C header, or the
-//! Rust SDK crate as a path dependency), a check (modules without
-//! `MODULE_DESCRIPTION()`), a native test over a sample input, and a `policy.kdl` that
-//! loads the built `.wasm` (build.sh writes its sha256 there).
+//! `modpolicy plugin new NAME --lang c|rust`: scaffolds a plugin directory (the job is
+//! [`modpolicy::job::scaffold`]). Exit code 0, or 2 on a bad name or a write error.
 
 use clap::{Args, Subcommand, ValueEnum};
-use std::path::{Path, PathBuf};
+use modpolicy::job::scaffold::{new_plugin, Lang as ScaffoldLang};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// Plugin languages.
@@ -39,57 +35,16 @@ pub struct NewArgs {
     dir: Option<PathBuf>,
 }
 
-const C_HEADER: &str = include_str!("../../../plugins/sdk-c/modpolicy_plugin.h");
-const RUST_SDK_LIB: &str = include_str!("../../../plugins/sdk-rust/src/lib.rs");
-const RUST_SDK_TOML: &str = include_str!("../../../plugins/sdk-rust/Cargo.toml");
-
-fn files(lang: Lang) -> Vec<(&'static str, &'static str)> {
-    let mut v = vec![("policy.kdl", include_str!("scaffold/policy.kdl"))];
-    match lang {
-        Lang::C => v.extend([
-            ("@FILE@.c", include_str!("scaffold/c_check.c")),
-            ("test.c", include_str!("scaffold/c_test.c")),
-            ("build.sh", include_str!("scaffold/c_build.sh")),
-            ("test.sh", include_str!("scaffold/c_test.sh")),
-            ("modpolicy_plugin.h", C_HEADER),
-        ]),
-        Lang::Rust => v.extend([
-            ("Cargo.toml", include_str!("scaffold/rust_cargo.toml")),
-            ("src/lib.rs", include_str!("scaffold/rust_lib.rs")),
-            ("build.sh", include_str!("scaffold/rust_build.sh")),
-            ("test.sh", include_str!("scaffold/rust_test.sh")),
-            ("sdk/Cargo.toml", RUST_SDK_TOML),
-            ("sdk/src/lib.rs", RUST_SDK_LIB),
-        ]),
-    }
-    v
-}
-
-fn write_all(dir: &Path, name: &str, lang: Lang) -> std::io::Result<()> {
-    let file = name.replace('-', "_");
-    std::fs::create_dir(dir)?;
-    for (path, text) in files(lang) {
-        let path = dir.join(path.replace("@FILE@", &file));
-        if let Some(p) = path.parent() {
-            std::fs::create_dir_all(p)?;
-        }
-        let text = text.replace("@NAME@", name).replace("@FILE@", &file);
-        std::fs::write(&path, text)?;
-    }
-    std::fs::write(dir.join(".gitignore"), "/target\n/*.wasm\n/test-native\n")?;
-    Ok(())
-}
-
 /// Runs `modpolicy plugin ...`.
 pub fn run(cmd: PluginCommand) -> ExitCode {
     match cmd {
         PluginCommand::New(a) => {
-            if !crate::plugin::abi::valid_code(&a.name) {
-                eprintln!("modpolicy plugin new: error: `{}` is not a plugin name (1-64 characters of a-z, 0-9 and -)", a.name);
-                return ExitCode::from(2);
-            }
             let dir = a.dir.unwrap_or_else(|| PathBuf::from(&a.name));
-            match write_all(&dir, &a.name, a.lang) {
+            let lang = match a.lang {
+                Lang::C => ScaffoldLang::C,
+                Lang::Rust => ScaffoldLang::Rust,
+            };
+            match new_plugin(&dir, &a.name, lang) {
                 Ok(()) => {
                     println!(
                         "created {}: run `sh {}/test.sh` to build and test it, then `modpolicy check --policy {}/policy.kdl ...`",
@@ -100,11 +55,7 @@ pub fn run(cmd: PluginCommand) -> ExitCode {
                     ExitCode::SUCCESS
                 }
                 Err(e) => {
-                    eprintln!(
-                        "modpolicy plugin new: error: cannot create {}: {}",
-                        dir.display(),
-                        crate::load::walk::strerror(&e)
-                    );
+                    eprintln!("modpolicy plugin new: error: {e}");
                     ExitCode::from(2)
                 }
             }

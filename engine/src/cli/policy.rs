@@ -1,15 +1,13 @@
-//! `modpolicy policy ...`: tools for policy files.
+//! `modpolicy policy ...`: tools for policy files (the jobs are in
+//! [`modpolicy::job::policy`]).
 //!
-//! - `import-depmod-conf DIR...` prints a KDL policy equivalent to depmod.d files: the
-//!   same search order, overrides, excludes and external directories, plus kmod's
-//!   defaults, so `depmod --policy` on it writes the same artifacts as `depmod -C DIR`.
-//! - `lint FILE...` loads and validates policies (every mistake, with spans) and reports
-//!   rules that can never apply.
+//! - `import-depmod-conf DIR...` prints a KDL policy equivalent to depmod.d files.
+//! - `lint FILE...` validates policies and reports rules that can never apply: exit 1
+//!   on a problem or an error-level finding.
 
-use crate::load::config::{config_files, parse_statements, ConfigMessage, Statement};
 use clap::{Args, Subcommand};
-use kdl::KdlValue;
-use std::fmt::Write as _;
+use modpolicy::diag::Level;
+use modpolicy::load::config::ConfigMessage;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -50,84 +48,9 @@ pub fn run(cmd: PolicyCommand) -> ExitCode {
     }
 }
 
-fn kdl_str(s: &str) -> String {
-    KdlValue::String(s.to_string()).to_string()
-}
-
-/// Renders the KDL policy for depmod.d `paths`; messages about bad lines go to `msgs`.
-pub fn import_text(paths: &[PathBuf], msgs: &mut Vec<ConfigMessage>) -> String {
-    let mut out = String::new();
-    let shown: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
-    let _ = writeln!(
-        out,
-        "// Imported from depmod.d configuration: {}",
-        shown.join(", ")
-    );
-    let _ = writeln!(
-        out,
-        "// by `modpolicy policy import-depmod-conf`. kmod's defaults plus the same search"
-    );
-    let _ = writeln!(
-        out,
-        "// settings: `modpolicy depmod --policy` on this file writes what `depmod -C` writes."
-    );
-    let _ = writeln!(out, "version 1\n");
-    let _ = writeln!(
-        out,
-        "defaults {{\n    provider \"last-in-order\"\n    vmlinux-winner \"module\"\n}}\n"
-    );
-    let _ = writeln!(
-        out,
-        "severity {{\n    duplicate-export \"allow\"\n    vmlinux-conflict \"allow\"\n}}\n"
-    );
-    let _ = writeln!(out, "depmod {{");
-    for f in config_files(paths, msgs) {
-        let text = match std::fs::read(&f) {
-            Ok(b) => String::from_utf8_lossy(&b).into_owned(),
-            Err(e) => {
-                msgs.push(ConfigMessage::Error(format!(
-                    "could not open '{}': {}",
-                    f.display(),
-                    crate::load::walk::strerror(&e)
-                )));
-                continue;
-            }
-        };
-        for (line, st) in parse_statements(&f, &text, msgs) {
-            let _ = writeln!(out, "    // {}:{line}", f.display());
-            let node = match st {
-                Statement::Search(t) => format!(
-                    "search {}",
-                    t.iter().map(|x| kdl_str(x)).collect::<Vec<_>>().join(" ")
-                ),
-                Statement::Override {
-                    modname,
-                    kver,
-                    subdir,
-                } => format!(
-                    "override {} {} kernel={}",
-                    kdl_str(&modname),
-                    kdl_str(&subdir),
-                    kdl_str(&kver)
-                ),
-                Statement::Exclude(t) => format!(
-                    "exclude {}",
-                    t.iter().map(|x| kdl_str(x)).collect::<Vec<_>>().join(" ")
-                ),
-                Statement::External { kver, dir } => {
-                    format!("external {} kernel={}", kdl_str(&dir), kdl_str(&kver))
-                }
-            };
-            let _ = writeln!(out, "    {}", node.trim_end());
-        }
-    }
-    let _ = writeln!(out, "}}");
-    out
-}
-
 fn import(paths: &[PathBuf]) -> ExitCode {
     let mut msgs = Vec::new();
-    let text = import_text(paths, &mut msgs);
+    let text = modpolicy::job::policy::import_text(paths, &mut msgs);
     for m in &msgs {
         match m {
             ConfigMessage::Error(e) => eprintln!("modpolicy: warning: {e}"),
@@ -139,8 +62,8 @@ fn import(paths: &[PathBuf]) -> ExitCode {
 }
 
 fn lint(files: &[PathBuf], kver: &str) -> ExitCode {
-    let policy = match crate::policy::load(files, kver) {
-        Ok(p) => p,
+    let lint = match modpolicy::job::policy::lint(files, kver) {
+        Ok(l) => l,
         Err(e) => {
             for r in e.reports() {
                 eprintln!("{r:?}");
@@ -148,29 +71,20 @@ fn lint(files: &[PathBuf], kver: &str) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let engine =
-        crate::policy::engine::PolicyEngine::new(&policy, super::tree::today(), Vec::new());
-    // Without a module tree, "unmatched" means nothing; report shadowed and expired rules.
-    let findings: Vec<_> = engine
-        .lints()
-        .into_iter()
-        .filter(|f| f.code != crate::diag::Code::UnmatchedRule)
-        .collect();
-    for f in &findings {
+    for f in &lint.findings {
         let at = f
-            .rule
-            .as_ref()
+            .rule()
             .map(|r| format!("{}:{}: ", r.file, r.line))
             .unwrap_or_default();
         eprintln!("{at}{}[{}]: {}", f.level, f.code, f.message);
     }
-    let n = policy.providers.len() + policy.allow_duplicates.len() + policy.vmlinux.len();
     println!(
-        "{} file(s), {n} rule(s), {} finding(s)",
-        policy.sources.files.len(),
-        findings.len()
+        "{} file(s), {} rule(s), {} finding(s)",
+        lint.files,
+        lint.rules,
+        lint.findings.len()
     );
-    if findings.iter().any(|f| f.level == crate::diag::Level::Deny) {
+    if lint.findings.iter().any(|f| f.level == Level::Deny) {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

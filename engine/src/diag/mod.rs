@@ -137,7 +137,9 @@ impl fmt::Display for Code {
 /// Where a deciding rule lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RuleRef {
-    /// The policy file.
+    /// The policy file, by its id in the policy's [`Sources`](crate::policy::source::Sources).
+    pub source: crate::policy::source::FileId,
+    /// The policy file's path, as shown.
     pub file: String,
     /// 1-based line.
     pub line: usize,
@@ -164,7 +166,117 @@ pub struct PluginOrigin {
     pub code: Option<String>,
 }
 
-/// One finding.
+/// What decided a finding's level.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decider {
+    /// The code's default level: neither the policy nor the command line set it.
+    Default,
+    /// A rule of the policy: a `severity` entry, an `allow-duplicate` or
+    /// `vmlinux-conflict` rule, a plugin's declaration, ... (or the rule that tolerated
+    /// the finding).
+    Rule(RuleRef),
+    /// A command-line flag.
+    CommandLine(Flag),
+}
+
+impl From<Option<RuleRef>> for Decider {
+    fn from(r: Option<RuleRef>) -> Decider {
+        r.map_or(Decider::Default, Decider::Rule)
+    }
+}
+
+/// A command-line flag that sets the level of findings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Flag {
+    /// `--allow CODE`, `--warn-code CODE` or `--deny CODE`.
+    Level {
+        /// The level it sets.
+        level: Level,
+        /// The code as given: a built-in code's name, or `PLUGIN/CODE`.
+        code: String,
+    },
+    /// modpost's `-w`: undefined symbols are warnings.
+    WarnUndefined,
+    /// modpost's `-N`: missing namespace imports are warnings.
+    AllowMissingNsImports,
+}
+
+impl fmt::Display for Flag {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Flag::Level { level, code } => {
+                let flag = match level {
+                    Level::Allow => "--allow",
+                    Level::Warn => "--warn-code",
+                    Level::Deny => "--deny",
+                };
+                write!(f, "{flag} {code}")
+            }
+            Flag::WarnUndefined => f.write_str("-w"),
+            Flag::AllowMissingNsImports => f.write_str("-N"),
+        }
+    }
+}
+
+/// Which findings a `--allow/--warn-code/--deny` argument names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Selector {
+    /// Every finding with this built-in code (`plugin-finding`: every plugin's).
+    Code(Code),
+    /// A plugin's own code, `PLUGIN/CODE`.
+    Plugin(String),
+}
+
+/// The command line's say on levels: `--allow/--warn-code/--deny` in the order given
+/// (a later one wins), and modpost's `-w` and `-N`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CommandLine {
+    /// `(which findings, level)`, in order.
+    pub levels: Vec<(Selector, Level)>,
+    /// `-w`: `undefined-symbol` at `deny` becomes `warn`.
+    pub warn_undefined: bool,
+    /// `-N`: `missing-namespace-import` at `deny` becomes `warn`.
+    pub allow_missing_ns_imports: bool,
+}
+
+impl CommandLine {
+    /// Applies the command line to `f`, after the policy: `-w` and `-N` first, then the
+    /// last `--allow/--warn-code/--deny` naming its built-in code, then the last naming
+    /// its plugin code. Whatever sets the level becomes the decider.
+    pub fn apply(&self, mut f: Finding) -> Finding {
+        let set = |f: &mut Finding, level: Level, flag: Flag| {
+            f.level = level;
+            f.decided_by = Decider::CommandLine(flag);
+        };
+        if f.level == Level::Deny {
+            if self.warn_undefined && f.code == Code::UndefinedSymbol {
+                set(&mut f, Level::Warn, Flag::WarnUndefined);
+            }
+            if self.allow_missing_ns_imports && f.code == Code::MissingNamespaceImport {
+                set(&mut f, Level::Warn, Flag::AllowMissingNsImports);
+            }
+        }
+        let last = |want: &dyn Fn(&Selector) -> bool| {
+            self.levels.iter().rev().find(|(s, _)| want(s)).cloned()
+        };
+        if let Some((_, level)) = last(&|s| *s == Selector::Code(f.code)) {
+            let code = f.code.name().to_string();
+            set(&mut f, level, Flag::Level { level, code });
+        }
+        if f.plugin.as_ref().is_some_and(|p| p.code.is_some()) {
+            let name = f.code_name().into_owned();
+            if let Some((_, level)) = last(&|s| matches!(s, Selector::Plugin(p) if *p == name)) {
+                set(&mut f, level, Flag::Level { level, code: name });
+            }
+        }
+        f
+    }
+}
+
+/// One finding: what was found, where, and its level with what decided it.
+///
+/// A check makes it whole, levelled by the policy; the command line's say is applied
+/// once, by [`CommandLine::apply`], which returns a new finding.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
     /// The plugin that reported it, or that failed (`None`: a built-in check).
@@ -181,8 +293,8 @@ pub struct Finding {
     pub file: Option<String>,
     /// The symbol concerned, if any.
     pub symbol: Option<String>,
-    /// The policy rule that decided the level (or tolerated it), if a rule did.
-    pub rule: Option<RuleRef>,
+    /// What decided the level (or, for a tolerated finding, the rule that tolerated it).
+    pub decided_by: Decider,
     /// Set when a rule tolerates this finding (kept visible, not counted).
     pub tolerated: bool,
 }
@@ -197,6 +309,14 @@ impl Finding {
                 code: Some(c),
             }) => format!("{plugin}/{c}").into(),
             _ => self.code.name().into(),
+        }
+    }
+
+    /// The policy rule that decided the level (or tolerated the finding), if one did.
+    pub fn rule(&self) -> Option<&RuleRef> {
+        match &self.decided_by {
+            Decider::Rule(r) => Some(r),
+            _ => None,
         }
     }
 }
@@ -219,5 +339,86 @@ mod tests {
         let before = names.len();
         names.dedup();
         assert_eq!(before, names.len(), "duplicate code names");
+    }
+
+    fn finding(code: Code, level: Level, decided_by: Decider) -> Finding {
+        Finding {
+            plugin: None,
+            code,
+            level,
+            message: String::new(),
+            module: None,
+            file: None,
+            symbol: None,
+            decided_by,
+            tolerated: false,
+        }
+    }
+
+    fn rule() -> RuleRef {
+        RuleRef {
+            source: crate::policy::source::FileId(0),
+            file: "p.kdl".into(),
+            line: 3,
+            span: (10, 4),
+            kind: "severity".into(),
+            reason: None,
+        }
+    }
+
+    #[test]
+    fn the_command_line_decides_what_it_sets() {
+        let cl = CommandLine {
+            levels: vec![
+                (Selector::Code(Code::DuplicateExport), Level::Warn),
+                (Selector::Code(Code::DuplicateExport), Level::Deny),
+            ],
+            ..Default::default()
+        };
+        let f = cl.apply(finding(
+            Code::DuplicateExport,
+            Level::Allow,
+            Decider::Rule(rule()),
+        ));
+        assert_eq!(f.level, Level::Deny);
+        assert_eq!(f.rule(), None, "the policy rule did not decide");
+        assert_eq!(
+            f.decided_by,
+            Decider::CommandLine(Flag::Level {
+                level: Level::Deny,
+                code: "duplicate-export".into()
+            })
+        );
+        // A finding the command line does not name keeps its decider.
+        let g = cl.apply(finding(
+            Code::VmlinuxConflict,
+            Level::Deny,
+            Decider::Rule(rule()),
+        ));
+        assert_eq!(g.rule(), Some(&rule()));
+    }
+
+    #[test]
+    fn modpost_flags_only_lower_errors() {
+        let cl = CommandLine {
+            warn_undefined: true,
+            ..Default::default()
+        };
+        let f = cl.apply(finding(
+            Code::UndefinedSymbol,
+            Level::Deny,
+            Decider::Default,
+        ));
+        assert_eq!(
+            (f.level, f.decided_by),
+            (Level::Warn, Decider::CommandLine(Flag::WarnUndefined))
+        );
+        let f = cl.apply(finding(
+            Code::UndefinedSymbol,
+            Level::Allow,
+            Decider::Default,
+        ));
+        assert_eq!((f.level, f.decided_by), (Level::Allow, Decider::Default));
+        assert_eq!(Flag::WarnUndefined.to_string(), "-w");
     }
 }

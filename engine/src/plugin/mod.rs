@@ -282,7 +282,7 @@ fn failure_finding(cx: &CheckContext<'_>, d: &PluginDecl, f: &Failure) -> Findin
         module: None,
         file: None,
         symbol: None,
-        rule,
+        decided_by: rule.into(),
         tolerated: false,
     }
 }
@@ -351,7 +351,7 @@ fn to_findings(cx: &CheckContext<'_>, d: &PluginDecl, raw: Vec<abi::RawFinding>)
                 module: module.map(|m| m.name().to_string()).or(r.module),
                 file: module.map(|m| m.source.path.clone()),
                 symbol: r.symbol,
-                rule,
+                decided_by: rule.into(),
                 tolerated,
             }
         })

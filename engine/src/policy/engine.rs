@@ -55,6 +55,7 @@ impl<'p> PolicyEngine<'p> {
             .map(|f| f.path.display().to_string())
             .unwrap_or_default();
         RuleRef {
+            source: loc.file,
             file,
             line: loc.line,
             span: (loc.offset, loc.len),
@@ -176,7 +177,7 @@ impl<'p> PolicyEngine<'p> {
                     module: None,
                     file: None,
                     symbol: None,
-                    rule: Some(self.rule_ref(loc, kind, reason)),
+                    decided_by: crate::diag::Decider::Rule(self.rule_ref(loc, kind, reason)),
                     tolerated: false,
                 });
             };

@@ -1,9 +1,10 @@
 //! `--format human`: one miette report per finding, with a labelled span into the policy
-//! when a policy rule decided the finding's level (or tolerated it), then a summary.
+//! when a policy rule decided the finding's level (or tolerated it), or the command-line
+//! flag that decided it, then a summary.
 //! Colourless, so the text is the same on a terminal and in a file.
 
 use super::Report;
-use crate::diag::{Finding, Level};
+use crate::diag::{Decider, Finding, Level};
 use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteDiagnostic, Severity};
 
 fn one(f: &Finding, r: &Report<'_>) -> miette::Report {
@@ -31,27 +32,27 @@ fn one(f: &Finding, r: &Report<'_>) -> miette::Report {
         help.push("tolerated: not counted".to_string());
     }
     let mut source = None;
-    if let Some(rule) = &f.rule {
-        let reason = rule
-            .reason
-            .as_deref()
-            .map(|x| format!(": {x}"))
-            .unwrap_or_default();
-        help.push(format!(
-            "decided by `{}` at {}:{}{reason}",
-            rule.kind, rule.file, rule.line
-        ));
-        if let Some(i) = r
-            .sources
-            .files
-            .iter()
-            .position(|s| s.path.display().to_string() == rule.file)
-        {
-            d = d.with_label(LabeledSpan::at(
-                rule.span,
-                format!("this `{}` decided", rule.kind),
+    match &f.decided_by {
+        Decider::Default => {}
+        Decider::CommandLine(flag) => help.push(format!("decided by `{flag}` on the command line")),
+        Decider::Rule(rule) => {
+            let reason = rule
+                .reason
+                .as_deref()
+                .map(|x| format!(": {x}"))
+                .unwrap_or_default();
+            help.push(format!(
+                "decided by `{}` at {}:{}{reason}",
+                rule.kind, rule.file, rule.line
             ));
-            source = Some(r.sources.named(crate::policy::source::FileId(i)));
+            // The rule's file, by its id among the policy's sources.
+            if rule.source.0 < r.sources.files.len() {
+                d = d.with_label(LabeledSpan::at(
+                    rule.span,
+                    format!("this `{}` decided", rule.kind),
+                ));
+                source = Some(r.sources.named(rule.source));
+            }
         }
     }
     if !help.is_empty() {

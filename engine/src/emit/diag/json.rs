@@ -29,7 +29,7 @@ pub fn to_value(r: &Report<'_>) -> Value {
                 "symbol": f.symbol,
                 "message": f.message,
                 "modpost": modpost_message(f.code),
-                "rule": f.rule.as_ref().map(|x| json!({
+                "rule": f.rule().map(|x| json!({
                     "file": x.file,
                     "line": x.line,
                     "kind": x.kind,

@@ -46,7 +46,10 @@ impl Report<'_> {
     }
 }
 
-/// The modpost message a code mirrors (its id in the modpost notes), if any.
+/// The modpost message a code mirrors, if any: a short id of ours (`U1`: unresolved
+/// symbol, `N1`: missing namespace import, `G1`: GPL-only symbol, `L1`: missing licence,
+/// `D1`: missing description, `X1`: exported twice) for the line Linux 6.1's
+/// `scripts/mod/modpost.c` prints.
 pub fn modpost_message(code: Code) -> Option<&'static str> {
     Some(match code {
         Code::UndefinedSymbol => "U1",

@@ -86,7 +86,7 @@ pub fn to_value(r: &Report<'_>) -> Value {
                 Some(_) => Code::ALL.len() + plugin_rules.iter().position(|c| *c == code).unwrap_or(0),
                 None => Code::ALL.iter().position(|c| *c == f.code).unwrap_or(0),
             };
-            let physical = match (&f.file, &f.rule) {
+            let physical = match (&f.file, f.rule()) {
                 (Some(file), _) => json!({ "artifactLocation": { "uri": uri(file) } }),
                 (None, Some(rule)) => json!({ "artifactLocation": { "uri": uri(&rule.file) }, "region": { "startLine": rule.line.max(1) } }),
                 (None, None) => json!({ "artifactLocation": { "uri": r.inputs.first().map(|i| uri(i)).unwrap_or_default() } }),
@@ -107,11 +107,11 @@ pub fn to_value(r: &Report<'_>) -> Value {
                 "properties": {
                     "module": f.module,
                     "symbol": f.symbol,
-                    "rule": f.rule.as_ref().map(|x| format!("{}:{} ({})", x.file, x.line, x.kind)),
+                    "rule": f.rule().map(|x| format!("{}:{} ({})", x.file, x.line, x.kind)),
                     "plugin": f.plugin.as_ref().map(|p| p.plugin.clone()),
                 },
             });
-            if let Some(rule) = &f.rule {
+            if let Some(rule) = f.rule() {
                 result["relatedLocations"] = json!([{
                     "id": 0,
                     "physicalLocation": { "artifactLocation": { "uri": uri(&rule.file) }, "region": { "startLine": rule.line.max(1) } },
@@ -119,7 +119,7 @@ pub fn to_value(r: &Report<'_>) -> Value {
                 }]);
             }
             if f.tolerated {
-                result["suppressions"] = json!([{ "kind": "external", "justification": f.rule.as_ref().and_then(|x| x.reason.clone()).unwrap_or_else(|| "tolerated by policy".into()) }]);
+                result["suppressions"] = json!([{ "kind": "external", "justification": f.rule().and_then(|x| x.reason.clone()).unwrap_or_else(|| "tolerated by policy".into()) }]);
             }
             result
         })

@@ -1,10 +1,12 @@
-//! Loading a module tree the way `depmod` does, shared by `depmod`, `explain` and
-//! `check`: version, paths, vmlinux symbols, configuration or policy search settings,
-//! discovery, reading every module, and the ordered export graph.
+//! Loading an installed module tree the way `depmod` does, shared by the `depmod`,
+//! `explain` and `check` jobs: version, paths, vmlinux symbols, configuration or policy
+//! search settings, discovery, reading every module, and the ordered export graph.
 //!
-//! Messages are printed as kmod prints them (`depmod: WARNING: ...`), in kmod's order.
+//! Messages go to the [`Log`] as kmod prints them (`depmod: WARNING: ...`), in kmod's
+//! order; a fatal error is returned as [`Stop::Fatal`] for the caller to print last.
 
-use crate::diag::Level;
+use super::log::Log;
+use super::Stop;
 use crate::graph::{ExportGraph, GraphInput, SymbolPrefix};
 use crate::load::config::{
     load_config, ConfigMessage, SearchConfig, SearchEntry, DEFAULT_CONFIG_DIRS,
@@ -15,106 +17,8 @@ use crate::load::walk::{discover_with, modname_of, strerror, Extensions, FoundFi
 use crate::load::{
     is_compressed, read_module_file, read_modules, Limits, ModuleError, ModuleImage,
 };
-use crate::policy::model::Date;
 use crate::policy::Policy;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
-
-/// kmod-style messages on stderr, with the program name kmod uses.
-///
-/// Messages are buffered (a tree with a stub `System.map` and `-e` prints one warning per
-/// vmlinux import: 147,544 lines on a full Debian 6.1 tree) and reach stderr, in order,
-/// when the buffer fills, on [`Log::flush`], on `FATAL`, and when the `Log` is dropped.
-/// Code that prints to stderr directly while a `Log` is alive must call [`Log::flush`]
-/// first.
-pub struct Log {
-    /// kmod's verbosity (`-v` count).
-    pub verbose: u8,
-    /// The prefix, `depmod`.
-    pub prog: &'static str,
-    out: std::sync::Mutex<Vec<u8>>,
-}
-
-/// How much [`Log`] keeps before writing.
-const LOG_BUFFER: usize = 64 << 10;
-
-impl Log {
-    /// A log for `prog` at kmod verbosity `verbose`.
-    pub fn new(prog: &'static str, verbose: u8) -> Log {
-        Log {
-            verbose,
-            prog,
-            out: std::sync::Mutex::new(Vec::with_capacity(LOG_BUFFER)),
-        }
-    }
-    /// `WARNING: ...`
-    pub fn warn(&self, m: &str) {
-        self.append(|b| self.warn_into(b, format_args!("{m}")));
-    }
-    /// Formats a `WARNING: ...` line into `buf`, for [`Log::write_lines`] later (lines
-    /// can be formatted on any thread and written in order).
-    pub fn warn_into(&self, buf: &mut Vec<u8>, m: std::fmt::Arguments<'_>) {
-        use std::io::Write;
-        let _ = writeln!(buf, "{}: WARNING: {m}", self.prog);
-    }
-    /// Lines already formatted (each ending in a newline), as given.
-    pub fn write_lines(&self, lines: &[u8]) {
-        if !lines.is_empty() {
-            self.append(|b| b.extend_from_slice(lines));
-        }
-    }
-    /// `ERROR: ...`
-    pub fn error(&self, m: &str) {
-        self.line(format_args!("{}: ERROR: {m}", self.prog));
-    }
-    /// `FATAL: ...`, returning the failure exit code.
-    pub fn fatal(&self, m: &str) -> ExitCode {
-        self.line(format_args!("{}: FATAL: {m}", self.prog));
-        self.flush();
-        ExitCode::FAILURE
-    }
-    /// `INFO: ...` (shown from `-vv`).
-    pub fn info(&self, m: &str) {
-        if self.verbose >= 2 {
-            self.line(format_args!("{}: INFO: {m}", self.prog));
-        }
-    }
-    /// One line, as given.
-    pub fn line(&self, args: std::fmt::Arguments<'_>) {
-        use std::io::Write;
-        self.append(|b| {
-            let _ = b.write_fmt(args);
-            b.push(b'\n');
-        });
-    }
-    /// Adds to the buffer, writing it out once it holds [`LOG_BUFFER`] bytes.
-    fn append(&self, add: impl FnOnce(&mut Vec<u8>)) {
-        let mut b = self.out.lock().unwrap_or_else(|e| e.into_inner());
-        add(&mut b);
-        if b.len() >= LOG_BUFFER {
-            drain(&mut b);
-        }
-    }
-    /// Writes what is buffered to stderr.
-    pub fn flush(&self) {
-        drain(&mut self.out.lock().unwrap_or_else(|e| e.into_inner()));
-    }
-}
-
-/// Writes `b` to stderr and empties it.
-fn drain(b: &mut Vec<u8>) {
-    use std::io::Write;
-    if !b.is_empty() {
-        let _ = std::io::stderr().write_all(b);
-        b.clear();
-    }
-}
-
-impl Drop for Log {
-    fn drop(&mut self) {
-        self.flush();
-    }
-}
 
 /// What to load.
 pub struct TreeOptions {
@@ -187,74 +91,16 @@ fn uname_release() -> String {
         .unwrap_or_default()
 }
 
-/// Resolves the kernel version argument, printing kmod's error for a bad one.
-pub fn kernel_version(v: Option<&str>, log: &Log) -> Result<String, ExitCode> {
+/// Resolves the kernel version argument, reporting kmod's error for a bad one.
+pub fn kernel_version(v: Option<&str>, log: &Log) -> Result<String, Stop> {
     match v {
         Some(v) if !looks_like_version(v) => {
             log.error(&format!("Bad version passed {v}"));
-            Err(ExitCode::FAILURE)
+            Err(Stop::Reported)
         }
         Some(v) => Ok(v.to_string()),
         None => Ok(uname_release()),
     }
-}
-
-/// Today's date for `expires`: `MODPOLICY_TODAY` (YYYY-MM-DD) if set, else the clock.
-pub fn today() -> Date {
-    std::env::var("MODPOLICY_TODAY")
-        .ok()
-        .and_then(|s| Date::parse(&s))
-        .unwrap_or_else(Date::today)
-}
-
-/// Loads `--policy` files (or the built-in kmod policy), printing every problem with its
-/// span. Exit code 1 on failure... or the given code.
-pub fn load_policy(paths: &[PathBuf], kver: &str, fail: ExitCode) -> Result<Policy, ExitCode> {
-    if paths.is_empty() {
-        return Ok(crate::policy::kmod_policy(kver));
-    }
-    crate::policy::load(paths, kver).map_err(|e| {
-        for r in e.reports() {
-            eprintln!("{r:?}");
-        }
-        eprintln!(
-            "modpolicy: {} problem(s) in the policy; nothing was done",
-            e.diagnostics.len()
-        );
-        fail
-    })
-}
-
-/// Applies `--allow/--warn/--deny CODE` to a level table check. Returns an error text
-/// for an unknown code.
-pub fn parse_overrides(
-    allow: &[String],
-    warn: &[String],
-    deny: &[String],
-) -> Result<Vec<(crate::diag::Code, Level)>, String> {
-    let mut v = Vec::new();
-    for (list, level) in [
-        (allow, Level::Allow),
-        (warn, Level::Warn),
-        (deny, Level::Deny),
-    ] {
-        for c in list {
-            match crate::diag::Code::from_name(c) {
-                Some(code) => v.push((code, level)),
-                None => {
-                    let names: Vec<&str> =
-                        crate::diag::Code::ALL.iter().map(|c| c.name()).collect();
-                    let hint = names
-                        .iter()
-                        .min_by_key(|n| strsim::damerau_levenshtein(c, n))
-                        .map(|n| format!(" (did you mean `{n}`?)"))
-                        .unwrap_or_default();
-                    return Err(format!("unknown diagnostic code `{c}`{hint}"));
-                }
-            }
-        }
-    }
-    Ok(v)
 }
 
 /// Loads the tree. `errsyms` is switched off (with kmod's warning) when there are no
@@ -264,7 +110,7 @@ pub fn load_tree(
     policy: &Policy,
     log: &Log,
     errsyms: &mut bool,
-) -> Result<Tree, ExitCode> {
+) -> Result<Tree, Stop> {
     let kver = kernel_version(opts.version.as_deref(), log)?;
     let manual = !opts.modules.is_empty();
     let root = opts
@@ -276,7 +122,7 @@ pub fn load_tree(
     let prefix = match opts.symbol_prefix.as_deref() {
         None => SymbolPrefix(None),
         Some(p) if p.len() == 1 => SymbolPrefix(Some(p.as_bytes()[0])),
-        Some(_) => return Err(log.fatal("-P only takes a single char")),
+        Some(_) => return Err(Stop::Fatal("-P only takes a single char".into())),
     };
 
     let kernel: Option<Vec<KernelSymbol>> = if let Some(f) = &opts.symvers {
@@ -285,7 +131,11 @@ pub fn load_tree(
                 log.error(&m)
             })),
             Err(e) => {
-                return Err(log.fatal(&format!("could not load {}: {}", f.display(), strerror(&e))))
+                return Err(Stop::Fatal(format!(
+                    "could not load {}: {}",
+                    f.display(),
+                    strerror(&e)
+                )))
             }
         }
     } else if let Some(f) = &opts.filesyms {
@@ -297,7 +147,11 @@ pub fn load_tree(
                 |m| log.error(m.trim_end_matches('\n')),
             )),
             Err(e) => {
-                return Err(log.fatal(&format!("could not load {}: {}", f.display(), strerror(&e))))
+                return Err(Stop::Fatal(format!(
+                    "could not load {}: {}",
+                    f.display(),
+                    strerror(&e)
+                )))
             }
         }
     } else {
@@ -318,7 +172,7 @@ pub fn load_tree(
         for p in &opts.modules {
             let s = p.to_string_lossy().into_owned();
             if !s.starts_with('/') {
-                return Err(log.fatal(&format!("{s}: not absolute path.")));
+                return Err(Stop::Fatal(format!("{s}: not absolute path.")));
             }
             let base = p
                 .file_name()
@@ -326,7 +180,9 @@ pub fn load_tree(
                 .unwrap_or_default();
             let name = modname_of(&base);
             if v.iter().any(|(m, _)| m.name == name) {
-                return Err(log.fatal(&format!("could not add module {s}: File exists")));
+                return Err(Stop::Fatal(format!(
+                    "could not add module {s}: File exists"
+                )));
             }
             let relpath = s
                 .strip_prefix(&dirname)
@@ -387,7 +243,10 @@ pub fn load_tree(
                     "could not open directory {dirname}: {}",
                     strerror(&e)
                 ));
-                return Err(log.fatal(&format!("could not search modules: {}", strerror(&e))));
+                return Err(Stop::Fatal(format!(
+                    "could not search modules: {}",
+                    strerror(&e)
+                )));
             }
         };
         for m in walk_msgs {
@@ -452,7 +311,7 @@ pub fn load_tree(
         })
         .collect();
     if let Some(m) = fatal_module {
-        return Err(log.fatal(&m));
+        return Err(Stop::Fatal(m));
     }
     let graph = crate::util::timed("graph", || {
         ExportGraph::build(GraphInput {
