@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every fuzz target for SECONDS each (default 60), after seeding its corpus from the
-# repository's real inputs. Needs the nightly toolchain and cargo-fuzz
-# (`cargo install cargo-fuzz --locked`).
+# repository's real inputs. Needs cargo-fuzz (`cargo install cargo-fuzz --locked`) and
+# nightly rustc features: the nightly toolchain (`cargo +nightly`) when rustup has one,
+# else the default toolchain with RUSTC_BOOTSTRAP=1 (FUZZ_TOOLCHAIN=default forces that).
 #
 #   fuzz/run.sh [SECONDS] [TARGET...]
 #
@@ -36,10 +37,19 @@ if [ $# -gt 0 ]; then targets=("$@"); else targets=("${all_targets[@]}"); fi
 parallel=${FUZZ_PARALLEL:-1}
 corpus_dir=${MODPOLICY_CORPUS_DIR:-$repo/target/corpus}
 
-cargo +nightly fuzz --version >/dev/null 2>&1 || {
-	echo "fuzz/run.sh: needs cargo-fuzz on the nightly toolchain (cargo install cargo-fuzz --locked)" >&2
+# The toolchain: nightly if rustup has it, else the default one with RUSTC_BOOTSTRAP=1
+# (cargo-fuzz passes unstable flags; the instrumentation itself is stable rustc's).
+if [ "${FUZZ_TOOLCHAIN:-}" != default ] && cargo +nightly --version >/dev/null 2>&1; then
+	toolchain=(+nightly)
+else
+	toolchain=()
+	export RUSTC_BOOTSTRAP=1
+fi
+cargo "${toolchain[@]}" fuzz --version >/dev/null 2>&1 || {
+	echo "fuzz/run.sh: needs cargo-fuzz: cargo install cargo-fuzz --locked" >&2
 	exit 2
 }
+echo "fuzz/run.sh: $(cargo "${toolchain[@]}" --version)${RUSTC_BOOTSTRAP:+ with RUSTC_BOOTSTRAP=1}" >&2
 
 # ---------------------------------------------------------------- seeds
 seed() { # seed TARGET FILE...: copies each file (at most 64 KiB) into the target's seeds
@@ -116,9 +126,11 @@ printf 'pci:v00008086d*\xffe1000e\xff\x01\xfesymbol:dup_shared_fn\xffdupa\xff\x0
 sanitizer=${FUZZ_SANITIZER:-none}
 trace_flag=()
 [ "${FUZZ_TRACE_COMPARES:-1}" = 0 ] && trace_flag=(--no-trace-compares)
-cargo +nightly fuzz build -s "$sanitizer" --debug-assertions "${trace_flag[@]}" >&2
+build_t0=$SECONDS
+cargo "${toolchain[@]}" fuzz build -s "$sanitizer" --debug-assertions "${trace_flag[@]}" >&2
+echo "fuzz/run.sh: targets built in $((SECONDS - build_t0)) s" >&2
 # Built once: the runs below use these binaries, so editing the sources meanwhile is safe.
-bindir=$fuzz_dir/target/$(rustc +nightly -vV | sed -n 's/^host: //p')/release
+bindir=$fuzz_dir/target/$(rustc "${toolchain[@]}" -vV | sed -n 's/^host: //p')/release
 
 run_one() { # run_one TARGET: prints "TARGET RUNS SECONDS STATUS"
 	local t=$1 max_len=8192

@@ -22,6 +22,20 @@ for a in "$@"; do
 	*) echo "usage: $0 [--no-test] [--update-hashes]" >&2; exit 2 ;;
 	esac
 done
+
+# The toolchains, named with their Debian packages when missing (tests/deps.sh installs
+# them for the test suite).
+miss=()
+command -v clang >/dev/null 2>&1 || miss+=(clang)
+command -v wasm-ld >/dev/null 2>&1 || miss+=(lld)
+[ -x /usr/bin/rustc ] || miss+=(rustc)
+[ -x /usr/bin/cargo ] || miss+=(cargo)
+[ -d /usr/lib/rustlib/wasm32-unknown-unknown ] || miss+=(libstd-rust-dev-wasm32)
+if [ ${#miss[@]} -gt 0 ]; then
+	echo "plugins/build.sh: missing toolchain packages: ${miss[*]}" >&2
+	echo "Install them with: sudo apt-get install -y --no-install-recommends ${miss[*]}" >&2
+	exit 1
+fi
 mkdir -p "$out"
 
 cflags=(--target=wasm32 -O2 -ffreestanding -nostdlib -Wall -Wextra -Werror

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Unpack the real Debian kernel trees used by the conformance tests.
 #
-# Source (read-only): ${MODPOLICY_SHARED:-<repo>/../shared}/corpus, see its README.md.
+# Source (read-only): ${MODPOLICY_SHARED:-<repo>/../shared}/corpus, the Debian packages
+# listed in tests/README.md.
 # Destination:        ${MODPOLICY_CORPUS_DIR:-<repo>/target/corpus}
 #
 #   <dest>/image-6.1/      dpkg-deb -x of linux-image-6.1.0-47-cloud-amd64-unsigned_*.deb

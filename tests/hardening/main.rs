@@ -8,9 +8,9 @@
 //! file (`.<name>.modpolicy-<pid>-<n>.tmp`) remains:
 //!
 //! - `read_only_output_dir`: the output directory is immutable (`chattr +i`; else a
-//!   read-only bind mount);
+//!   read-only bind mount; skipped through `support::skip` where neither is allowed);
 //! - `disk_full_tmpfs`: the output is on a small tmpfs filled to the last block (skipped
-//!   with a note where `mount` is not allowed);
+//!   through `support::skip` where `mount` is not allowed);
 //! - `disk_full_file_size_limit`: `RLIMIT_FSIZE` below the size of one artifact, with
 //!   `SIGXFSZ` ignored, so writes fail with `EFBIG` (works without privileges);
 //! - `rename_fails_half_way`: `modules.symbols` is a non-empty directory, so its rename
@@ -212,7 +212,10 @@ fn read_only_output_dir() {
         }))
     } else {
         sh("umount", &["-l", &d]);
-        note("read_only_output_dir: neither chattr +i nor a read-only bind mount works here; skipped");
+        support::skip(
+            "read_only_output_dir",
+            "neither chattr +i nor a read-only bind mount works here (needs root, CAP_LINUX_IMMUTABLE or CAP_SYS_ADMIN)",
+        );
         return;
     };
     let out = t.depmod(&[]);
@@ -295,7 +298,10 @@ fn disk_full_tmpfs() {
     std::fs::create_dir(&out_root).unwrap();
     let o = out_root.to_str().unwrap().to_string();
     if !sh("mount", &["-t", "tmpfs", "-o", "size=256k", "tmpfs", &o]) {
-        note("disk_full_tmpfs: cannot mount a tmpfs here; disk_full_file_size_limit covers ENOSPC's twin EFBIG");
+        support::skip(
+            "disk_full_tmpfs",
+            "cannot mount a tmpfs here (needs CAP_SYS_ADMIN); disk_full_file_size_limit covers ENOSPC's twin EFBIG",
+        );
         return;
     }
     let o2 = o.clone();

@@ -13,7 +13,8 @@
 #
 # Builds run in $MODPOLICY_KBUILD_DIR (default /tmp/modpolicy-kbuild/<build>), a copy of
 # the source dir, so tests/modules/src stays clean. The build path appears in modpost's
-# messages, so keep the default when regenerating fixtures.
+# messages and in the recorded modules.order files (the tests substitute it), so it is a
+# fixed name, not a temporary directory: keep the default when regenerating fixtures.
 #
 # Usage: tests/modules/build.sh            (needs root only if the .debs must be installed)
 set -euo pipefail
@@ -37,7 +38,9 @@ TREES=$FIX/trees
 
 HDR_FLAVOUR=6.1.0-47-amd64
 KDIR=/usr/src/linux-headers-$HDR_FLAVOUR
-CORPUS=${MODPOLICY_CORPUS:-/work/shared/corpus}
+# The kernel build tree's .deb files: the test corpus (tests/README.md), MODPOLICY_CORPUS
+# to point at another directory holding them.
+CORPUS=${MODPOLICY_CORPUS:-${MODPOLICY_SHARED:-$REPO/../shared}/corpus}
 BUILD_ROOT=${MODPOLICY_KBUILD_DIR:-/tmp/modpolicy-kbuild}
 KVER=6.1.0-test
 

@@ -11,9 +11,11 @@
 //!   file under `lib/modules/VERSION`, and describes each difference (file, first differing
 //!   line or byte).
 //!
+//! - [`skip`] records a test (or part of one) that cannot run: every skip goes through it.
+//!
 //! A missing shared corpus or a missing `/usr/sbin/depmod` FAILS the tests that need them,
 //! with a message saying what to do. With `MODPOLICY_NO_CORPUS=1` those tests are skipped
-//! instead, each printing a note on stderr.
+//! instead, each through [`skip`].
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
@@ -56,14 +58,38 @@ fn no_corpus() -> bool {
     std::env::var_os("MODPOLICY_NO_CORPUS").is_some_and(|v| v == "1")
 }
 
-/// Prints the skip note straight to the process's stderr (not through `eprintln!`, which
-/// the test harness captures), so that skips are visible in a normal `cargo test` run.
-fn skip_note(test: &str, why: &str) {
+/// The committed list of the tests CI may skip, each with its reason (`<test>: <why>`).
+pub const CI_SKIPS: &str = "tests/ci-skips.txt";
+
+/// The reason `tests/ci-skips.txt` gives for CI to skip `test`, if it lists it.
+pub fn ci_skip_reason(test: &str) -> Option<String> {
+    let text = std::fs::read_to_string(repo_root().join(CI_SKIPS)).ok()?;
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split_once(':'))
+        .find(|(name, why)| name.trim() == test && !why.trim().is_empty())
+        .map(|(_, why)| why.trim().to_string())
+}
+
+/// Records that `test` cannot run, or cannot run all of itself, because of `why`; the
+/// caller then returns (or leaves out the part). Every skip of every suite goes through
+/// here, so that none passes silently:
+///
+/// - it prints `SKIPPED: <test>: <why>` straight to the process's stderr (not through
+///   `eprintln!`, which the harness captures), in one write; `tests/tally.sh` counts these
+///   lines into the closing `tests: N passed, M failed, K skipped`;
+/// - under `CI=true` it panics, failing the test, unless [`CI_SKIPS`] lists `test` with a
+///   reason.
+pub fn skip(test: &str, why: &str) {
     use std::io::Write as _;
-    let _ = writeln!(
-        std::io::stderr(),
-        "note: MODPOLICY_NO_CORPUS=1: skipping {test}: {why}"
-    );
+    if std::env::var_os("CI").is_some_and(|v| v == "true") && ci_skip_reason(test).is_none() {
+        panic!(
+            "{test} cannot run here ({why}), and {CI_SKIPS} gives no reason for CI to skip it: \
+             provide what it needs, or list it there with the reason"
+        );
+    }
+    let why = why.replace('\n', " ");
+    let _ = std::io::stderr().write_all(format!("SKIPPED: {test}: {why}\n").as_bytes());
 }
 
 /// One unpacked Debian cloud kernel from the shared corpus.
@@ -168,10 +194,13 @@ fn setup_corpus() -> Result<Corpus, String> {
 }
 
 /// The unpacked corpus, set up on first use. Panics with a clear message when the shared
-/// corpus is missing; returns `None` (after printing a note) when `MODPOLICY_NO_CORPUS=1`.
+/// corpus is missing; returns `None` (after [`skip`]) when `MODPOLICY_NO_CORPUS=1`.
 pub fn corpus(test: &str) -> Option<&'static Corpus> {
     if no_corpus() {
-        skip_note(test, "needs the shared kernel corpus");
+        skip(
+            test,
+            "MODPOLICY_NO_CORPUS=1: needs the shared kernel corpus",
+        );
         return None;
     }
     static CORPUS: OnceLock<Result<Corpus, String>> = OnceLock::new();
@@ -182,7 +211,7 @@ pub fn corpus(test: &str) -> Option<&'static Corpus> {
 }
 
 /// kmod's depmod, checked once to be kmod 30. Panics when it is missing (or is not kmod 30)
-/// unless `MODPOLICY_NO_CORPUS=1`, which makes it `None` after a note.
+/// unless `MODPOLICY_NO_CORPUS=1`, which makes it `None` after [`skip`].
 pub fn kmod(test: &str) -> Option<&'static Path> {
     static CHECK: OnceLock<Result<(), String>> = OnceLock::new();
     let r = CHECK.get_or_init(|| {
@@ -208,7 +237,7 @@ pub fn kmod(test: &str) -> Option<&'static Path> {
     match r {
         Ok(()) => Some(Path::new(KMOD_DEPMOD)),
         Err(e) if no_corpus() => {
-            skip_note(test, e);
+            skip(test, &format!("MODPOLICY_NO_CORPUS=1: {e}"));
             None
         }
         Err(e) => panic!("{e}"),

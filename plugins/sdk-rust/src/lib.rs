@@ -3,7 +3,7 @@
 //! A plugin is one function over the graph; the SDK parses the host's input, exports the
 //! ABI's functions and encodes the findings:
 //!
-//! ```ignore
+//! ```
 //! use modpolicy_plugin::{plugin, Findings, Graph};
 //!
 //! fn check(g: &Graph, out: &mut Findings) {
