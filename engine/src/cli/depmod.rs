@@ -150,7 +150,7 @@ pub fn run(args: DepmodArgs) -> ExitCode {
         if args.show {
             return ExitCode::SUCCESS;
         }
-        if up_to_date(&dirname, &outdirname) {
+        if up_to_date(&dirname, &outdirname, &log) {
             return ExitCode::SUCCESS;
         }
     }
@@ -185,7 +185,8 @@ pub fn run(args: DepmodArgs) -> ExitCode {
     tracing::debug!(elapsed = ?super::elapsed(), modules = graph.modules.len(), peak_kib = peak_rss_kib(), "graph built");
 
     let read_opt = |name: &str| -> Result<Vec<u8>, String> {
-        std::fs::read(format!("{}/{name}", tree.dirname)).map_err(|e| strerror(&e))
+        super::tree::read_or_empty_if_dir(format!("{}/{name}", tree.dirname))
+            .map_err(|e| strerror(&e))
     };
     let builtin = BuiltinFiles {
         builtin: read_opt("modules.builtin"),
@@ -506,10 +507,18 @@ fn peak_rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
-/// `-A`: whether `modules.dep` exists and no module file under `dirname` is newer.
-fn up_to_date(dirname: &str, outdirname: &str) -> bool {
-    let Ok(dep) = std::fs::metadata(format!("{outdirname}/modules.dep")) else {
-        return false;
+/// `-A`: whether `modules.dep` exists and no module file under `dirname` is newer. A
+/// `modules.dep` that cannot be `stat`ed gets kmod's error (and the run goes on).
+fn up_to_date(dirname: &str, outdirname: &str, log: &Log) -> bool {
+    let dep = match std::fs::metadata(format!("{outdirname}/modules.dep")) {
+        Ok(d) => d,
+        Err(e) => {
+            log.error(&format!(
+                "could not fstatat({outdirname}, modules.dep): {}",
+                strerror(&e)
+            ));
+            return false;
+        }
     };
     let Ok(dep_time) = dep.modified() else {
         return false;

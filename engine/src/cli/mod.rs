@@ -5,6 +5,7 @@
 
 mod check;
 mod depmod;
+mod depmod_getopt;
 mod explain;
 mod plugin;
 mod policy;
@@ -75,7 +76,12 @@ pub(crate) fn elapsed() -> std::time::Duration {
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
     START.get_or_init(std::time::Instant::now);
-    let cli = Cli::parse();
+    // `depmod`'s arguments are read as kmod's getopt_long reads them (messages, exit 1).
+    let argv = match depmod_getopt::rewrite(std::env::args_os().collect()) {
+        depmod_getopt::Outcome::Parse(argv) => argv,
+        depmod_getopt::Outcome::Exit(code) => return code,
+    };
+    let cli = Cli::parse_from(argv);
     init_logging(cli.verbose, cli.quiet);
     match cli.command {
         Command::Depmod(args) => depmod::run(args),

@@ -257,6 +257,20 @@ pub fn parse_overrides(
     Ok(v)
 }
 
+/// A text input read as kmod reads it with `fopen` and `fgets`: a directory opens, and
+/// its first read fails, which kmod takes for the end of an empty file.
+pub fn read_or_empty_if_dir(path: impl AsRef<Path>) -> std::io::Result<Vec<u8>> {
+    match std::fs::read(path) {
+        Err(e) if e.raw_os_error() == Some(libc::EISDIR) => Ok(Vec::new()),
+        r => r,
+    }
+}
+
+/// `-E`/`-F`: read as kmod reads them (a directory is an empty file).
+fn read_symbols_file(f: &Path) -> std::io::Result<Vec<u8>> {
+    read_or_empty_if_dir(f)
+}
+
 /// Loads the tree. `errsyms` is switched off (with kmod's warning) when there are no
 /// vmlinux symbols.
 pub fn load_tree(
@@ -280,7 +294,7 @@ pub fn load_tree(
     };
 
     let kernel: Option<Vec<KernelSymbol>> = if let Some(f) = &opts.symvers {
-        match std::fs::read(f) {
+        match read_symbols_file(f) {
             Ok(t) => Some(kmod_symvers(&f.display().to_string(), &t, prefix.0, |m| {
                 log.error(&m)
             })),
@@ -289,7 +303,7 @@ pub fn load_tree(
             }
         }
     } else if let Some(f) = &opts.filesyms {
-        match std::fs::read(f) {
+        match read_symbols_file(f) {
             Ok(t) => Some(kmod_system_map(
                 &f.display().to_string(),
                 &t,
@@ -319,6 +333,10 @@ pub fn load_tree(
             let s = p.to_string_lossy().into_owned();
             if !s.starts_with('/') {
                 return Err(log.fatal(&format!("{s}: not absolute path.")));
+            }
+            // libkmod `stat`s the path to create the module.
+            if let Err(e) = std::fs::metadata(p) {
+                return Err(log.fatal(&format!("could not create module {s}: {}", strerror(&e))));
             }
             let base = p
                 .file_name()
@@ -399,7 +417,8 @@ pub fn load_tree(
     let mut search: Vec<SearchEntry> = search_cfg.effective_search();
     search.reverse();
 
-    let order: Option<ModulesOrder> = match std::fs::read(format!("{dirname}/modules.order")) {
+    let order: Option<ModulesOrder> = match read_or_empty_if_dir(format!("{dirname}/modules.order"))
+    {
         Ok(t) => {
             let o = parse_modules_order(&t);
             match o.unterminated_line {
