@@ -271,6 +271,13 @@ pub fn run(args: DepmodArgs) -> ExitCode {
         let _ = out.flush();
         return ExitCode::SUCCESS;
     }
+    if Path::new(&format!("{}/modules.builtin.modinfo", tree.dirname)).is_dir() {
+        // kmod's iterator over modules.builtin.modinfo fails reading a directory, and
+        // kmod stops writing at modules.builtin.alias.bin (the files before it in its
+        // order already renamed into place; here none is written: the set is atomic).
+        log.error("Could not write index 'modules.builtin.alias.bin': Invalid argument");
+        return ExitCode::FAILURE;
+    }
     let write_fail = |e: WriteError| log.fatal(&format!("could not write artifacts: {e}"));
     let staging = match (staging, staged) {
         (Some(s), Some(Ok(()))) => s,
