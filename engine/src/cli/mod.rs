@@ -8,6 +8,7 @@
 mod args;
 mod check;
 mod depmod;
+mod depmod_getopt;
 mod explain;
 mod plugin;
 mod policy;
@@ -93,7 +94,12 @@ fn report_stop(log: &Log<'_>, stop: Stop, tail: &str) {
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
     modpolicy::job::elapsed();
-    let cli = Cli::parse();
+    // `depmod`'s arguments are read as kmod's getopt_long reads them (messages, exit 1).
+    let argv = match depmod_getopt::rewrite(std::env::args_os().collect()) {
+        depmod_getopt::Outcome::Parse(argv) => argv,
+        depmod_getopt::Outcome::Exit(code) => return code,
+    };
+    let cli = Cli::parse_from(argv);
     init_logging(cli.verbose, cli.quiet);
     match cli.command {
         Command::Depmod(args) => depmod::run(args),

@@ -147,7 +147,7 @@ pub fn run(args: &DepmodOptions, log: &Log<'_>) -> Result<DepmodOutcome, Stop> {
 
     tracing::debug!(elapsed = ?super::elapsed(), "policy loaded");
     if args.quick && !manual {
-        if args.show || up_to_date(&dirname, &outdirname) {
+        if args.show || up_to_date(&dirname, &outdirname, log) {
             return Ok(DepmodOutcome::UpToDate);
         }
     }
@@ -179,7 +179,8 @@ pub fn run(args: &DepmodOptions, log: &Log<'_>) -> Result<DepmodOutcome, Stop> {
     tracing::debug!(elapsed = ?super::elapsed(), modules = graph.modules.len(), peak_kib = peak_rss_kib(), "graph built");
 
     let read_opt = |name: &str| -> Result<Vec<u8>, String> {
-        std::fs::read(format!("{}/{name}", tree.dirname)).map_err(|e| strerror(&e))
+        super::tree::read_or_empty_if_dir(format!("{}/{name}", tree.dirname))
+            .map_err(|e| strerror(&e))
     };
     let builtin = BuiltinFiles {
         builtin: read_opt("modules.builtin"),
@@ -254,6 +255,8 @@ pub fn run(args: &DepmodOptions, log: &Log<'_>) -> Result<DepmodOutcome, Stop> {
             Message::Error(e) => log.error(e),
         }
     }
+    let builtin_modinfo_is_dir =
+        Path::new(&format!("{}/modules.builtin.modinfo", tree.dirname)).is_dir();
     let retained = |rendered| Retained {
         rendered,
         _resolution: res,
@@ -262,6 +265,13 @@ pub fn run(args: &DepmodOptions, log: &Log<'_>) -> Result<DepmodOutcome, Stop> {
     };
     if args.show {
         return Ok(DepmodOutcome::Shown(retained(rendered)));
+    }
+    if builtin_modinfo_is_dir {
+        // kmod's iterator over modules.builtin.modinfo fails reading a directory, and
+        // kmod stops writing at modules.builtin.alias.bin (the files before it in its
+        // order already renamed into place; here none is written: the set is atomic).
+        log.error("Could not write index 'modules.builtin.alias.bin': Invalid argument");
+        return Err(Stop::Reported);
     }
     let write_fail = |e: WriteError| Stop::Fatal(format!("could not write artifacts: {e}"));
     let staging = match (staging, staged) {
@@ -465,10 +475,18 @@ fn peak_rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
-/// `-A`: whether `modules.dep` exists and no module file under `dirname` is newer.
-fn up_to_date(dirname: &str, outdirname: &str) -> bool {
-    let Ok(dep) = std::fs::metadata(format!("{outdirname}/modules.dep")) else {
-        return false;
+/// `-A`: whether `modules.dep` exists and no module file under `dirname` is newer. A
+/// `modules.dep` that cannot be `stat`ed gets kmod's error (and the run goes on).
+fn up_to_date(dirname: &str, outdirname: &str, log: &Log<'_>) -> bool {
+    let dep = match std::fs::metadata(format!("{outdirname}/modules.dep")) {
+        Ok(d) => d,
+        Err(e) => {
+            log.error(&format!(
+                "could not fstatat({outdirname}, modules.dep): {}",
+                strerror(&e)
+            ));
+            return false;
+        }
     };
     let Ok(dep_time) = dep.modified() else {
         return false;

@@ -103,6 +103,15 @@ pub fn kernel_version(v: Option<&str>, log: &Log) -> Result<String, Stop> {
     }
 }
 
+/// A text input read as kmod reads it with `fopen` and `fgets`: a directory opens, and
+/// its first read fails, which kmod takes for the end of an empty file.
+pub fn read_or_empty_if_dir(path: impl AsRef<Path>) -> std::io::Result<Vec<u8>> {
+    match std::fs::read(path) {
+        Err(e) if e.raw_os_error() == Some(libc::EISDIR) => Ok(Vec::new()),
+        r => r,
+    }
+}
+
 /// Loads the tree. `errsyms` is switched off (with kmod's warning) when there are no
 /// vmlinux symbols.
 pub fn load_tree(
@@ -126,7 +135,7 @@ pub fn load_tree(
     };
 
     let kernel: Option<Vec<KernelSymbol>> = if let Some(f) = &opts.symvers {
-        match std::fs::read(f) {
+        match read_or_empty_if_dir(f) {
             Ok(t) => Some(kmod_symvers(&f.display().to_string(), &t, prefix.0, |m| {
                 log.error(&m)
             })),
@@ -139,7 +148,7 @@ pub fn load_tree(
             }
         }
     } else if let Some(f) = &opts.filesyms {
-        match std::fs::read(f) {
+        match read_or_empty_if_dir(f) {
             Ok(t) => Some(kmod_system_map(
                 &f.display().to_string(),
                 &t,
@@ -173,6 +182,13 @@ pub fn load_tree(
             let s = p.to_string_lossy().into_owned();
             if !s.starts_with('/') {
                 return Err(Stop::Fatal(format!("{s}: not absolute path.")));
+            }
+            // libkmod `stat`s the path to create the module.
+            if let Err(e) = std::fs::metadata(p) {
+                return Err(Stop::Fatal(format!(
+                    "could not create module {s}: {}",
+                    strerror(&e)
+                )));
             }
             let base = p
                 .file_name()
@@ -258,7 +274,7 @@ pub fn load_tree(
     let mut search: Vec<SearchEntry> = search_cfg.effective_search();
     search.reverse();
 
-    let order: Option<ModulesOrder> = match std::fs::read(format!("{dirname}/modules.order")) {
+    let order: Option<ModulesOrder> = match read_or_empty_if_dir(format!("{dirname}/modules.order")) {
         Ok(t) => {
             let o = parse_modules_order(&t);
             match o.unterminated_line {

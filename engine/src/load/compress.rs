@@ -122,8 +122,13 @@ pub fn decompress_into(
         Compression::Xz => liblzma::read::XzDecoder::new(data)
             .take(cap + 1)
             .read_to_end(out),
+        // libkmod decodes a zstd stream until the file ends and keeps what came out, so
+        // a truncated frame is what it decoded so far (then judged as an ELF image).
         Compression::Zstd => match zstd::stream::read::Decoder::with_buffer(data) {
-            Ok(dec) => dec.take(cap + 1).read_to_end(out),
+            Ok(dec) => match dec.take(cap + 1).read_to_end(out) {
+                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(out.len()),
+                r => r,
+            },
             Err(e) => Err(e),
         },
         Compression::Gzip => flate2::read::MultiGzDecoder::new(data)
@@ -258,5 +263,27 @@ mod tests {
         c[n / 2] ^= 0xff;
         c.truncate(n - 4);
         assert!(decompress(Compression::Xz, &c, &Limits::default()).is_err());
+    }
+
+    #[test]
+    fn truncated_zstd_keeps_what_was_decoded() {
+        // Two frames' worth of blocks: cut inside the second block, the first block's
+        // output is kept (libkmod's reading), and a cut inside the first gives nothing.
+        let data: Vec<u8> = (0..400_000u32)
+            .map(|i| (i.wrapping_mul(2654435761) >> 24) as u8)
+            .collect();
+        let z = zstd::encode_all(&data[..], 1).unwrap();
+        let l = Limits::default();
+        let part = decompress(Compression::Zstd, &z[..z.len() - 10], &l).unwrap();
+        assert!(
+            part.len() < data.len() && data.starts_with(&part),
+            "{}",
+            part.len()
+        );
+        assert_eq!(decompress(Compression::Zstd, &z[..20], &l).unwrap(), b"");
+        let mut bad = z.clone();
+        bad[z.len() / 2] ^= 0xff;
+        bad[z.len() / 2 + 1] ^= 0xff;
+        assert!(decompress(Compression::Zstd, &bad, &l).is_err());
     }
 }

@@ -33,6 +33,13 @@ pub enum ModuleError {
     /// The ELF image is bad.
     #[error("{0}")]
     Elf(#[from] elf::ElfError),
+    /// The file is shorter than the longest compression magic libkmod reads first
+    /// ([`KMOD_MAGIC_LEN`] bytes): kmod fails such a file with `EINVAL`.
+    #[error("file of {size} bytes is too short to be a module")]
+    TooShort {
+        /// The file's size.
+        size: u64,
+    },
     /// An uncompressed module file is larger than [`Limits::max_module_size`].
     #[error("file of {size} bytes is larger than the limit of {limit} bytes")]
     TooLarge {
@@ -49,7 +56,7 @@ impl ModuleError {
     pub fn kmod_reason(&self) -> String {
         match self {
             ModuleError::Io(e) => walk::strerror(e),
-            ModuleError::Decompress(_) => "Invalid argument".into(),
+            ModuleError::Decompress(_) | ModuleError::TooShort { .. } => "Invalid argument".into(),
             // libkmod: ENOEXEC when there is no ELF header at all, EINVAL when an ELF
             // file's structure is broken.
             ModuleError::Elf(elf::ElfError::NotElf) => "Exec format error".into(),
@@ -64,6 +71,14 @@ impl ModuleError {
     }
 }
 
+/// libkmod reads this many bytes (xz's magic, the longest it knows) before anything
+/// else, and fails a shorter file with `EINVAL`, whatever it holds.
+pub const KMOD_MAGIC_LEN: u64 = 6;
+
+/// libkmod's ELF reader takes an image of at most `EI_NIDENT` bytes for no ELF at all
+/// (`ENOEXEC`), even when those bytes start with the ELF magic.
+const EI_NIDENT: u64 = 16;
+
 /// Reads and parses one module file (any supported compression).
 ///
 /// An uncompressed module is not read whole: only its headers and the sections the
@@ -76,8 +91,8 @@ pub fn read_module(path: &Path, limits: &Limits) -> Result<ModuleImage, ModuleEr
 /// [`read_module`] on a file already open.
 pub fn read_module_file(file: std::fs::File, limits: &Limits) -> Result<ModuleImage, ModuleError> {
     let len = file.metadata()?.len();
-    if len == 0 {
-        return Err(elf::ElfError::NotElf.into());
+    if len < KMOD_MAGIC_LEN {
+        return Err(ModuleError::TooShort { size: len });
     }
     if len > limits.max_module_size {
         // Bounds what the sparse reader may load, even from a sparse file of absurd size.
@@ -105,7 +120,11 @@ pub fn read_module_file(file: std::fs::File, limits: &Limits) -> Result<ModuleIm
                 raw.reserve(len as usize + 1);
                 std::io::Read::read_to_end(&mut &file, raw)?;
                 compress::decompress_into(c, raw, limits, data)?;
-                let img = elf::parse(data);
+                let img = if data.len() as u64 <= EI_NIDENT {
+                    Err(elf::ElfError::NotElf)
+                } else {
+                    elf::parse(data)
+                };
                 // Keep small buffers for reuse; give large ones back at once. Modules are
                 // read largest first, so the few large buffers are needed only early on,
                 // before the graph has grown (see `read_modules`).
@@ -117,6 +136,9 @@ pub fn read_module_file(file: std::fs::File, limits: &Limits) -> Result<ModuleIm
                 }
                 Ok(img?)
             });
+        }
+        if len <= EI_NIDENT {
+            return Err(elf::ElfError::NotElf.into());
         }
         let img = read_sparse(&file, &mut sp);
         // Keep a small buffer for the next module; give a large one back at once.
