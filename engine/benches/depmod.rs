@@ -16,8 +16,8 @@
 //!
 //! ```text
 //! apt-get download linux-image-6.1.0-47-amd64-unsigned
-//! dpkg-deb -x linux-image-6.1.0-47-amd64-unsigned_*.deb /tmp/full61
-//! MODPOLICY_BENCH_TREES=/tmp/full61:6.1.0-47-amd64 cargo bench --bench depmod
+//! dpkg-deb -x linux-image-6.1.0-47-amd64-unsigned_*.deb target/full61
+//! MODPOLICY_BENCH_TREES=target/full61:6.1.0-47-amd64 cargo bench --bench depmod
 //! ```
 
 use std::path::{Path, PathBuf};
