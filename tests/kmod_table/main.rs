@@ -573,7 +573,52 @@ fn rows() -> Vec<Row> {
             .setup(|r| {
                 conf_dir(r, &[("x.conf", "search ../updates rel/dir extra built-in\n")]);
             }),
+        // --- options on broken trees ---
+        Row::new("verbose_with_broken_module")
+            .args(&["-v"])
+            .setup(|r| {
+                let m = good_module(r);
+                write(&odd(r, "x.ko"), &m[..200]);
+            }),
+        Row::new("warn_and_errsyms_with_symvers").args(&["-w", "-e", "-E", "@ROOT@/Module.symvers"]),
+        Row::new("broken_module_wins_same_name")
+            .tree("depmod-conf-search")
+            .args(&["-C", "@ROOT@/etc/depmod.d"])
+            .setup(|r| {
+                let p = moddir(r).join("extra/prio.ko");
+                let m = std::fs::read(&p).expect("extra/prio.ko");
+                write(&p, &m[..100]);
+            }),
+        Row::new("broken_module_loses_same_name")
+            .tree("depmod-conf-search")
+            .args(&["-C", "@ROOT@/etc/depmod.d"])
+            .setup(|r| write(&moddir(r).join("vendor/prio.ko"), b"")),
+        Row::new("version_through_parent_directory").raw(&["-b", "@ROOT@", "6.1/../6.1.0-test"]),
+        Row::new("version_with_trailing_text").raw(&["-b", "@ROOT@", "6.1.0-test-nowhere"]),
         // --- manual mode ---
+        Row::new("manual_directory_as_module").raw(&[
+            "-b",
+            "@ROOT@",
+            "-n",
+            "6.1.0-test",
+            "@ROOT@/lib/modules/6.1.0-test/kernel",
+        ]),
+        Row::new("manual_two_modules_same_name").raw(&[
+            "-b",
+            "@ROOT@",
+            "-n",
+            "6.1.0-test",
+            "@ROOT@/lib/modules/6.1.0-test/kernel/drivers/ns/nsprov.ko",
+            "@ROOT@/lib/modules/6.1.0-test/kernel/drivers/ns/../ns/nsprov.ko",
+        ]),
+        Row::new("manual_same_module_twice").raw(&[
+            "-b",
+            "@ROOT@",
+            "-n",
+            "6.1.0-test",
+            "@ROOT@/lib/modules/6.1.0-test/kernel/drivers/ns/nsprov.ko",
+            "@ROOT@/lib/modules/6.1.0-test/kernel/drivers/ns/nsprov.ko",
+        ]),
         Row::new("manual_relative_module_path")
             .raw(&["-b", "@ROOT@", "6.1.0-test", "kernel/drivers/ns/nsprov.ko"]),
         Row::new("manual_missing_module")

@@ -195,9 +195,22 @@ pub fn load_tree(
                 .map(|b| b.to_string_lossy().into_owned())
                 .unwrap_or_default();
             let name = modname_of(&base);
-            if v.iter().any(|(m, _)| m.name == name) {
+            if let Some((old, _)) = v.iter().find(|(m, _)| m.name == name) {
+                // libkmod refuses a second path for a module name; the same path twice
+                // gets as far as depmod's own table.
+                if old.path == s {
+                    log.error(&format!("hash_add_unique {name}: File exists"));
+                    return Err(Stop::Fatal(format!(
+                        "could not add module {s}: File exists"
+                    )));
+                }
+                log.error(&format!(
+                    "../libkmod/libkmod-module.c:428 kmod_module_new_from_path() kmod_module \
+                     '{name}' already exists with different path: new-path='{s}' old-path='{}'",
+                    old.path
+                ));
                 return Err(Stop::Fatal(format!(
-                    "could not add module {s}: File exists"
+                    "could not create module {s}: File exists"
                 )));
             }
             let relpath = s
@@ -274,7 +287,8 @@ pub fn load_tree(
     let mut search: Vec<SearchEntry> = search_cfg.effective_search();
     search.reverse();
 
-    let order: Option<ModulesOrder> = match read_or_empty_if_dir(format!("{dirname}/modules.order")) {
+    let order: Option<ModulesOrder> = match read_or_empty_if_dir(format!("{dirname}/modules.order"))
+    {
         Ok(t) => {
             let o = parse_modules_order(&t);
             match o.unterminated_line {
