@@ -156,19 +156,20 @@ pub fn run(args: CheckArgs) -> ExitCode {
         inputs: &args.inputs,
     };
     let text = match args.format {
-        Format::Modpost => modpost::render(&report),
-        Format::Human => human::render(&report),
-        Format::Json => json::render(&report),
-        Format::Sarif => sarif::render(&report),
+        Format::Modpost => Some(modpost::render(&report)),
+        Format::Human => Some(human::render(&report)),
+        Format::Json | Format::Sarif => None,
     };
     log.flush();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    if out
-        .write_all(text.as_bytes())
-        .and_then(|_| out.flush())
-        .is_err()
-    {
+    // JSON and SARIF stream to stdout, one finding at a time.
+    let written = match (text, args.format) {
+        (Some(text), _) => out.write_all(text.as_bytes()),
+        (None, Format::Json) => json::write(&report, &mut out),
+        (None, _) => sarif::write(&report, &mut out),
+    };
+    if written.and_then(|_| out.flush()).is_err() {
         return ExitCode::from(2);
     }
     if outcome.unreadable {

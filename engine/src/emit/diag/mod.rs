@@ -9,6 +9,7 @@ pub mod human;
 pub mod json;
 pub mod modpost;
 pub mod sarif;
+pub mod view;
 
 use crate::diag::{Code, Finding, Level};
 use crate::policy::source::Sources;
