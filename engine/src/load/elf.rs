@@ -198,26 +198,64 @@ pub fn parse_ref<'d, R: ReadRef<'d>>(
     }
 }
 
-/// The longest symbol (or namespace) name read, in bytes. The kernel's own limit,
-/// `KSYM_NAME_LEN`, is 512; no index lookup in modprobe would take a longer key. Names are
-/// cut off here so that a hostile string table (one megabytes-long name that every
-/// symbol points into) cannot make each lookup scan megabytes.
+/// The longest section name looked at, in bytes: the sections wanted have short names,
+/// and scanning no further keeps `e_shnum` sections pointing into one huge unterminated
+/// name linear. Symbol names have no limit (kmod reads any length): see [`Names`].
 pub const MAX_SYMBOL_NAME_LEN: usize = 4096;
 
-/// The NUL-terminated symbol name at `off` in a string table: `Ok(None)` when `off` is
-/// outside it or the name runs to its end unterminated (skipped, as before), an error
-/// when the name is longer than [`MAX_SYMBOL_NAME_LEN`].
-fn sym_name(bytes: &[u8], off: usize) -> Result<Option<&[u8]>, ElfError> {
-    let Some(rest) = bytes.get(off..) else {
-        return Ok(None);
-    };
-    let window = &rest[..rest.len().min(MAX_SYMBOL_NAME_LEN + 1)];
-    match memchr::memchr(0, window) {
-        Some(end) => Ok(Some(&rest[..end])),
-        None if rest.len() > MAX_SYMBOL_NAME_LEN => Err(ElfError::Malformed(format!(
-            "symbol name at string table offset {off} is longer than {MAX_SYMBOL_NAME_LEN} bytes"
-        ))),
-        None => Ok(None),
+/// The NUL-terminated names of one string table, found in time linear in the table
+/// however many symbols point into it.
+///
+/// kmod reads a symbol name of any length (a 4 MiB name is read, and its importers keep
+/// their dependencies), so names are not cut. A hostile table can point every symbol into
+/// one long name at a different offset; scanning from each offset to the NUL would be
+/// quadratic. So each long scan is remembered as a run `start..=end` (no NUL before
+/// `end`, a NUL or the table's end at `end`), and a later scan stops where a known run
+/// starts: every byte is scanned at most about twice.
+struct Names<'a> {
+    bytes: &'a [u8],
+    /// Known runs by their end: `end -> start`.
+    runs: std::collections::BTreeMap<usize, usize>,
+}
+
+impl<'a> Names<'a> {
+    fn new(bytes: &'a [u8]) -> Self {
+        Names {
+            bytes,
+            runs: Default::default(),
+        }
+    }
+
+    /// The name at `off`: `None` when `off` is outside the table or the name runs to its
+    /// end unterminated (skipped, as before).
+    fn get(&mut self, off: usize) -> Option<&'a [u8]> {
+        let bytes = self.bytes;
+        let rest = bytes.get(off..)?;
+        // Short names (nearly all): one bounded scan.
+        let window = &rest[..rest.len().min(MAX_SYMBOL_NAME_LEN + 1)];
+        if let Some(n) = memchr::memchr(0, window) {
+            return Some(&rest[..n]);
+        }
+        let next = self.runs.range(off..).next().map(|(&e, &s)| (e, s));
+        let end = match next {
+            Some((end, start)) if start <= off => end,
+            Some((end, start)) => match memchr::memchr(0, &bytes[off..start]) {
+                Some(n) => {
+                    self.runs.insert(off + n, off);
+                    off + n
+                }
+                None => {
+                    self.runs.insert(end, off);
+                    end
+                }
+            },
+            None => {
+                let end = memchr::memchr(0, rest).map_or(bytes.len(), |n| off + n);
+                self.runs.insert(end, off);
+                end
+            }
+        };
+        (end < bytes.len()).then(|| &bytes[off..end])
     }
 }
 
@@ -276,19 +314,30 @@ fn parse_generic<'d, Elf: FileHeader<Endian = Endianness>, R: ReadRef<'d>>(
         .iter()
         .map(|sh| cstr_at(shstr, sh.sh_name(endian) as usize).unwrap_or_default())
         .collect();
+    let file_len = data.len().unwrap_or(0);
+    // kmod looks a section up by name from index 1 and skips one that does not lie
+    // within the file (`sh_offset + sh_size` past the end), as if it were absent: a
+    // `__versions` or `__ksymtab_strings` past the end costs only that section.
+    let in_file = |sh: &Elf::SectionHeader| {
+        let (o, l): (u64, u64) = (sh.sh_offset(endian).into(), sh.sh_size(endian).into());
+        o.checked_add(l).is_some_and(|e| e <= file_len)
+    };
     let section_data = |name: &[u8]| -> Result<Option<(usize, &[u8])>, ElfError> {
-        match names.iter().position(|n| *n == name) {
+        let found = sections
+            .iter()
+            .enumerate()
+            .skip(1)
+            .find(|&(i, sh)| names[i] == name && in_file(sh));
+        match found {
             None => Ok(None),
-            Some(i) => {
-                let idx = object::SectionIndex(i);
-                let sh = sections.section(idx).map_err(malformed)?;
+            Some((i, sh)) => {
                 let d = sh.data(endian, data).map_err(|_| {
                     ElfError::Malformed(format!(
-                        "section {} lies outside the file",
+                        "section {} could not be read",
                         String::from_utf8_lossy(name)
                     ))
                 })?;
-                Ok(Some((idx.0, d)))
+                Ok(Some((i, d)))
             }
         }
     };
@@ -327,6 +376,7 @@ fn parse_generic<'d, Elf: FileHeader<Endian = Endianness>, R: ReadRef<'d>>(
 
     // Exports.
     if let Some((syms, strs)) = syms {
+        let mut strs = Names::new(strs);
         let mut ksymtab: HashMap<&[u8], (ExportKind, Option<Name>)> = HashMap::default();
         let mut namespaces: Vec<(&[u8], &Elf::Sym)> = Vec::new();
         let mut object_exports: Vec<&[u8]> = Vec::new();
@@ -335,12 +385,13 @@ fn parse_generic<'d, Elf: FileHeader<Endian = Endianness>, R: ReadRef<'d>>(
             // first bytes before finding where the name ends.
             let off = sym.st_name(endian) as usize;
             if !strs
+                .bytes
                 .get(off..)
                 .is_some_and(|r| r.starts_with(b"__crc_") || r.starts_with(b"__k"))
             {
                 continue;
             }
-            let Some(name) = sym_name(strs, off)? else {
+            let Some(name) = strs.get(off) else {
                 continue;
             };
             if let Some(export) = name.strip_prefix(b"__crc_") {
@@ -405,6 +456,8 @@ fn parse_generic<'d, Elf: FileHeader<Endian = Endianness>, R: ReadRef<'d>>(
             }
         }
         if !ksymtab.is_empty() {
+            // Namespace names all lie in `__ksymtab_strings`.
+            let mut ns_names: Option<(usize, Names)> = None;
             for (export, sym) in namespaces {
                 let shndx = sym.st_shndx(endian) as usize;
                 // The kernel puts namespace names in `__ksymtab_strings`; a label anywhere
@@ -417,8 +470,13 @@ fn parse_generic<'d, Elf: FileHeader<Endian = Endianness>, R: ReadRef<'d>>(
                     .section(object::SectionIndex(shndx))
                     .ok()
                     .and_then(|sh| sh.data(endian, data).ok())
-                    .and_then(|d| sym_name(d, usize::try_from(off).ok()?).transpose())
-                    .transpose()?
+                    .and_then(|d| {
+                        let names = match &mut ns_names {
+                            Some((i, n)) if *i == shndx => n,
+                            slot => &mut slot.insert((shndx, Names::new(d))).1,
+                        };
+                        names.get(usize::try_from(off).ok()?)
+                    })
                     .filter(|s| !s.is_empty());
                 if let (Some(ns), Some(entry)) = (ns, ksymtab.get_mut(export)) {
                     entry.1 = Some(Name::from_utf8_lossy(ns));
@@ -454,6 +512,7 @@ fn parse_generic<'d, Elf: FileHeader<Endian = Endianness>, R: ReadRef<'d>>(
         }
     }
     if let Some((syms, strs)) = syms {
+        let mut strs = Names::new(strs);
         img.imports_read = true;
         let sparc = matches!(
             header.e_machine(endian),
@@ -478,7 +537,7 @@ fn parse_generic<'d, Elf: FileHeader<Endian = Endianness>, R: ReadRef<'d>>(
             if sparc && sym.st_type() == elf::STT_SPARC_REGISTER {
                 continue;
             }
-            let Some(name) = sym_name(strs, sym.st_name(endian) as usize)? else {
+            let Some(name) = strs.get(sym.st_name(endian) as usize) else {
                 continue;
             };
             if name.is_empty() {
@@ -561,11 +620,6 @@ fn fallback_exports(ks: &[u8]) -> Result<Vec<Export>, ElfError> {
     ks.split(|&b| b == 0)
         .filter(|s| !s.is_empty())
         .map(|s| {
-            if s.len() > MAX_SYMBOL_NAME_LEN {
-                return Err(ElfError::Malformed(format!(
-                    "export name in __ksymtab_strings is longer than {MAX_SYMBOL_NAME_LEN} bytes"
-                )));
-            }
             Ok(Export {
                 name: ascii_name(s)?,
                 crc: 0,
@@ -642,6 +696,35 @@ mod tests {
         bytes.extend_from_slice(&table);
         bytes[shdr_pos + 24..shdr_pos + 32].copy_from_slice(&new_off.to_le_bytes());
         assert_eq!(parse(&bytes).unwrap(), aligned);
+    }
+
+    /// Names of any length are read; many symbols pointing into one long name at
+    /// different offsets cost one scan of it, not one per symbol.
+    #[test]
+    fn long_names_are_read_in_linear_time() {
+        let mut t = b"\0short\0".to_vec();
+        let long_at = t.len();
+        t.extend(std::iter::repeat_n(b'x', 8 << 20));
+        t.push(0);
+        t.extend_from_slice(b"tail");
+        let mut n = Names::new(&t);
+        assert_eq!(n.get(1), Some(&b"short"[..]));
+        assert_eq!(n.get(long_at).map(<[u8]>::len), Some(8 << 20));
+        assert_eq!(n.get(t.len() - 4), None, "unterminated at the end");
+        assert_eq!(n.get(t.len() + 1), None);
+        // 20,000 symbols at descending offsets into the long name: quadratic scanning
+        // would be 80 TB of reads.
+        let start = std::time::Instant::now();
+        for k in (0..20_000).rev() {
+            let off = long_at + k * 400;
+            assert_eq!(n.get(off).map(<[u8]>::len), Some((8 << 20) - k * 400));
+        }
+        assert!(start.elapsed() < std::time::Duration::from_secs(2));
+        // Ascending, on a fresh table.
+        let mut n = Names::new(&t);
+        for k in 0..20_000 {
+            assert_eq!(n.get(long_at + k * 400).map(<[u8]>::len), Some((8 << 20) - k * 400));
+        }
     }
 
     #[test]
