@@ -22,7 +22,6 @@ use crate::check::CheckContext;
 use crate::diag::{Code, Finding, Level, RuleRef};
 use crate::emit::diag::{human, json, modpost, sarif, Report};
 use crate::graph::{ExportGraph, GraphInput, ModuleId, SymbolPrefix};
-use crate::load::order::parse_modules_order;
 use crate::load::symvers::{parse_symvers, KernelSymbol, SymversEntry};
 use crate::load::walk::{modname_of, strerror, ModuleSource};
 use crate::load::{read_modules, Limits};
@@ -210,8 +209,9 @@ fn subject(
 }
 
 fn read_builtin(path: &Path) -> HashSet<String> {
-    std::fs::read_to_string(path)
+    crate::load::order::read_builtin_file(&path.to_string_lossy())
         .map(|t| {
+            let t = String::from_utf8_lossy(&t);
             t.lines()
                 .filter_map(|l| l.rsplit('/').next())
                 .map(modname_of)
@@ -227,9 +227,8 @@ fn load_build(
     kernel: Option<Vec<KernelSymbol>>,
 ) -> Result<(ExportGraph, Vec<ModuleFacts>), String> {
     let order_path = format!("{dir}/modules.order");
-    let text = std::fs::read(&order_path)
+    let order = crate::load::order::read_modules_order(Path::new(&order_path))
         .map_err(|e| format!("cannot read {order_path}: {}", strerror(&e)))?;
-    let order = parse_modules_order(&text);
     if let Some(n) = order.unterminated_line {
         return Err(format!("{order_path}:{n}: line does not end in a newline"));
     }
@@ -423,7 +422,7 @@ pub fn run(args: CheckArgs) -> ExitCode {
         extra: Vec::new(),
     };
     for (i, f) in args.symvers.iter().enumerate() {
-        let entries = match std::fs::read(f) {
+        let entries = match crate::load::symvers::read_symbol_file(f) {
             Ok(t) => match parse_symvers(f, &t) {
                 Ok(e) => e,
                 Err(e) => return bad(&e.to_string()),

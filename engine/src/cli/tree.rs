@@ -9,7 +9,7 @@ use crate::graph::{ExportGraph, GraphInput, SymbolPrefix};
 use crate::load::config::{
     load_config, ConfigMessage, SearchConfig, SearchEntry, DEFAULT_CONFIG_DIRS,
 };
-use crate::load::order::{parse_modules_order, ModulesOrder};
+use crate::load::order::{read_modules_order, ModulesOrder};
 use crate::load::symvers::{kmod_symvers, kmod_system_map, KernelSymbol};
 use crate::load::walk::{discover_with, modname_of, strerror, Extensions, FoundFile, ModuleSource};
 use crate::load::{
@@ -280,7 +280,7 @@ pub fn load_tree(
     };
 
     let kernel: Option<Vec<KernelSymbol>> = if let Some(f) = &opts.symvers {
-        match std::fs::read(f) {
+        match crate::load::symvers::read_symbol_file(f) {
             Ok(t) => Some(kmod_symvers(&f.display().to_string(), &t, prefix.0, |m| {
                 log.error(&m)
             })),
@@ -289,7 +289,7 @@ pub fn load_tree(
             }
         }
     } else if let Some(f) = &opts.filesyms {
-        match std::fs::read(f) {
+        match crate::load::symvers::read_symbol_file(f) {
             Ok(t) => Some(kmod_system_map(
                 &f.display().to_string(),
                 &t,
@@ -399,9 +399,8 @@ pub fn load_tree(
     let mut search: Vec<SearchEntry> = search_cfg.effective_search();
     search.reverse();
 
-    let order: Option<ModulesOrder> = match std::fs::read(format!("{dirname}/modules.order")) {
-        Ok(t) => {
-            let o = parse_modules_order(&t);
+    let order: Option<ModulesOrder> = match read_modules_order(Path::new(&format!("{dirname}/modules.order"))) {
+        Ok(o) => {
             match o.unterminated_line {
                 Some(n) => {
                     log.error(&format!(
