@@ -296,7 +296,12 @@ fn fifo_and_device_modules() {
 fn mkfifo(p: &Path) {
     let c = std::ffi::CString::new(p.to_str().expect("UTF-8 path")).expect("no NUL");
     // SAFETY: `c` is a valid NUL-terminated path for the call.
-    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo {}", p.display());
+    assert_eq!(
+        unsafe { libc::mkfifo(c.as_ptr(), 0o600) },
+        0,
+        "mkfifo {}",
+        p.display()
+    );
 }
 
 /// Runs `modpolicy ARGS` with a deadline: a hang fails the test instead of stalling it.
@@ -400,14 +405,22 @@ fn fifo_and_endless_inputs_never_block() {
     }
     // modules.order and modules.builtin as FIFOs: the walk reports them as kmod does,
     // and reading them fails without blocking.
-    for name in ["modules.order", "modules.builtin", "modules.builtin.modinfo"] {
+    for name in [
+        "modules.order",
+        "modules.builtin",
+        "modules.builtin.modinfo",
+    ] {
         let p = moddir.join(name);
         std::fs::remove_file(&p).ok();
         mkfifo(&p);
     }
     let out = ours_within(&depmod(&[]), 20);
     let err = out.stderr_text();
-    for name in ["modules.order", "modules.builtin", "modules.builtin.modinfo"] {
+    for name in [
+        "modules.order",
+        "modules.builtin",
+        "modules.builtin.modinfo",
+    ] {
         assert!(
             err.contains(&format!(
                 "depmod: ERROR: unsupported file type {}/{name}: 10000",
@@ -448,11 +461,21 @@ fn fifo_and_endless_inputs_never_block() {
     );
     // `policy import-depmod-conf` on a device and on a directory holding a FIFO.
     for (arg, want) in [
-        ("/dev/zero".to_string(), "'/dev/zero': not a regular file (a character device)".to_string()),
-        (c.clone(), format!("'{c}/a.conf': not a regular file (a FIFO)")),
+        (
+            "/dev/zero".to_string(),
+            "'/dev/zero': not a regular file (a character device)".to_string(),
+        ),
+        (
+            c.clone(),
+            format!("'{c}/a.conf': not a regular file (a FIFO)"),
+        ),
     ] {
         let out = ours_within(&support::args(&["policy", "import-depmod-conf", &arg]), 20);
-        assert!(out.stderr_text().contains(&want), "{arg}: {}", out.stderr_text());
+        assert!(
+            out.stderr_text().contains(&want),
+            "{arg}: {}",
+            out.stderr_text()
+        );
     }
 }
 
@@ -489,7 +512,14 @@ fn oversized_text_inputs_name_the_limit() {
         assert_eq!(out.code, Some(1));
     }
     let out = ours_within(
-        &support::args(&["depmod", "-b", &r, "-C", conf.to_str().unwrap(), FIXTURE_VERSION]),
+        &support::args(&[
+            "depmod",
+            "-b",
+            &r,
+            "-C",
+            conf.to_str().unwrap(),
+            FIXTURE_VERSION,
+        ]),
         20,
     );
     assert!(
@@ -559,7 +589,11 @@ fn long_import_name(dir: &Path, len: usize) {
     let p = dir.join("kernel/drivers/ns/nsuser.ko");
     let mut m = std::fs::read(&p).expect("module");
     let secs = sections(&m);
-    let symtab = secs.iter().find(|s| s.1 == ".symtab").expect(".symtab").clone();
+    let symtab = secs
+        .iter()
+        .find(|s| s.1 == ".symtab")
+        .expect(".symtab")
+        .clone();
     let strtab = secs[symtab.4 as usize].clone();
     let (old_off, old_size) = (strtab.2 as usize, strtab.3 as usize);
     let want = b"\0__x86_return_thunk\0";
@@ -593,8 +627,39 @@ fn long_import_name(dir: &Path, len: usize) {
 #[test]
 fn long_import_names() {
     for len in [4095, 70_000] {
-        bad_case(&format!("long_import_name_{len}"), Oracle::Compare, "", |dir| {
-            long_import_name(dir, len)
+        bad_case(
+            &format!("long_import_name_{len}"),
+            Oracle::Compare,
+            "",
+            |dir| long_import_name(dir, len),
+        );
+    }
+}
+
+/// An import name with an 8-bit byte (in `.strtab`, so also in `__versions`' record for
+/// it): imports never go into an index, and kmod reads them; the run is not refused.
+/// Once as UTF-8 (`é`, two bytes for two: `_r` becomes `\xc3\xa9`) and once as a lone
+/// Latin-1 byte.
+#[test]
+fn eight_bit_import_names() {
+    for (test, patch) in [
+        ("eight_bit_import_utf8", &b"\xc3\xa9"[..]),
+        ("eight_bit_import_latin1", &b"\xe9_"[..]),
+    ] {
+        bad_case(test, Oracle::Compare, "", |dir| {
+            let p = dir.join("kernel/drivers/ns/nsuser.ko");
+            let mut m = std::fs::read(&p).expect("module");
+            let needle = b"__x86_return_thunk\0";
+            let mut n = 0;
+            let mut at = 0;
+            while let Some(i) = m[at..].windows(needle.len()).position(|w| w == needle) {
+                let s = at + i;
+                m[s + 5..s + 7].copy_from_slice(patch);
+                n += 1;
+                at = s + needle.len();
+            }
+            assert!(n >= 1, "{test}: the name is in the module");
+            std::fs::write(&p, &m).expect("write");
         });
     }
 }

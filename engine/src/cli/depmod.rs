@@ -185,7 +185,8 @@ pub fn run(args: DepmodArgs) -> ExitCode {
     tracing::debug!(elapsed = ?super::elapsed(), modules = graph.modules.len(), peak_kib = peak_rss_kib(), "graph built");
 
     let read_opt = |name: &str| -> Result<Vec<u8>, String> {
-        crate::load::order::read_builtin_file(&format!("{}/{name}", tree.dirname)).map_err(|e| strerror(&e))
+        crate::load::order::read_builtin_file(&format!("{}/{name}", tree.dirname))
+            .map_err(|e| strerror(&e))
     };
     let builtin = BuiltinFiles {
         builtin: read_opt("modules.builtin"),

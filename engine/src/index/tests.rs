@@ -213,7 +213,15 @@ fn refuses_bytes_outside_ascii() {
          hold (keys are 7-bit ASCII without NUL)"
     );
     let err = b.insert(b"ok", b"a\0b", 0).unwrap_err();
-    assert!(matches!(err, IndexError::BadByte { byte: 0, at: 1, in_key: false, .. }));
+    assert!(matches!(
+        err,
+        IndexError::BadByte {
+            byte: 0,
+            at: 1,
+            in_key: false,
+            ..
+        }
+    ));
     // Values are C strings: any byte but NUL (kmod 34 checks keys only).
     assert!(b.insert(b"ok", b"\x7f", 0).is_ok());
     assert!(b.insert(b"ok2", b"caf\xc3\xa9", 0).is_ok());
@@ -222,7 +230,10 @@ fn refuses_bytes_outside_ascii() {
     empty.insert(b"ok2", b"caf\xc3\xa9", 0).unwrap();
     assert_eq!(both(&b), both(&empty));
     let f = b.write(Layout::PostOrder);
-    assert_eq!(lookup(&f, b"ok2").unwrap(), vec![(0, b"caf\xc3\xa9".to_vec())]);
+    assert_eq!(
+        lookup(&f, b"ok2").unwrap(),
+        vec![(0, b"caf\xc3\xa9".to_vec())]
+    );
 }
 
 /// A trie as deep as it has keys ("a", "aa", "aaa", ...): writing it walks the trie with
@@ -240,7 +251,10 @@ fn deep_trie_is_written_without_recursion() {
     for layout in [Layout::PostOrder, Layout::PreOrder] {
         let f = b.write(layout);
         assert_eq!(f.len() as u64, b.encoded_len());
-        assert_eq!(lookup(&f, &key[..DEPTH / 2]).unwrap(), vec![(0, b"v".to_vec())]);
+        assert_eq!(
+            lookup(&f, &key[..DEPTH / 2]).unwrap(),
+            vec![(0, b"v".to_vec())]
+        );
     }
 }
 

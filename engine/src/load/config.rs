@@ -340,7 +340,12 @@ pub fn read_config(file: &Path, paths: &[PathBuf]) -> std::io::Result<String> {
     } else {
         Accept::Regular
     };
-    let bytes = read_input(file, accept, "depmod.d configuration files", MAX_CONFIG_SIZE)?;
+    let bytes = read_input(
+        file,
+        accept,
+        "depmod.d configuration files",
+        MAX_CONFIG_SIZE,
+    )?;
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 

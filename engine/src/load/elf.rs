@@ -39,7 +39,7 @@ pub enum ExportKind {
 /// One exported symbol.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Export {
-    /// The symbol name, 7-bit ASCII.
+    /// The symbol name (UTF-8; see `export_name`).
     pub name: Name,
     /// The CRC (kmod reads it as a 64-bit value; 0 when the module has no CRCs).
     pub crc: u64,
@@ -158,8 +158,8 @@ pub enum ElfError {
     /// An ELF file whose structure is broken (truncated, offsets past the end, ...).
     #[error("malformed ELF: {0}")]
     Malformed(String),
-    /// A symbol name with bytes outside 7-bit ASCII, which no depmod index can hold.
-    #[error("symbol name {name:?} has a byte outside 7-bit ASCII (0x{byte:02x})")]
+    /// An export name that is not UTF-8 (its key could not be stored in an index).
+    #[error("export name {name:?} has the byte 0x{byte:02x}, which is not UTF-8 text")]
     BadSymbolName {
         /// The name, lossily decoded for display.
         name: String,
@@ -268,18 +268,27 @@ fn cstr_at(bytes: &[u8], off: usize) -> Option<&[u8]> {
     Some(&rest[..end])
 }
 
-fn ascii_name(raw: &[u8]) -> Result<Name, ElfError> {
-    // `is_ascii` checks a word at a time; the byte named in the error is found only on
-    // the (rare) failure path.
+/// An export's name. Any UTF-8 text is kept as it is: whether it can be stored is the
+/// index's decision (kmod 34 refuses a key outside 7-bit ASCII in a `.bin` index; `-n`
+/// writes none). A name that is not UTF-8 cannot be carried through to the artifacts
+/// byte for byte, so it is refused here, naming the byte.
+fn export_name(raw: &[u8]) -> Result<Name, ElfError> {
     match std::str::from_utf8(raw) {
-        Ok(s) if s.is_ascii() => Ok(s.into()),
-        _ => {
-            let b = raw.iter().copied().find(|&b| b >= 0x80).unwrap_or(0x80);
-            Err(ElfError::BadSymbolName {
-                name: String::from_utf8_lossy(raw).into_owned(),
-                byte: b,
-            })
-        }
+        Ok(s) => Ok(s.into()),
+        Err(e) => Err(ElfError::BadSymbolName {
+            name: String::from_utf8_lossy(raw).into_owned(),
+            byte: raw[e.valid_up_to()],
+        }),
+    }
+}
+
+/// An import's name: never refused (no import goes into an index; kmod reads any
+/// bytes). UTF-8 is kept as it is; other bytes become U+FFFD, which changes only how
+/// such a name is printed (`-e` warnings) and lets it match no export.
+fn import_name(raw: &[u8]) -> Name {
+    match std::str::from_utf8(raw) {
+        Ok(s) => s.into(),
+        Err(_) => Name::from_utf8_lossy(raw),
     }
 }
 
@@ -403,7 +412,7 @@ fn parse_generic<'d, Elf: FileHeader<Endian = Endianness>, R: ReadRef<'d>>(
                     read_crc::<Elf, R>(&sections, endian, data, shndx as usize, value, missing)
                 };
                 img.exports.push(Export {
-                    name: ascii_name(export)?,
+                    name: export_name(export)?,
                     crc,
                     has_crc: true,
                     kind: ExportKind::Unknown,
@@ -440,7 +449,7 @@ fn parse_generic<'d, Elf: FileHeader<Endian = Endianness>, R: ReadRef<'d>>(
             let mut crcs: HashMap<Name, u64> =
                 img.exports.drain(..).map(|e| (e.name, e.crc)).collect();
             for name in object_exports {
-                let name = ascii_name(name)?;
+                let name = export_name(name)?;
                 let crc = crcs.remove(&name);
                 img.exports.push(Export {
                     name,
@@ -551,7 +560,7 @@ fn parse_generic<'d, Elf: FileHeader<Endian = Endianness>, R: ReadRef<'d>>(
                 None => (0, false),
             };
             img.imports.push(Import {
-                name: ascii_name(name)?,
+                name: import_name(name),
                 crc,
                 has_crc,
                 weak: sym.st_bind() == elf::STB_WEAK,
@@ -563,7 +572,7 @@ fn parse_generic<'d, Elf: FileHeader<Endian = Endianness>, R: ReadRef<'d>>(
         for (name, crc, used) in &vers {
             if !used {
                 img.imports.push(Import {
-                    name: ascii_name(name)?,
+                    name: import_name(name),
                     crc: *crc,
                     has_crc: true,
                     weak: false,
@@ -621,7 +630,7 @@ fn fallback_exports(ks: &[u8]) -> Result<Vec<Export>, ElfError> {
         .filter(|s| !s.is_empty())
         .map(|s| {
             Ok(Export {
-                name: ascii_name(s)?,
+                name: export_name(s)?,
                 crc: 0,
                 has_crc: false,
                 kind: ExportKind::Unknown,
@@ -723,7 +732,10 @@ mod tests {
         // Ascending, on a fresh table.
         let mut n = Names::new(&t);
         for k in 0..20_000 {
-            assert_eq!(n.get(long_at + k * 400).map(<[u8]>::len), Some((8 << 20) - k * 400));
+            assert_eq!(
+                n.get(long_at + k * 400).map(<[u8]>::len),
+                Some((8 << 20) - k * 400)
+            );
         }
     }
 
@@ -733,5 +745,9 @@ mod tests {
         let n: Vec<&str> = e.iter().map(|e| &*e.name).collect();
         assert_eq!(n, ["foo", "bar", "baz"]);
         assert!(fallback_exports(b"ok\0b\xe9d\0").is_err());
+        assert_eq!(
+            &*fallback_exports("ok\0b\u{e9}d\0".as_bytes()).unwrap()[1].name,
+            "b\u{e9}d"
+        );
     }
 }

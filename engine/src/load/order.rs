@@ -193,7 +193,10 @@ mod tests {
         let o = parse_modules_order(b"a.ko\nb\0.ko\nc.ko\n");
         assert_eq!(o.unterminated_line, Some(2));
         let o = parse_modules_order(b"\0x.ko\na.ko\n");
-        assert_eq!((o.lines, o.unterminated_line), (vec!["".into(), "a.ko".into()], None));
+        assert_eq!(
+            (o.lines, o.unterminated_line),
+            (vec!["".into(), "a.ko".into()], None)
+        );
         let long = |n: usize| {
             let mut t = b"a.ko\n".to_vec();
             t.extend(std::iter::repeat_n(b'x', n));

@@ -7,8 +7,8 @@
 //! (the depmod path reads uncompressed modules there, so reading overlaps the walk).
 
 use super::config::{SearchConfig, SearchEntry};
-use rayon::prelude::*;
 use crate::util::fs::{open_input, open_input_at, Accept};
+use rayon::prelude::*;
 use rustix::fs::{open, Mode, OFlags};
 use std::collections::HashMap;
 use std::os::fd::OwnedFd;

@@ -148,10 +148,7 @@ mod tests {
         let e = read_input(Path::new("/dev/zero"), Accept::RegularOrPipe, "x", 10).unwrap_err();
         assert_eq!(e.to_string(), "not a regular file (a character device)");
         // A writer-less FIFO where pipes are accepted reads as empty.
-        assert_eq!(
-            read_input(&f, Accept::RegularOrPipe, "x", 10).unwrap(),
-            b""
-        );
+        assert_eq!(read_input(&f, Accept::RegularOrPipe, "x", 10).unwrap(), b"");
         assert!(start.elapsed() < Duration::from_secs(5));
         let e = open_input(d.path(), Accept::Regular).unwrap_err();
         assert_eq!(e.raw_os_error(), Some(libc::EISDIR));
@@ -172,12 +169,8 @@ mod tests {
             "larger than 9 bytes, modpolicy's limit for tests"
         );
         // A file whose size `stat` does not tell is cut at the limit all the same.
-        let e = read_limited(
-            File::open("/proc/self/status").unwrap(),
-            "status files",
-            16,
-        )
-        .unwrap_err();
+        let e =
+            read_limited(File::open("/proc/self/status").unwrap(), "status files", 16).unwrap_err();
         assert!(e.to_string().contains("limit for status files"), "{e}");
     }
 }
