@@ -745,9 +745,20 @@ fn megabyte_symbol_name() {
     // symbol count).
     let t0 = Instant::now();
     let img = modpolicy::load::elf::parse(&m).expect("read as kmod reads it");
-    assert!(t0.elapsed() < Duration::from_secs(5), "slow: {:?}", t0.elapsed());
-    let long: Vec<_> = img.imports.iter().filter(|i| i.name.len() == 4 << 20).collect();
-    assert!(!long.is_empty(), "the undefined symbols are imports of the long name");
+    assert!(
+        t0.elapsed() < Duration::from_secs(5),
+        "slow: {:?}",
+        t0.elapsed()
+    );
+    let long: Vec<_> = img
+        .imports
+        .iter()
+        .filter(|i| i.name.len() == 4 << 20)
+        .collect();
+    assert!(
+        !long.is_empty(),
+        "the undefined symbols are imports of the long name"
+    );
     let err = bounded_run(&t, &[]);
     assert!(
         !err.contains("failed to load symbols"),
