@@ -271,3 +271,397 @@ fn eight_bit_export_name() {
         o.ours_err()
     );
 }
+
+/// FIFOs and devices where modules belong, directly and through symlinks (a FIFO named
+/// like a module, one named otherwise, `/dev/null` behind a `.ko` symlink, a symlink in
+/// a subdirectory to the FIFO): kmod 30 prints `unsupported file type PATH: MODE` for each
+/// in walk order and goes on; so must we, without ever opening them.
+#[test]
+fn fifo_and_device_modules() {
+    bad_case(
+        "fifo_and_device_modules",
+        Oracle::Compare,
+        "unsupported file type @ROOT@/lib/modules/6.1.0-test/kernel/bad/x.ko: 10000",
+        |dir| {
+            let bad = dir.join("kernel/bad");
+            mkfifo(&bad.join("x.ko"));
+            mkfifo(&bad.join("y.txt"));
+            std::os::unix::fs::symlink("/dev/null", bad.join("z.ko")).expect("symlink");
+            std::fs::create_dir(bad.join("sub")).expect("mkdir");
+            std::os::unix::fs::symlink("../x.ko", bad.join("sub/v.ko")).expect("symlink");
+        },
+    );
+}
+
+fn mkfifo(p: &Path) {
+    let c = std::ffi::CString::new(p.to_str().expect("UTF-8 path")).expect("no NUL");
+    // SAFETY: `c` is a valid NUL-terminated path for the call.
+    assert_eq!(
+        unsafe { libc::mkfifo(c.as_ptr(), 0o600) },
+        0,
+        "mkfifo {}",
+        p.display()
+    );
+}
+
+/// Runs `modpolicy ARGS` with a deadline: a hang fails the test instead of stalling it.
+fn ours_within(args: &[String], secs: u64) -> RunOutput {
+    use std::os::unix::process::ExitStatusExt;
+    let mut child = std::process::Command::new(support::modpolicy_bin())
+        .args(args)
+        .env("LC_ALL", "C")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn modpolicy");
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(st) = child.try_wait().expect("wait") {
+            let out = child.wait_with_output().expect("output");
+            return RunOutput {
+                code: st.code(),
+                signal: st.signal(),
+                stdout: out.stdout,
+                stderr: out.stderr,
+            };
+        }
+        if start.elapsed() > std::time::Duration::from_secs(secs) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("modpolicy {args:?} still running after {secs} s (blocked on a FIFO?)");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// A copy of the `namespaces` tree for the cases kmod cannot be compared on.
+fn tree_copy() -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let root = tmp.path().join("t");
+    support::copy_tree(&support::fixture_trees().join("namespaces"), &root);
+    (tmp, root)
+}
+
+/// Inputs kmod 30 blocks on (a FIFO as a depmod.d file, as `-C`, as `modules.order`,
+/// `modules.builtin`, `-E`, `-F`, a policy, an included policy) or reads until a buffer
+/// overflows (`-C /dev/zero`, a depmod.d entry linked to `/dev/zero`, `-E /dev/zero`):
+/// we finish at once with an error naming the file, and read the rest as kmod does.
+#[test]
+fn fifo_and_endless_inputs_never_block() {
+    let (tmp, root) = tree_copy();
+    let r = root.to_str().unwrap().to_string();
+    let moddir = moddir(&root);
+    let fifo = tmp.path().join("fifo");
+    mkfifo(&fifo);
+    let f = fifo.to_str().unwrap().to_string();
+    let conf = root.join("etc/depmod.d");
+    std::fs::create_dir_all(&conf).unwrap();
+    mkfifo(&conf.join("a.conf"));
+    std::os::unix::fs::symlink("/dev/zero", conf.join("b.conf")).unwrap();
+    let c = conf.to_str().unwrap().to_string();
+    let depmod = |extra: &[&str]| -> Vec<String> {
+        let mut a = support::args(&["depmod", "-b", &r]);
+        a.extend(extra.iter().map(|s| s.to_string()));
+        a.push(FIXTURE_VERSION.into());
+        a
+    };
+    let cases: Vec<(Vec<String>, String)> = vec![
+        (
+            depmod(&["-C", &c]),
+            format!("could not open '{c}/a.conf': not a regular file (a FIFO)"),
+        ),
+        (
+            depmod(&["-C", &c]),
+            format!("could not open '{c}/b.conf': not a regular file (a character device)"),
+        ),
+        (
+            depmod(&["-C", "/dev/zero"]),
+            "could not open '/dev/zero': not a regular file (a character device)".into(),
+        ),
+        (
+            depmod(&["-E", "/dev/zero"]),
+            "could not load /dev/zero: not a regular file (a character device)".into(),
+        ),
+        (
+            depmod(&["-F", "/dev/zero"]),
+            "could not load /dev/zero: not a regular file (a character device)".into(),
+        ),
+        // A FIFO given on the command line may be a pipe: with no writer it is empty.
+        (depmod(&["-C", &f]), String::new()),
+        (depmod(&["-E", &f]), String::new()),
+        (
+            support::args(&["explain", "-b", &r, "-C", &c, FIXTURE_VERSION, "ns_fn"]),
+            format!("could not open '{c}/a.conf': not a regular file (a FIFO)"),
+        ),
+    ];
+    for (args, want) in &cases {
+        let out = ours_within(args, 20);
+        assert!(
+            out.stderr_text().contains(want.as_str()),
+            "{args:?}: stderr:\n{}",
+            out.stderr_text()
+        );
+        assert!(out.code.is_some(), "{args:?}: {}", out.status());
+    }
+    // modules.order and modules.builtin as FIFOs: the walk reports them as kmod does,
+    // and reading them fails without blocking.
+    for name in [
+        "modules.order",
+        "modules.builtin",
+        "modules.builtin.modinfo",
+    ] {
+        let p = moddir.join(name);
+        std::fs::remove_file(&p).ok();
+        mkfifo(&p);
+    }
+    let out = ours_within(&depmod(&[]), 20);
+    let err = out.stderr_text();
+    for name in [
+        "modules.order",
+        "modules.builtin",
+        "modules.builtin.modinfo",
+    ] {
+        assert!(
+            err.contains(&format!(
+                "depmod: ERROR: unsupported file type {}/{name}: 10000",
+                moddir.display()
+            )),
+            "{name}: {err}"
+        );
+        assert!(
+            err.contains(&format!(
+                "could not open {name} at {}: not a regular file (a FIFO)",
+                moddir.display()
+            )),
+            "{name}: {err}"
+        );
+    }
+    assert_eq!(out.code, Some(0), "{err}");
+    // A policy that includes a FIFO, and one that is a FIFO: `policy lint` and `check`.
+    let inc = tmp.path().join("inc.kdl");
+    std::fs::write(&inc, format!("version 1\ninclude \"{f}\"\n")).unwrap();
+    let i = inc.to_str().unwrap().to_string();
+    let out = ours_within(&support::args(&["policy", "lint", &i]), 20);
+    assert!(
+        out.stderr_text()
+            .contains(&format!("{f}: not a regular file (a FIFO)")),
+        "{}",
+        out.stderr_text()
+    );
+    assert_eq!(out.code, Some(1));
+    let out = ours_within(
+        &support::args(&["check", "--policy", &i, moddir.to_str().unwrap()]),
+        20,
+    );
+    assert!(
+        out.stderr_text()
+            .contains(&format!("{f}: not a regular file (a FIFO)")),
+        "{}",
+        out.stderr_text()
+    );
+    // `policy import-depmod-conf` on a device and on a directory holding a FIFO.
+    for (arg, want) in [
+        (
+            "/dev/zero".to_string(),
+            "'/dev/zero': not a regular file (a character device)".to_string(),
+        ),
+        (
+            c.clone(),
+            format!("'{c}/a.conf': not a regular file (a FIFO)"),
+        ),
+    ] {
+        let out = ours_within(&support::args(&["policy", "import-depmod-conf", &arg]), 20);
+        assert!(
+            out.stderr_text().contains(&want),
+            "{arg}: {}",
+            out.stderr_text()
+        );
+    }
+}
+
+/// A text input larger than its limit is refused with the limit named, without reading
+/// past it: a sparse 600 MiB `Module.symvers`, a 20 MiB depmod.d file.
+#[test]
+fn oversized_text_inputs_name_the_limit() {
+    let (tmp, root) = tree_copy();
+    let r = root.to_str().unwrap().to_string();
+    let big = tmp.path().join("Module.symvers");
+    std::fs::File::create(&big)
+        .unwrap()
+        .set_len(600 << 20)
+        .unwrap();
+    let conf = tmp.path().join("big.conf");
+    std::fs::File::create(&conf)
+        .unwrap()
+        .set_len(20 << 20)
+        .unwrap();
+    let want = format!(
+        "depmod: FATAL: could not load {}: larger than 536870912 bytes, modpolicy's limit for \
+         Module.symvers and System.map",
+        big.display()
+    );
+    let out = ours_within(
+        &support::args(&[
+            "depmod",
+            "-b",
+            &r,
+            "-E",
+            big.to_str().unwrap(),
+            FIXTURE_VERSION,
+        ]),
+        20,
+    );
+    assert!(out.stderr_text().contains(&want), "{}", out.stderr_text());
+    assert_eq!(out.code, Some(1));
+    let out = ours_within(
+        &support::args(&[
+            "depmod",
+            "-b",
+            &r,
+            "-C",
+            conf.to_str().unwrap(),
+            FIXTURE_VERSION,
+        ]),
+        20,
+    );
+    assert!(
+        out.stderr_text().contains(&format!(
+            "could not open '{}': larger than 16777216 bytes, modpolicy's limit for depmod.d configuration files",
+            conf.display()
+        )),
+        "{}",
+        out.stderr_text()
+    );
+    assert_eq!(out.code, Some(0));
+}
+
+/// ELF64 section headers of a module: `(header offset, name, sh_offset, sh_size, sh_link)`.
+fn sections(m: &[u8]) -> Vec<(usize, String, u64, u64, u32)> {
+    let u16_at = |o: usize| u16::from_le_bytes(m[o..o + 2].try_into().unwrap()) as usize;
+    let u32_at = |o: usize| u32::from_le_bytes(m[o..o + 4].try_into().unwrap());
+    let u64_at = |o: usize| u64::from_le_bytes(m[o..o + 8].try_into().unwrap());
+    let (shoff, shnum, shstrndx) = (u64_at(0x28) as usize, u16_at(0x3c), u16_at(0x3e));
+    let names_off = u64_at(shoff + shstrndx * 64 + 24) as usize;
+    (0..shnum)
+        .map(|i| {
+            let h = shoff + i * 64;
+            let n = names_off + u32_at(h) as usize;
+            let end = n + m[n..].iter().position(|&b| b == 0).unwrap();
+            let name = String::from_utf8_lossy(&m[n..end]).into_owned();
+            (h, name, u64_at(h + 24), u64_at(h + 32), u32_at(h + 40))
+        })
+        .collect()
+}
+
+/// Points section `name` of the module at `rel` past the end of the file.
+fn section_past_eof(dir: &Path, rel: &str, name: &str) {
+    let p = dir.join(rel);
+    let mut m = std::fs::read(&p).expect("module");
+    let (h, ..) = sections(&m)
+        .into_iter()
+        .find(|s| s.1 == name)
+        .unwrap_or_else(|| panic!("{rel} has {name}"));
+    let past = (m.len() as u64 + 4096).to_le_bytes();
+    m[h + 24..h + 32].copy_from_slice(&past);
+    std::fs::write(&p, &m).expect("write");
+}
+
+/// `__versions` pointing past the end of the file: kmod skips that section only (the
+/// imports come from `.symtab`, without CRCs) and keeps the module's dependencies.
+#[test]
+fn versions_past_eof() {
+    bad_case("versions_past_eof", Oracle::Compare, "", |dir| {
+        section_past_eof(dir, "kernel/drivers/ns/nsuser.ko", "__versions")
+    });
+}
+
+/// `__ksymtab_strings` pointing past the end: kmod still takes the exports from the
+/// `__crc_*` symbols of `.symtab`, so the importers keep their provider.
+#[test]
+fn ksymtab_strings_past_eof() {
+    bad_case("ksymtab_strings_past_eof", Oracle::Compare, "", |dir| {
+        section_past_eof(dir, GOOD_MODULE, "__ksymtab_strings")
+    });
+}
+
+/// Gives `nsuser` an import `len` bytes long: the string table is copied to the end of
+/// the file with the long name appended, and the import of `__x86_return_thunk` (which
+/// nothing in the tree provides) is renamed to it.
+fn long_import_name(dir: &Path, len: usize) {
+    let p = dir.join("kernel/drivers/ns/nsuser.ko");
+    let mut m = std::fs::read(&p).expect("module");
+    let secs = sections(&m);
+    let symtab = secs
+        .iter()
+        .find(|s| s.1 == ".symtab")
+        .expect(".symtab")
+        .clone();
+    let strtab = secs[symtab.4 as usize].clone();
+    let (old_off, old_size) = (strtab.2 as usize, strtab.3 as usize);
+    let want = b"\0__x86_return_thunk\0";
+    let target = m[old_off..old_off + old_size]
+        .windows(want.len())
+        .position(|w| w == want)
+        .expect("the name in .strtab") as u32
+        + 1;
+    let new_off = m.len() as u64;
+    let copy = m[old_off..old_off + old_size].to_vec();
+    m.extend_from_slice(&copy);
+    let long_at = (m.len() as u64 - new_off) as u32;
+    m.extend(std::iter::repeat_n(b'L', len));
+    m.push(0);
+    let new_size = m.len() as u64 - new_off;
+    m[strtab.0 + 24..strtab.0 + 32].copy_from_slice(&new_off.to_le_bytes());
+    m[strtab.0 + 32..strtab.0 + 40].copy_from_slice(&new_size.to_le_bytes());
+    let mut hit = 0;
+    for s in (symtab.2 as usize..(symtab.2 + symtab.3) as usize).step_by(24) {
+        if u32::from_le_bytes(m[s..s + 4].try_into().unwrap()) == target {
+            m[s..s + 4].copy_from_slice(&long_at.to_le_bytes());
+            hit += 1;
+        }
+    }
+    assert_eq!(hit, 1, "one symbol named __x86_return_thunk");
+    std::fs::write(&p, &m).expect("write");
+}
+
+/// Import names of 4,095 and 70,000 bytes: kmod reads the module (its other imports
+/// still give its dependencies); we declared it unreadable before.
+#[test]
+fn long_import_names() {
+    for len in [4095, 70_000] {
+        bad_case(
+            &format!("long_import_name_{len}"),
+            Oracle::Compare,
+            "",
+            |dir| long_import_name(dir, len),
+        );
+    }
+}
+
+/// An import name with an 8-bit byte (in `.strtab`, so also in `__versions`' record for
+/// it): imports never go into an index, and kmod reads them; the run is not refused.
+/// Once as UTF-8 (`é`, two bytes for two: `_r` becomes `\xc3\xa9`) and once as a lone
+/// Latin-1 byte.
+#[test]
+fn eight_bit_import_names() {
+    for (test, patch) in [
+        ("eight_bit_import_utf8", &b"\xc3\xa9"[..]),
+        ("eight_bit_import_latin1", &b"\xe9_"[..]),
+    ] {
+        bad_case(test, Oracle::Compare, "", |dir| {
+            let p = dir.join("kernel/drivers/ns/nsuser.ko");
+            let mut m = std::fs::read(&p).expect("module");
+            let needle = b"__x86_return_thunk\0";
+            let mut n = 0;
+            let mut at = 0;
+            while let Some(i) = m[at..].windows(needle.len()).position(|w| w == needle) {
+                let s = at + i;
+                m[s + 5..s + 7].copy_from_slice(patch);
+                n += 1;
+                at = s + needle.len();
+            }
+            assert!(n >= 1, "{test}: the name is in the module");
+            std::fs::write(&p, &m).expect("write");
+        });
+    }
+}

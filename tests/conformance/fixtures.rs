@@ -233,3 +233,78 @@ fn order_no_final_newline() {
         "{test}: kmod's stderr: {err}"
     );
 }
+
+/// `dup-export-ba`'s `modules.order` (dupb, dupa, dupuser: dupa wins `dup_shared_fn`)
+/// with its second line corrupted as kmod reads it: kmod stops there, ignores the whole
+/// file (so dupb wins, by hash order) and says
+/// `modules.order:2 corrupted line misses '\n'`.
+fn order_corrupted_line(test: &str, corrupt: impl Fn(&mut Vec<u8>)) {
+    let Some((pair, cmp)) = run_tree(test, "dup-export-ba", Mode::Symvers, |root| {
+        let p = order_file(root);
+        let s = std::fs::read_to_string(&p).expect("modules.order");
+        let mut lines: Vec<Vec<u8>> = s.lines().map(|l| l.as_bytes().to_vec()).collect();
+        corrupt(&mut lines[1]);
+        let mut out = Vec::new();
+        for l in lines {
+            out.extend_from_slice(&l);
+            out.push(b'\n');
+        }
+        std::fs::write(&p, out).expect("write");
+    }) else {
+        return;
+    };
+    let err = cmp.kmod.stderr_text();
+    assert!(
+        err.contains("modules.order:2 corrupted line misses '\\n'"),
+        "{test}: kmod's stderr: {err}"
+    );
+    let dep = modules_dep(&pair);
+    assert!(
+        dep.contains("kernel/drivers/dup/dupuser.ko: kernel/drivers/dup/dupb.ko"),
+        "{test}: with the order ignored, hash order decides (dupb, where the order said \
+         dupa): kmod's modules.dep:\n{dep}"
+    );
+}
+
+/// A NUL byte inside a line.
+#[test]
+fn order_line_with_nul() {
+    order_corrupted_line("order_line_with_nul", |l| l.insert(3, 0));
+}
+
+/// A line of exactly 4,095 bytes before its newline (kmod's `fgets` reads 4,095 at a time).
+#[test]
+fn order_line_of_4095_bytes() {
+    order_corrupted_line("order_line_of_4095_bytes", |l| {
+        l.resize(4095, b'x');
+    });
+}
+
+/// A line of a megabyte: the same, and only its first 4 KiB are read.
+#[test]
+fn order_line_of_a_megabyte() {
+    order_corrupted_line("order_line_of_a_megabyte", |l| {
+        l.resize(1 << 20, b'x');
+    });
+}
+
+/// One byte shorter than kmod's limit, and a line that starts with NUL (kmod skips it,
+/// counting it): not corrupted, the order still applies.
+#[test]
+fn order_lines_kmod_still_reads() {
+    let test = "order_lines_kmod_still_reads";
+    let Some((_, cmp)) = run_tree(test, "dup-export-ab", Mode::Plain, |root| {
+        let p = order_file(root);
+        let mut b = std::fs::read(&p).expect("modules.order");
+        b.extend(std::iter::repeat_n(b'y', 4094));
+        b.extend_from_slice(b"\n\0kernel/drivers/dup/dupa.ko\n");
+        std::fs::write(&p, b).expect("write");
+    }) else {
+        return;
+    };
+    assert!(
+        !cmp.kmod.stderr_text().contains("corrupted"),
+        "{test}: kmod's stderr: {}",
+        cmp.kmod.stderr_text()
+    );
+}

@@ -45,23 +45,59 @@ pub enum Layout {
     PreOrder,
 }
 
-/// A key or value holds a byte outside `1..=127`: kmod >= 34 refuses it (kmod 30 crashes).
-///
-/// `Display` gives kmod's FATAL text (without the `depmod: FATAL: ` prefix); since it must
-/// be UTF-8 it shows the byte as a Latin-1 character and the string lossily. The fields
-/// hold the raw bytes for callers that need kmod's exact output.
+/// Why a key or value cannot go into an index.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "Module index: bad character '{}'=0x{byte:x} - only 7-bit ASCII is supported:\n{}",
-    char::from(*byte),
-    String::from_utf8_lossy(string)
-)]
-pub struct IndexError {
-    /// The first offending byte.
-    pub byte: u8,
-    /// The whole key or value that contains it.
-    pub string: Vec<u8>,
+pub enum IndexError {
+    /// A key holds a byte outside `1..=127` (trie edges are 7-bit characters: kmod 34
+    /// refuses such a key, kmod 30 crashes on it), or a value holds a NUL (values are C
+    /// strings in the file).
+    #[error(
+        "{} \"{}\" has the byte 0x{byte:02x} at offset {at}, which a .bin index cannot hold ({})",
+        if *.in_key { "key" } else { "value" },
+        escape(string),
+        if *.in_key { "keys are 7-bit ASCII without NUL" } else { "values cannot contain NUL" }
+    )]
+    BadByte {
+        /// The first offending byte.
+        byte: u8,
+        /// Its offset in `string`.
+        at: usize,
+        /// The whole key or value.
+        string: Vec<u8>,
+        /// Whether `string` is the key (else the value).
+        in_key: bool,
+    },
+    /// The file would outgrow the 28-bit node offsets of the format.
+    #[error(
+        "the index would be larger than {limit} bytes, the most the .bin format's node offsets can address"
+    )]
+    TooLarge {
+        /// The largest file size the format allows.
+        limit: u64,
+    },
 }
+
+/// `s` with bytes outside printable ASCII written as `\xNN`.
+pub fn escape(s: &[u8]) -> String {
+    let mut out = String::with_capacity(s.len());
+    for &b in s {
+        if (0x20..0x7f).contains(&b) && b != b'\\' {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out
+}
+
+/// The largest index file the format can describe: every node offset must fit in
+/// [`OFFSET_MASK`].
+pub const MAX_INDEX_SIZE: u64 = OFFSET_MASK as u64 + 1;
+
+/// What one insertion can add to the file at most, besides the key and value bytes: a
+/// split (6), a node's child table growing to all 127 characters (510), a new leaf's
+/// prefix terminator, value count, priority and terminator (10).
+const INSERT_SLACK: u64 = 600;
 
 /// "No node" / "no value" in the links below.
 const NONE: u32 = u32::MAX;
@@ -144,6 +180,10 @@ impl Span {
 /// In-memory index under construction, as depmod builds it before writing a `.bin` file.
 #[derive(Debug, Clone)]
 pub struct IndexBuilder {
+    /// An upper bound of the file size (see [`IndexBuilder::insert`]).
+    bound: u64,
+    /// The largest file allowed: [`MAX_INDEX_SIZE`] (smaller in tests).
+    max_size: u64,
     nodes: Vec<Node>,
     values: Vec<Value>,
     /// Child tables of the nodes with many children.
@@ -158,12 +198,15 @@ impl Default for IndexBuilder {
     }
 }
 
-/// Checks that every byte is in `1..=127`.
-fn check(string: &[u8]) -> Result<(), IndexError> {
-    match string.iter().find(|&&b| b == 0 || b >= 0x80) {
-        Some(&byte) => Err(IndexError {
-            byte,
+/// Checks that every byte of a key is in `1..=127`, or that a value has no NUL.
+fn check(string: &[u8], in_key: bool) -> Result<(), IndexError> {
+    let bad = |b: u8| b == 0 || (in_key && b >= 0x80);
+    match string.iter().position(|&b| bad(b)) {
+        Some(at) => Err(IndexError::BadByte {
+            byte: string[at],
+            at,
             string: string.to_vec(),
+            in_key,
         }),
         None => Ok(()),
     }
@@ -173,10 +216,21 @@ impl IndexBuilder {
     /// Creates an empty index (a root node with no prefix, children or values).
     pub fn new() -> Self {
         Self {
+            bound: HEADER_LEN as u64,
+            max_size: MAX_INDEX_SIZE,
             nodes: vec![Node::leaf(Span::default(), 0, NONE)],
             values: Vec::new(),
             tables: Vec::new(),
             bytes: Vec::new(),
+        }
+    }
+
+    /// An empty index that may grow to at most `max_size` bytes (for tests of the limit).
+    #[cfg(test)]
+    fn with_max_size(max_size: u64) -> Self {
+        Self {
+            max_size,
+            ..Self::new()
         }
     }
 
@@ -185,10 +239,27 @@ impl IndexBuilder {
     /// The value goes before the first existing value of that key whose priority is
     /// `>=` its own, so equal priorities end up in reverse insertion order. Duplicates are
     /// kept. Returns `Ok(true)` when an identical value string was already present under
-    /// `key` (the caller prints kmod's `-w` duplicate warning). Nothing is inserted on error.
+    /// `key` (the caller prints kmod's `-w` duplicate warning). Nothing is inserted on error:
+    /// a key with a byte outside 7-bit ASCII (or NUL), a value with a NUL, or an insertion
+    /// that could make the file larger than [`MAX_INDEX_SIZE`] (so [`IndexBuilder::write`]
+    /// always succeeds).
     pub fn insert(&mut self, key: &[u8], value: &[u8], priority: u32) -> Result<bool, IndexError> {
-        check(key)?;
-        check(value)?;
+        check(key, true)?;
+        check(value, false)?;
+        // The size is tracked as an upper bound, raised by what this insertion can add at
+        // most; only when the bound passes the limit is the exact size computed.
+        let most = (key.len() as u64)
+            .saturating_add(value.len() as u64)
+            .saturating_add(INSERT_SLACK);
+        if self.bound.saturating_add(most) > self.max_size {
+            self.bound = self.encoded_len();
+            if self.bound.saturating_add(most) > self.max_size {
+                return Err(IndexError::TooLarge {
+                    limit: self.max_size,
+                });
+            }
+        }
+        self.bound += most;
         let bytes = self.store(value);
         let mut n = 0usize;
         let mut i = 0usize;
@@ -315,26 +386,28 @@ impl IndexBuilder {
 
     /// Serialises the whole index (header included) in the given layout.
     ///
-    /// # Panics
-    /// If the file would exceed the format's 256 MiB offset range.
+    /// The trie is walked with explicit stacks, not recursion: a key of a million bytes
+    /// that shares prefixes with many others makes a trie that deep.
     pub fn write(&self, layout: Layout) -> Vec<u8> {
         let mut out = Vec::with_capacity(HEADER_LEN + self.total_size_estimate());
         out.extend_from_slice(&MAGIC.to_be_bytes());
         out.extend_from_slice(&VERSION.to_be_bytes());
         out.extend_from_slice(&0u32.to_be_bytes());
-        let mut refs = Vec::new();
         let root = match layout {
-            Layout::PostOrder => self.write_post(0, &mut out, &mut refs),
+            Layout::PostOrder => self.write_post(&mut out),
             Layout::PreOrder => {
-                let mut totals = vec![0usize; self.nodes.len()];
-                self.compute_totals(0, &mut totals);
-                let root = node_ref(HEADER_LEN, self.flags(0));
-                self.write_pre(0, &totals, &mut out, &mut refs);
-                root
+                let totals = self.compute_totals();
+                self.write_pre(&totals, &mut out);
+                node_ref(HEADER_LEN, self.flags(0))
             }
         };
         out[8..12].copy_from_slice(&root.to_be_bytes());
         out
+    }
+
+    /// The exact size of the file [`IndexBuilder::write`] would produce.
+    pub fn encoded_len(&self) -> u64 {
+        HEADER_LEN as u64 + self.total_size_estimate() as u64
     }
 
     fn total_size_estimate(&self) -> usize {
@@ -453,69 +526,101 @@ impl IndexBuilder {
         node.n_children = 1;
     }
 
-    /// Fills `refs[base..]` with node `n`'s child table (one entry per character from
-    /// the first child's to the last's; 0 where there is no child), each entry given by
-    /// `child_ref`.
-    fn child_table(
-        &self,
-        n: usize,
-        refs: &mut Vec<u32>,
-        mut child_ref: impl FnMut(&mut Vec<u32>, usize) -> u32,
-    ) {
-        let Some((first, last)) = self.child_range(n) else {
-            return;
+    /// kmod <= 33: children first (in character order), then the node itself. Returns
+    /// the root's reference.
+    fn write_post(&self, out: &mut Vec<u8>) -> u32 {
+        /// A node whose children are being written: the next child to write, where its
+        /// child table starts in `refs`, and its first child character.
+        struct Frame {
+            node: usize,
+            next: u32,
+            base: usize,
+            first: u8,
+        }
+        let mut refs: Vec<u32> = Vec::new();
+        let enter = |n: usize, refs: &mut Vec<u32>| -> Frame {
+            let base = refs.len();
+            let first = match self.child_range(n) {
+                Some((first, last)) => {
+                    refs.resize(base + usize::from(last - first) + 1, 0);
+                    first
+                }
+                None => 0,
+            };
+            Frame {
+                node: n,
+                next: self.nodes[n].first_child,
+                base,
+                first,
+            }
         };
-        let base = refs.len();
-        refs.resize(base + usize::from(last - first) + 1, 0);
-        let mut c = self.nodes[n].first_child;
-        while c != NONE {
-            let child = self.nodes[c as usize];
-            let r = child_ref(refs, c as usize);
-            refs[base + usize::from(child.ch - first)] = r;
-            c = child.next_sibling;
+        let mut stack = vec![enter(0, &mut refs)];
+        loop {
+            let Some(top) = stack.last_mut() else {
+                // Unreachable: the root's frame returns below.
+                return 0;
+            };
+            if top.next != NONE {
+                let c = top.next as usize;
+                top.next = self.nodes[c].next_sibling;
+                let f = enter(c, &mut refs);
+                stack.push(f);
+                continue;
+            }
+            let Some(f) = stack.pop() else { return 0 };
+            let offset = out.len();
+            self.write_body(f.node, &refs[f.base..], out);
+            refs.truncate(f.base);
+            let r = node_ref(offset, self.flags(f.node));
+            match stack.last() {
+                Some(parent) => {
+                    let slot = usize::from(self.nodes[f.node].ch - parent.first);
+                    refs[parent.base + slot] = r;
+                }
+                None => return r,
+            }
         }
     }
 
-    /// kmod <= 33: children first (in character order), then the node itself.
-    fn write_post(&self, n: usize, out: &mut Vec<u8>, refs: &mut Vec<u32>) -> u32 {
-        let base = refs.len();
-        self.child_table(n, refs, |refs, child| self.write_post(child, out, refs));
-        let offset = out.len();
-        self.write_body(n, &refs[base..], out);
-        refs.truncate(base);
-        node_ref(offset, self.flags(n))
-    }
-
-    /// Size of the subtree rooted at `n` (its body plus all descendants).
-    fn compute_totals(&self, n: usize, totals: &mut [usize]) -> usize {
-        let mut total = self.body_size(n);
-        let mut c = self.nodes[n].first_child;
-        while c != NONE {
-            total += self.compute_totals(c as usize, totals);
-            c = self.nodes[c as usize].next_sibling;
+    /// Every node in pre-order (a node, then its children's subtrees in character order).
+    fn preorder(&self) -> Vec<usize> {
+        let mut order = Vec::with_capacity(self.nodes.len());
+        let mut stack = vec![0usize];
+        let mut kids = Vec::new();
+        while let Some(n) = stack.pop() {
+            order.push(n);
+            kids.clear();
+            kids.extend(self.children(n).map(|(_, c)| c));
+            stack.extend(kids.iter().rev());
         }
-        totals[n] = total;
-        total
+        order
     }
 
-    /// kmod >= 34: the node itself, then its children contiguously in character order.
-    fn write_pre(&self, n: usize, totals: &[usize], out: &mut Vec<u8>, refs: &mut Vec<u32>) {
-        let offset = out.len();
-        let size = self.body_size(n);
-        let base = refs.len();
-        let mut child_off = offset + size;
-        self.child_table(n, refs, |_, child| {
-            let r = node_ref(child_off, self.flags(child));
-            child_off += totals[child];
-            r
-        });
-        self.write_body(n, &refs[base..], out);
-        refs.truncate(base);
-        debug_assert_eq!(out.len(), offset + size);
-        let mut c = self.nodes[n].first_child;
-        while c != NONE {
-            self.write_pre(c as usize, totals, out, refs);
-            c = self.nodes[c as usize].next_sibling;
+    /// Size of the subtree rooted at each node (its body plus all descendants).
+    fn compute_totals(&self) -> Vec<usize> {
+        let mut totals = vec![0usize; self.nodes.len()];
+        // Reverse pre-order visits every child before its parent.
+        for n in self.preorder().into_iter().rev() {
+            totals[n] = self.body_size(n) + self.children(n).map(|(_, c)| totals[c]).sum::<usize>();
+        }
+        totals
+    }
+
+    /// kmod >= 34: each node, then its children contiguously in character order.
+    fn write_pre(&self, totals: &[usize], out: &mut Vec<u8>) {
+        let mut refs = Vec::new();
+        for n in self.preorder() {
+            let offset = out.len();
+            let mut child_off = offset + self.body_size(n);
+            refs.clear();
+            if let Some((first, last)) = self.child_range(n) {
+                refs.resize(usize::from(last - first) + 1, 0);
+                for (ch, c) in self.children(n) {
+                    refs[usize::from(ch - first)] = node_ref(child_off, self.flags(c));
+                    child_off += totals[c];
+                }
+            }
+            self.write_body(n, &refs, out);
         }
     }
 
@@ -534,7 +639,8 @@ impl IndexBuilder {
             }
         }
         if node.first_value != NONE {
-            let count = u32::try_from(self.node_values(n).count()).expect("fewer than 2^32 values");
+            // Fewer than 2^32: `insert` keeps the whole file under 256 MiB.
+            let count = self.node_values(n).count() as u32;
             out.extend_from_slice(&count.to_be_bytes());
             for v in self.node_values(n) {
                 out.extend_from_slice(&v.priority.to_be_bytes());
@@ -550,16 +656,17 @@ fn span(store: &[u8], s: Span) -> &[u8] {
     &store[s.start as usize..s.start as usize + s.len()]
 }
 
-/// Converts a size to `u32`; an index is far smaller than 4 GiB.
+/// Converts a size to `u32`. Every size here is below [`MAX_INDEX_SIZE`] (`insert`
+/// refuses to grow the index past it: the byte store and the node count are bounded by
+/// the file size), so nothing is cut.
 fn to_u32(n: usize) -> u32 {
-    u32::try_from(n).expect("index smaller than 4 GiB")
+    debug_assert!(n as u64 <= MAX_INDEX_SIZE * 2);
+    n as u32
 }
 
-/// Builds `offset | flags`, checking the offset fits the 28-bit field.
+/// Builds `offset | flags`. Offsets are below [`MAX_INDEX_SIZE`] (see `insert`), so they
+/// fit the 28-bit field.
 fn node_ref(offset: usize, flags: u32) -> u32 {
-    let offset = u32::try_from(offset)
-        .ok()
-        .filter(|&o| o <= OFFSET_MASK)
-        .expect("index file exceeds the 256 MiB offset range");
-    offset | flags
+    debug_assert!(offset as u64 <= u64::from(OFFSET_MASK));
+    (offset as u32 & OFFSET_MASK) | flags
 }

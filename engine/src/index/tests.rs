@@ -198,20 +198,94 @@ fn wide_nodes_are_insertion_order_independent() {
 fn refuses_bytes_outside_ascii() {
     let mut b = IndexBuilder::new();
     let err = b.insert(b"caf\xc3\xa9", b"m", 0).unwrap_err();
-    assert_eq!(err.byte, 0xC3);
-    assert_eq!(err.string, b"caf\xc3\xa9");
-    let msg = err.to_string();
-    assert!(msg.starts_with("Module index: bad character '"), "{msg}");
-    assert!(
-        msg.contains("'=0xc3 - only 7-bit ASCII is supported:\ncaf"),
-        "{msg}"
+    assert_eq!(
+        err,
+        IndexError::BadByte {
+            byte: 0xC3,
+            at: 3,
+            string: b"caf\xc3\xa9".to_vec(),
+            in_key: true
+        }
+    );
+    assert_eq!(
+        err.to_string(),
+        "key \"caf\\xc3\\xa9\" has the byte 0xc3 at offset 3, which a .bin index cannot \
+         hold (keys are 7-bit ASCII without NUL)"
     );
     let err = b.insert(b"ok", b"a\0b", 0).unwrap_err();
-    assert_eq!((err.byte, err.string.as_slice()), (0, &b"a\0b"[..]));
+    assert!(matches!(
+        err,
+        IndexError::BadByte {
+            byte: 0,
+            at: 1,
+            in_key: false,
+            ..
+        }
+    ));
+    // Values are C strings: any byte but NUL (kmod 34 checks keys only).
     assert!(b.insert(b"ok", b"\x7f", 0).is_ok());
+    assert!(b.insert(b"ok2", b"caf\xc3\xa9", 0).is_ok());
     let mut empty = IndexBuilder::new();
     empty.insert(b"ok", b"\x7f", 0).unwrap();
+    empty.insert(b"ok2", b"caf\xc3\xa9", 0).unwrap();
     assert_eq!(both(&b), both(&empty));
+    let f = b.write(Layout::PostOrder);
+    assert_eq!(
+        lookup(&f, b"ok2").unwrap(),
+        vec![(0, b"caf\xc3\xa9".to_vec())]
+    );
+}
+
+/// A trie as deep as it has keys ("a", "aa", "aaa", ...): writing it walks the trie with
+/// explicit stacks (the recursive writer overflowed the test thread's 2 MiB stack).
+#[test]
+fn deep_trie_is_written_without_recursion() {
+    const DEPTH: usize = 40_000;
+    let mut b = IndexBuilder::new();
+    let key = vec![b'a'; DEPTH];
+    // Longest first: each shorter key splits the one chain of nodes, so no insertion
+    // walks more than one node and building stays linear.
+    for k in (1..=DEPTH).rev() {
+        b.insert(&key[..k], b"v", 0).unwrap();
+    }
+    for layout in [Layout::PostOrder, Layout::PreOrder] {
+        let f = b.write(layout);
+        assert_eq!(f.len() as u64, b.encoded_len());
+        assert_eq!(
+            lookup(&f, &key[..DEPTH / 2]).unwrap(),
+            vec![(0, b"v".to_vec())]
+        );
+    }
+}
+
+/// An index that would outgrow its offset range is refused at the insertion that would
+/// cross it, with a clear error; what was inserted before is written whole.
+#[test]
+fn size_limit_is_an_error_not_a_panic() {
+    let mut b = IndexBuilder::with_max_size(64 << 10);
+    let mut rng = Rng(7);
+    let mut refused = None;
+    for i in 0..10_000u32 {
+        let klen = 1 + rng.below(300) as usize;
+        let key: Vec<u8> = (0..klen).map(|_| b'a' + rng.below(26) as u8).collect();
+        let before = b.encoded_len();
+        match b.insert(&key, format!("m{i}").as_bytes(), i) {
+            Ok(_) => assert!(b.encoded_len() <= 64 << 10),
+            Err(e) => {
+                assert_eq!(b.encoded_len(), before, "nothing inserted on error");
+                refused = Some(e);
+                break;
+            }
+        }
+    }
+    let e = refused.expect("the limit was reached");
+    assert_eq!(e, IndexError::TooLarge { limit: 64 << 10 });
+    assert!(e.to_string().contains("larger than 65536 bytes"), "{e}");
+    for layout in [Layout::PostOrder, Layout::PreOrder] {
+        let f = b.write(layout);
+        assert_eq!(f.len() as u64, b.encoded_len());
+        read_all(&f).unwrap();
+    }
 }
 
 fn model_insert(model: &mut BTreeMap<Vec<u8>, Vec<(u32, Vec<u8>)>>, k: &[u8], v: &[u8], p: u32) {

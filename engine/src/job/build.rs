@@ -15,7 +15,7 @@
 
 use crate::check::subject::ModuleFacts;
 use crate::graph::{ExportGraph, GraphInput, SymbolPrefix};
-use crate::load::order::{parse_modules_order, ModulesOrder};
+use crate::load::order::ModulesOrder;
 use crate::load::symvers::KernelSymbol;
 use crate::load::walk::{modname_of, strerror, ModuleSource};
 use crate::load::{read_modules, Limits};
@@ -105,9 +105,8 @@ pub struct Build {
 /// (with vmlinux's exports from `kernel`, if known).
 pub fn load_build(dir: &str, kernel: Option<Vec<KernelSymbol>>) -> Result<Build, String> {
     let order_path = format!("{dir}/modules.order");
-    let text = std::fs::read(&order_path)
+    let order = crate::load::order::read_modules_order(Path::new(&order_path))
         .map_err(|e| format!("cannot read {order_path}: {}", strerror(&e)))?;
-    let order = parse_modules_order(&text);
     if let Some(n) = order.unterminated_line {
         return Err(format!("{order_path}:{n}: line does not end in a newline"));
     }

@@ -190,8 +190,9 @@ fn subject(
 }
 
 fn read_builtin(path: &Path) -> HashSet<String> {
-    std::fs::read_to_string(path)
+    crate::load::order::read_builtin_file(&path.to_string_lossy())
         .map(|t| {
+            let t = String::from_utf8_lossy(&t);
             t.lines()
                 .filter_map(|l| l.rsplit('/').next())
                 .map(modname_of)
@@ -224,7 +225,7 @@ pub fn run(args: &CheckOptions, log: &Log<'_>) -> Result<CheckOutcome, CheckErro
         extra: Vec::new(),
     };
     for (i, f) in args.symvers.iter().enumerate() {
-        let t = std::fs::read(f).map_err(|e| {
+        let t = crate::load::symvers::read_symbol_file(f).map_err(|e| {
             CheckError::Input(format!("cannot read {}: {}", f.display(), strerror(&e)))
         })?;
         let entries = parse_symvers(f, &t).map_err(|e| CheckError::Input(e.to_string()))?;

@@ -179,8 +179,11 @@ pub fn run(args: &DepmodOptions, log: &Log<'_>) -> Result<DepmodOutcome, Stop> {
     tracing::debug!(elapsed = ?super::elapsed(), modules = graph.modules.len(), peak_kib = peak_rss_kib(), "graph built");
 
     let read_opt = |name: &str| -> Result<Vec<u8>, String> {
-        super::tree::read_or_empty_if_dir(format!("{}/{name}", tree.dirname))
-            .map_err(|e| strerror(&e))
+        super::tree::empty_if_dir(crate::load::order::read_builtin_file(&format!(
+            "{}/{name}",
+            tree.dirname
+        )))
+        .map_err(|e| strerror(&e))
     };
     let builtin = BuiltinFiles {
         builtin: read_opt("modules.builtin"),

@@ -45,8 +45,8 @@ pub fn import_text(paths: &[PathBuf], msgs: &mut Vec<ConfigMessage>) -> String {
     );
     let _ = writeln!(out, "depmod {{");
     for f in config_files(paths, msgs) {
-        let text = match std::fs::read(&f) {
-            Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+        let text = match crate::load::config::read_config(&f, paths) {
+            Ok(t) => t,
             Err(e) => {
                 msgs.push(ConfigMessage::Error(format!(
                     "could not open '{}': {}",

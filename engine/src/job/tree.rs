@@ -11,7 +11,7 @@ use crate::graph::{ExportGraph, GraphInput, SymbolPrefix};
 use crate::load::config::{
     load_config, ConfigMessage, SearchConfig, SearchEntry, DEFAULT_CONFIG_DIRS,
 };
-use crate::load::order::{parse_modules_order, ModulesOrder};
+use crate::load::order::{read_modules_order, ModulesOrder};
 use crate::load::symvers::{kmod_symvers, kmod_system_map, KernelSymbol};
 use crate::load::walk::{discover_with, modname_of, strerror, Extensions, FoundFile, ModuleSource};
 use crate::load::{
@@ -104,10 +104,11 @@ pub fn kernel_version(v: Option<&str>, log: &Log) -> Result<String, Stop> {
 }
 
 /// A text input read as kmod reads it with `fopen` and `fgets`: a directory opens, and
-/// its first read fails, which kmod takes for the end of an empty file.
-pub fn read_or_empty_if_dir(path: impl AsRef<Path>) -> std::io::Result<Vec<u8>> {
-    match std::fs::read(path) {
-        Err(e) if e.raw_os_error() == Some(libc::EISDIR) => Ok(Vec::new()),
+/// its first read fails, which kmod takes for the end of an empty file. Maps the
+/// `EISDIR` of a bounded reader (`util::fs`) to an empty input.
+pub fn empty_if_dir<T: Default>(read: std::io::Result<T>) -> std::io::Result<T> {
+    match read {
+        Err(e) if e.raw_os_error() == Some(libc::EISDIR) => Ok(T::default()),
         r => r,
     }
 }
@@ -135,7 +136,7 @@ pub fn load_tree(
     };
 
     let kernel: Option<Vec<KernelSymbol>> = if let Some(f) = &opts.symvers {
-        match read_or_empty_if_dir(f) {
+        match empty_if_dir(crate::load::symvers::read_symbol_file(f)) {
             Ok(t) => Some(kmod_symvers(&f.display().to_string(), &t, prefix.0, |m| {
                 log.error(&m)
             })),
@@ -148,7 +149,7 @@ pub fn load_tree(
             }
         }
     } else if let Some(f) = &opts.filesyms {
-        match read_or_empty_if_dir(f) {
+        match empty_if_dir(crate::load::symvers::read_symbol_file(f)) {
             Ok(t) => Some(kmod_system_map(
                 &f.display().to_string(),
                 &t,
@@ -287,11 +288,9 @@ pub fn load_tree(
     let mut search: Vec<SearchEntry> = search_cfg.effective_search();
     search.reverse();
 
-    let order: Option<ModulesOrder> = match read_or_empty_if_dir(format!("{dirname}/modules.order"))
-    {
-        Ok(t) => {
-            let o = parse_modules_order(&t);
-            match o.unterminated_line {
+    let order: Option<ModulesOrder> =
+        match empty_if_dir(read_modules_order(Path::new(&format!("{dirname}/modules.order")))) {
+            Ok(o) => match o.unterminated_line {
                 Some(n) => {
                     log.error(&format!(
                         "{dirname}/modules.order:{n} corrupted line misses '\\n'"
@@ -299,16 +298,15 @@ pub fn load_tree(
                     None
                 }
                 None => Some(o),
+            },
+            Err(e) => {
+                log.warn(&format!(
+                    "could not open modules.order at {dirname}: {}",
+                    strerror(&e)
+                ));
+                None
             }
-        }
-        Err(e) => {
-            log.warn(&format!(
-                "could not open modules.order at {dirname}: {}",
-                strerror(&e)
-            ));
-            None
-        }
-    };
+        };
 
     let unread: Vec<&str> = sources
         .iter()

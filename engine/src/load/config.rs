@@ -327,16 +327,38 @@ fn bad_line(file: &Path, line: usize, cmd: &str, msgs: &mut Vec<ConfigMessage>) 
     )));
 }
 
+/// Reads one configuration file of [`config_files`]`(paths)`, bounded by
+/// [`MAX_CONFIG_SIZE`](crate::util::fs::MAX_CONFIG_SIZE) and without blocking: a file in
+/// a configuration directory must be a regular file; one named in `paths` (the command
+/// line) may also be a pipe (`-C <(...)`). kmod blocks on a FIFO and reads a device such
+/// as `/dev/zero` until its buffer size overflows (a gigabyte later); here both are an
+/// error naming the file.
+pub fn read_config(file: &Path, paths: &[PathBuf]) -> std::io::Result<String> {
+    use crate::util::fs::{read_input, Accept, MAX_CONFIG_SIZE};
+    let accept = if paths.iter().any(|p| p == file) {
+        Accept::RegularOrPipe
+    } else {
+        Accept::Regular
+    };
+    let bytes = read_input(
+        file,
+        accept,
+        "depmod.d configuration files",
+        MAX_CONFIG_SIZE,
+    )?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
 /// Reads the configuration from `paths` (kmod's `-C` list, or the defaults).
 pub fn load_config(paths: &[PathBuf], kver: &str, msgs: &mut Vec<ConfigMessage>) -> SearchConfig {
     let mut cfg = SearchConfig::default();
     for f in config_files(paths, msgs) {
-        match std::fs::read(&f) {
-            Ok(bytes) => parse_config(&f, &String::from_utf8_lossy(&bytes), kver, &mut cfg, msgs),
+        match read_config(&f, paths) {
+            Ok(text) => parse_config(&f, &text, kver, &mut cfg, msgs),
             Err(e) => msgs.push(ConfigMessage::Error(format!(
                 "could not open '{}': {}",
                 f.display(),
-                e
+                super::walk::strerror(&e)
             ))),
         }
     }

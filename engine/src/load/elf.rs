@@ -39,7 +39,7 @@ pub enum ExportKind {
 /// One exported symbol.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Export {
-    /// The symbol name, 7-bit ASCII.
+    /// The symbol name (UTF-8; see `export_name`).
     pub name: Name,
     /// The CRC (kmod reads it as a 64-bit value; 0 when the module has no CRCs).
     pub crc: u64,
@@ -158,8 +158,8 @@ pub enum ElfError {
     /// An ELF file whose structure is broken (truncated, offsets past the end, ...).
     #[error("malformed ELF: {0}")]
     Malformed(String),
-    /// A symbol name with bytes outside 7-bit ASCII, which no depmod index can hold.
-    #[error("symbol name {name:?} has a byte outside 7-bit ASCII (0x{byte:02x})")]
+    /// An export name that is not UTF-8 (its key could not be stored in an index).
+    #[error("export name {name:?} has the byte 0x{byte:02x}, which is not UTF-8 text")]
     BadSymbolName {
         /// The name, lossily decoded for display.
         name: String,
@@ -198,26 +198,64 @@ pub fn parse_ref<'d, R: ReadRef<'d>>(
     }
 }
 
-/// The longest symbol (or namespace) name read, in bytes. The kernel's own limit,
-/// `KSYM_NAME_LEN`, is 512; no index lookup in modprobe would take a longer key. Names are
-/// cut off here so that a hostile string table (one megabytes-long name that every
-/// symbol points into) cannot make each lookup scan megabytes.
+/// The longest section name looked at, in bytes: the sections wanted have short names,
+/// and scanning no further keeps `e_shnum` sections pointing into one huge unterminated
+/// name linear. Symbol names have no limit (kmod reads any length): see [`Names`].
 pub const MAX_SYMBOL_NAME_LEN: usize = 4096;
 
-/// The NUL-terminated symbol name at `off` in a string table: `Ok(None)` when `off` is
-/// outside it or the name runs to its end unterminated (skipped, as before), an error
-/// when the name is longer than [`MAX_SYMBOL_NAME_LEN`].
-fn sym_name(bytes: &[u8], off: usize) -> Result<Option<&[u8]>, ElfError> {
-    let Some(rest) = bytes.get(off..) else {
-        return Ok(None);
-    };
-    let window = &rest[..rest.len().min(MAX_SYMBOL_NAME_LEN + 1)];
-    match memchr::memchr(0, window) {
-        Some(end) => Ok(Some(&rest[..end])),
-        None if rest.len() > MAX_SYMBOL_NAME_LEN => Err(ElfError::Malformed(format!(
-            "symbol name at string table offset {off} is longer than {MAX_SYMBOL_NAME_LEN} bytes"
-        ))),
-        None => Ok(None),
+/// The NUL-terminated names of one string table, found in time linear in the table
+/// however many symbols point into it.
+///
+/// kmod reads a symbol name of any length (a 4 MiB name is read, and its importers keep
+/// their dependencies), so names are not cut. A hostile table can point every symbol into
+/// one long name at a different offset; scanning from each offset to the NUL would be
+/// quadratic. So each long scan is remembered as a run `start..=end` (no NUL before
+/// `end`, a NUL or the table's end at `end`), and a later scan stops where a known run
+/// starts: every byte is scanned at most about twice.
+struct Names<'a> {
+    bytes: &'a [u8],
+    /// Known runs by their end: `end -> start`.
+    runs: std::collections::BTreeMap<usize, usize>,
+}
+
+impl<'a> Names<'a> {
+    fn new(bytes: &'a [u8]) -> Self {
+        Names {
+            bytes,
+            runs: Default::default(),
+        }
+    }
+
+    /// The name at `off`: `None` when `off` is outside the table or the name runs to its
+    /// end unterminated (skipped, as before).
+    fn get(&mut self, off: usize) -> Option<&'a [u8]> {
+        let bytes = self.bytes;
+        let rest = bytes.get(off..)?;
+        // Short names (nearly all): one bounded scan.
+        let window = &rest[..rest.len().min(MAX_SYMBOL_NAME_LEN + 1)];
+        if let Some(n) = memchr::memchr(0, window) {
+            return Some(&rest[..n]);
+        }
+        let next = self.runs.range(off..).next().map(|(&e, &s)| (e, s));
+        let end = match next {
+            Some((end, start)) if start <= off => end,
+            Some((end, start)) => match memchr::memchr(0, &bytes[off..start]) {
+                Some(n) => {
+                    self.runs.insert(off + n, off);
+                    off + n
+                }
+                None => {
+                    self.runs.insert(end, off);
+                    end
+                }
+            },
+            None => {
+                let end = memchr::memchr(0, rest).map_or(bytes.len(), |n| off + n);
+                self.runs.insert(end, off);
+                end
+            }
+        };
+        (end < bytes.len()).then(|| &bytes[off..end])
     }
 }
 
@@ -230,18 +268,27 @@ fn cstr_at(bytes: &[u8], off: usize) -> Option<&[u8]> {
     Some(&rest[..end])
 }
 
-fn ascii_name(raw: &[u8]) -> Result<Name, ElfError> {
-    // `is_ascii` checks a word at a time; the byte named in the error is found only on
-    // the (rare) failure path.
+/// An export's name. Any UTF-8 text is kept as it is: whether it can be stored is the
+/// index's decision (kmod 34 refuses a key outside 7-bit ASCII in a `.bin` index; `-n`
+/// writes none). A name that is not UTF-8 cannot be carried through to the artifacts
+/// byte for byte, so it is refused here, naming the byte.
+fn export_name(raw: &[u8]) -> Result<Name, ElfError> {
     match std::str::from_utf8(raw) {
-        Ok(s) if s.is_ascii() => Ok(s.into()),
-        _ => {
-            let b = raw.iter().copied().find(|&b| b >= 0x80).unwrap_or(0x80);
-            Err(ElfError::BadSymbolName {
-                name: String::from_utf8_lossy(raw).into_owned(),
-                byte: b,
-            })
-        }
+        Ok(s) => Ok(s.into()),
+        Err(e) => Err(ElfError::BadSymbolName {
+            name: String::from_utf8_lossy(raw).into_owned(),
+            byte: raw[e.valid_up_to()],
+        }),
+    }
+}
+
+/// An import's name: never refused (no import goes into an index; kmod reads any
+/// bytes). UTF-8 is kept as it is; other bytes become U+FFFD, which changes only how
+/// such a name is printed (`-e` warnings) and lets it match no export.
+fn import_name(raw: &[u8]) -> Name {
+    match std::str::from_utf8(raw) {
+        Ok(s) => s.into(),
+        Err(_) => Name::from_utf8_lossy(raw),
     }
 }
 
@@ -276,19 +323,30 @@ fn parse_generic<'d, Elf: FileHeader<Endian = Endianness>, R: ReadRef<'d>>(
         .iter()
         .map(|sh| cstr_at(shstr, sh.sh_name(endian) as usize).unwrap_or_default())
         .collect();
+    let file_len = data.len().unwrap_or(0);
+    // kmod looks a section up by name from index 1 and skips one that does not lie
+    // within the file (`sh_offset + sh_size` past the end), as if it were absent: a
+    // `__versions` or `__ksymtab_strings` past the end costs only that section.
+    let in_file = |sh: &Elf::SectionHeader| {
+        let (o, l): (u64, u64) = (sh.sh_offset(endian).into(), sh.sh_size(endian).into());
+        o.checked_add(l).is_some_and(|e| e <= file_len)
+    };
     let section_data = |name: &[u8]| -> Result<Option<(usize, &[u8])>, ElfError> {
-        match names.iter().position(|n| *n == name) {
+        let found = sections
+            .iter()
+            .enumerate()
+            .skip(1)
+            .find(|&(i, sh)| names[i] == name && in_file(sh));
+        match found {
             None => Ok(None),
-            Some(i) => {
-                let idx = object::SectionIndex(i);
-                let sh = sections.section(idx).map_err(malformed)?;
+            Some((i, sh)) => {
                 let d = sh.data(endian, data).map_err(|_| {
                     ElfError::Malformed(format!(
-                        "section {} lies outside the file",
+                        "section {} could not be read",
                         String::from_utf8_lossy(name)
                     ))
                 })?;
-                Ok(Some((idx.0, d)))
+                Ok(Some((i, d)))
             }
         }
     };
@@ -327,6 +385,7 @@ fn parse_generic<'d, Elf: FileHeader<Endian = Endianness>, R: ReadRef<'d>>(
 
     // Exports.
     if let Some((syms, strs)) = syms {
+        let mut strs = Names::new(strs);
         let mut ksymtab: HashMap<&[u8], (ExportKind, Option<Name>)> = HashMap::default();
         let mut namespaces: Vec<(&[u8], &Elf::Sym)> = Vec::new();
         let mut object_exports: Vec<&[u8]> = Vec::new();
@@ -335,12 +394,13 @@ fn parse_generic<'d, Elf: FileHeader<Endian = Endianness>, R: ReadRef<'d>>(
             // first bytes before finding where the name ends.
             let off = sym.st_name(endian) as usize;
             if !strs
+                .bytes
                 .get(off..)
                 .is_some_and(|r| r.starts_with(b"__crc_") || r.starts_with(b"__k"))
             {
                 continue;
             }
-            let Some(name) = sym_name(strs, off)? else {
+            let Some(name) = strs.get(off) else {
                 continue;
             };
             if let Some(export) = name.strip_prefix(b"__crc_") {
@@ -352,7 +412,7 @@ fn parse_generic<'d, Elf: FileHeader<Endian = Endianness>, R: ReadRef<'d>>(
                     read_crc::<Elf, R>(&sections, endian, data, shndx as usize, value, missing)
                 };
                 img.exports.push(Export {
-                    name: ascii_name(export)?,
+                    name: export_name(export)?,
                     crc,
                     has_crc: true,
                     kind: ExportKind::Unknown,
@@ -389,7 +449,7 @@ fn parse_generic<'d, Elf: FileHeader<Endian = Endianness>, R: ReadRef<'d>>(
             let mut crcs: HashMap<Name, u64> =
                 img.exports.drain(..).map(|e| (e.name, e.crc)).collect();
             for name in object_exports {
-                let name = ascii_name(name)?;
+                let name = export_name(name)?;
                 let crc = crcs.remove(&name);
                 img.exports.push(Export {
                     name,
@@ -405,6 +465,8 @@ fn parse_generic<'d, Elf: FileHeader<Endian = Endianness>, R: ReadRef<'d>>(
             }
         }
         if !ksymtab.is_empty() {
+            // Namespace names all lie in `__ksymtab_strings`.
+            let mut ns_names: Option<(usize, Names)> = None;
             for (export, sym) in namespaces {
                 let shndx = sym.st_shndx(endian) as usize;
                 // The kernel puts namespace names in `__ksymtab_strings`; a label anywhere
@@ -417,8 +479,13 @@ fn parse_generic<'d, Elf: FileHeader<Endian = Endianness>, R: ReadRef<'d>>(
                     .section(object::SectionIndex(shndx))
                     .ok()
                     .and_then(|sh| sh.data(endian, data).ok())
-                    .and_then(|d| sym_name(d, usize::try_from(off).ok()?).transpose())
-                    .transpose()?
+                    .and_then(|d| {
+                        let names = match &mut ns_names {
+                            Some((i, n)) if *i == shndx => n,
+                            slot => &mut slot.insert((shndx, Names::new(d))).1,
+                        };
+                        names.get(usize::try_from(off).ok()?)
+                    })
                     .filter(|s| !s.is_empty());
                 if let (Some(ns), Some(entry)) = (ns, ksymtab.get_mut(export)) {
                     entry.1 = Some(Name::from_utf8_lossy(ns));
@@ -454,6 +521,7 @@ fn parse_generic<'d, Elf: FileHeader<Endian = Endianness>, R: ReadRef<'d>>(
         }
     }
     if let Some((syms, strs)) = syms {
+        let mut strs = Names::new(strs);
         img.imports_read = true;
         let sparc = matches!(
             header.e_machine(endian),
@@ -478,7 +546,7 @@ fn parse_generic<'d, Elf: FileHeader<Endian = Endianness>, R: ReadRef<'d>>(
             if sparc && sym.st_type() == elf::STT_SPARC_REGISTER {
                 continue;
             }
-            let Some(name) = sym_name(strs, sym.st_name(endian) as usize)? else {
+            let Some(name) = strs.get(sym.st_name(endian) as usize) else {
                 continue;
             };
             if name.is_empty() {
@@ -492,7 +560,7 @@ fn parse_generic<'d, Elf: FileHeader<Endian = Endianness>, R: ReadRef<'d>>(
                 None => (0, false),
             };
             img.imports.push(Import {
-                name: ascii_name(name)?,
+                name: import_name(name),
                 crc,
                 has_crc,
                 weak: sym.st_bind() == elf::STB_WEAK,
@@ -504,7 +572,7 @@ fn parse_generic<'d, Elf: FileHeader<Endian = Endianness>, R: ReadRef<'d>>(
         for (name, crc, used) in &vers {
             if !used {
                 img.imports.push(Import {
-                    name: ascii_name(name)?,
+                    name: import_name(name),
                     crc: *crc,
                     has_crc: true,
                     weak: false,
@@ -561,13 +629,8 @@ fn fallback_exports(ks: &[u8]) -> Result<Vec<Export>, ElfError> {
     ks.split(|&b| b == 0)
         .filter(|s| !s.is_empty())
         .map(|s| {
-            if s.len() > MAX_SYMBOL_NAME_LEN {
-                return Err(ElfError::Malformed(format!(
-                    "export name in __ksymtab_strings is longer than {MAX_SYMBOL_NAME_LEN} bytes"
-                )));
-            }
             Ok(Export {
-                name: ascii_name(s)?,
+                name: export_name(s)?,
                 crc: 0,
                 has_crc: false,
                 kind: ExportKind::Unknown,
@@ -644,11 +707,47 @@ mod tests {
         assert_eq!(parse(&bytes).unwrap(), aligned);
     }
 
+    /// Names of any length are read; many symbols pointing into one long name at
+    /// different offsets cost one scan of it, not one per symbol.
+    #[test]
+    fn long_names_are_read_in_linear_time() {
+        let mut t = b"\0short\0".to_vec();
+        let long_at = t.len();
+        t.extend(std::iter::repeat_n(b'x', 8 << 20));
+        t.push(0);
+        t.extend_from_slice(b"tail");
+        let mut n = Names::new(&t);
+        assert_eq!(n.get(1), Some(&b"short"[..]));
+        assert_eq!(n.get(long_at).map(<[u8]>::len), Some(8 << 20));
+        assert_eq!(n.get(t.len() - 4), None, "unterminated at the end");
+        assert_eq!(n.get(t.len() + 1), None);
+        // 20,000 symbols at descending offsets into the long name: quadratic scanning
+        // would be 80 TB of reads.
+        let start = std::time::Instant::now();
+        for k in (0..20_000).rev() {
+            let off = long_at + k * 400;
+            assert_eq!(n.get(off).map(<[u8]>::len), Some((8 << 20) - k * 400));
+        }
+        assert!(start.elapsed() < std::time::Duration::from_secs(2));
+        // Ascending, on a fresh table.
+        let mut n = Names::new(&t);
+        for k in 0..20_000 {
+            assert_eq!(
+                n.get(long_at + k * 400).map(<[u8]>::len),
+                Some((8 << 20) - k * 400)
+            );
+        }
+    }
+
     #[test]
     fn fallback_split() {
         let e = fallback_exports(b"\0foo\0\0bar\0baz").unwrap();
         let n: Vec<&str> = e.iter().map(|e| &*e.name).collect();
         assert_eq!(n, ["foo", "bar", "baz"]);
         assert!(fallback_exports(b"ok\0b\xe9d\0").is_err());
+        assert_eq!(
+            &*fallback_exports("ok\0b\u{e9}d\0".as_bytes()).unwrap()[1].name,
+            "b\u{e9}d"
+        );
     }
 }

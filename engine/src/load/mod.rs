@@ -85,7 +85,10 @@ const EI_NIDENT: u64 = 16;
 /// parser needs are read, with `pread`, into a per-thread buffer reused from module to
 /// module (see [`sparse`]). A compressed module is read whole and decompressed.
 pub fn read_module(path: &Path, limits: &Limits) -> Result<ModuleImage, ModuleError> {
-    read_module_file(std::fs::File::open(path)?, limits)
+    read_module_file(
+        crate::util::fs::open_input(path, crate::util::fs::Accept::Regular)?,
+        limits,
+    )
 }
 
 /// [`read_module`] on a file already open.

@@ -1,32 +1,134 @@
 //! `modules.order`, `modules.builtin` and `modules.builtin.modinfo`: the line and record
 //! formats kbuild writes, read with kmod's quirks kept (they decide output order).
 
-/// `modules.order` as read: the lines without their `\n`, and whether the last line
-/// lacked its newline (kmod then ignores the whole file).
+/// `modules.order` as kmod reads it: line by line, each line at most [`ORDER_LINE_MAX`]
+/// bytes, stopping at the first corrupted one.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ModulesOrder {
-    /// The lines in file order.
+    /// The lines in file order, without their `\n`. A line kmod skips (one that starts
+    /// with a NUL byte) is kept as an empty string, so that positions stay kmod's.
     pub lines: Vec<String>,
-    /// The 1-based number of a last line with no `\n`, if any.
+    /// The 1-based number of the first corrupted line, if any: a NUL byte inside it, no
+    /// `\n` within [`ORDER_LINE_MAX`] bytes, or no `\n` at the end of the file. kmod then
+    /// prints `modules.order:N corrupted line misses '\n'` and ignores the whole file.
     pub unterminated_line: Option<usize>,
 }
 
-/// Parses `modules.order`.
+/// kmod reads `modules.order` with `fgets` into a buffer of `PATH_MAX` (4,096) bytes: at
+/// most 4,095 bytes at a time, so a line of 4,095 bytes or more before its `\n` is cut
+/// and the piece read is "corrupted".
+pub const ORDER_LINE_MAX: usize = 4095;
+
+/// How much of `modules.order` is read (a full kernel's is 200 KB). kmod reads any
+/// amount; a larger file is an error naming this limit.
+pub const MAX_ORDER_SIZE: u64 = 256 << 20;
+
+/// One `fgets` call's worth of `modules.order`: what kmod does with it.
+enum Piece<'a> {
+    /// A line (without its `\n`).
+    Line(&'a [u8]),
+    /// A piece starting with NUL: `strlen` is 0 and kmod skips it.
+    Skipped,
+    /// No `\n` right after the bytes before the first NUL: kmod stops here.
+    Corrupted,
+}
+
+/// Classifies one piece as kmod's `strlen` / `line[len - 1] != '\n'` test does.
+fn piece(p: &[u8]) -> Piece<'_> {
+    let len = memchr::memchr(0, p).unwrap_or(p.len());
+    match len {
+        0 => Piece::Skipped,
+        n if p[n - 1] == b'\n' => Piece::Line(&p[..n - 1]),
+        _ => Piece::Corrupted,
+    }
+}
+
+impl ModulesOrder {
+    /// Takes one piece; returns `false` once the file is known corrupted (stop reading).
+    fn take(&mut self, p: &[u8]) -> bool {
+        match piece(p) {
+            Piece::Line(l) => self.lines.push(String::from_utf8_lossy(l).into_owned()),
+            Piece::Skipped => self.lines.push(String::new()),
+            Piece::Corrupted => {
+                self.unterminated_line = Some(self.lines.len() + 1);
+                return false;
+            }
+        }
+        true
+    }
+}
+
+/// Parses `modules.order` held in memory, exactly as kmod reads it (see [`ModulesOrder`]).
 pub fn parse_modules_order(text: &[u8]) -> ModulesOrder {
     let mut o = ModulesOrder::default();
-    if text.is_empty() {
-        return o;
-    }
-    let mut parts: Vec<&[u8]> = text.split(|&b| b == b'\n').collect();
-    let last = parts.pop().unwrap_or_default();
-    for p in parts {
-        o.lines.push(String::from_utf8_lossy(p).into_owned());
-    }
-    if !last.is_empty() {
-        o.lines.push(String::from_utf8_lossy(last).into_owned());
-        o.unterminated_line = Some(o.lines.len());
+    let mut rest = text;
+    while !rest.is_empty() {
+        let window = &rest[..rest.len().min(ORDER_LINE_MAX)];
+        let n = memchr::memchr(b'\n', window).map_or(window.len(), |i| i + 1);
+        if !o.take(&rest[..n]) {
+            break;
+        }
+        rest = &rest[n..];
     }
     o
+}
+
+/// Reads `modules.order` from `path` as kmod does, a piece at a time: reading stops at
+/// the first corrupted line (so a gigabyte-long line costs 4 KiB), the file must be a
+/// regular file (a FIFO or a device is an error, never a hang) and at most
+/// [`MAX_ORDER_SIZE`] bytes are read.
+pub fn read_modules_order(path: &std::path::Path) -> std::io::Result<ModulesOrder> {
+    use crate::util::fs::{open_input, too_large, Accept};
+    use std::io::BufRead;
+    let file = open_input(path, Accept::Regular)?;
+    let mut r = std::io::BufReader::new(std::io::Read::take(file, MAX_ORDER_SIZE + 1));
+    let mut o = ModulesOrder::default();
+    let mut buf = Vec::with_capacity(ORDER_LINE_MAX);
+    let mut total = 0u64;
+    loop {
+        buf.clear();
+        // At most ORDER_LINE_MAX bytes, up to and including a `\n`.
+        while buf.len() < ORDER_LINE_MAX {
+            let avail = r.fill_buf()?;
+            if avail.is_empty() {
+                break;
+            }
+            let room = ORDER_LINE_MAX - buf.len();
+            let window = &avail[..avail.len().min(room)];
+            let (n, done) = match memchr::memchr(b'\n', window) {
+                Some(i) => (i + 1, true),
+                None => (window.len(), false),
+            };
+            buf.extend_from_slice(&window[..n]);
+            r.consume(n);
+            if done {
+                break;
+            }
+        }
+        if buf.is_empty() {
+            return Ok(o);
+        }
+        total += buf.len() as u64;
+        if total > MAX_ORDER_SIZE {
+            return Err(too_large("modules.order", MAX_ORDER_SIZE));
+        }
+        if !o.take(&buf) {
+            return Ok(o);
+        }
+    }
+}
+
+/// Reads `modules.builtin` or `modules.builtin.modinfo`: a regular file (a FIFO or a
+/// device is an error, never a hang), at most
+/// [`MAX_BUILTIN_SIZE`](crate::util::fs::MAX_BUILTIN_SIZE) bytes.
+pub fn read_builtin_file(path: &str) -> std::io::Result<Vec<u8>> {
+    use crate::util::fs::{read_input, Accept, MAX_BUILTIN_SIZE};
+    read_input(
+        std::path::Path::new(path),
+        Accept::Regular,
+        "modules.builtin files",
+        MAX_BUILTIN_SIZE,
+    )
 }
 
 /// One alias of a built-in module from `modules.builtin.modinfo`.
@@ -82,6 +184,41 @@ mod tests {
         assert_eq!(o.unterminated_line, None);
         let o = parse_modules_order(b"a.ko\nb.ko");
         assert_eq!(o.unterminated_line, Some(2));
+    }
+
+    /// kmod's `fgets` + `strlen` reading: a NUL inside a line or a line of 4,095 bytes
+    /// before its newline is corrupted; a line starting with NUL is skipped but counted.
+    #[test]
+    fn corrupted_lines_as_kmod_reads_them() {
+        let o = parse_modules_order(b"a.ko\nb\0.ko\nc.ko\n");
+        assert_eq!(o.unterminated_line, Some(2));
+        let o = parse_modules_order(b"\0x.ko\na.ko\n");
+        assert_eq!(
+            (o.lines, o.unterminated_line),
+            (vec!["".into(), "a.ko".into()], None)
+        );
+        let long = |n: usize| {
+            let mut t = b"a.ko\n".to_vec();
+            t.extend(std::iter::repeat_n(b'x', n));
+            t.extend_from_slice(b"\nb.ko\n");
+            t
+        };
+        assert_eq!(parse_modules_order(&long(4094)).unterminated_line, None);
+        assert_eq!(parse_modules_order(&long(4095)).unterminated_line, Some(2));
+        // The streaming reader agrees, and stops at the corrupted line.
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("modules.order");
+        for text in [
+            long(4094),
+            long(4095),
+            long(1 << 20),
+            b"\0x.ko\na.ko\nb".to_vec(),
+            b"a\0\nb\n".to_vec(),
+            b"".to_vec(),
+        ] {
+            std::fs::write(&p, &text).unwrap();
+            assert_eq!(read_modules_order(&p).unwrap(), parse_modules_order(&text));
+        }
     }
 
     #[test]

@@ -245,7 +245,14 @@ fn plan<Elf: FileHeader<Endian = Endianness>>(
         // over the headers.
         let mut first: [Option<&Elf::SectionHeader>; NEEDED_SECTIONS.len()] =
             [None; NEEDED_SECTIONS.len()];
-        for s in headers {
+        // As the parser (and kmod) does: from index 1, and only sections that lie within
+        // the file.
+        let file_len = v.file_len;
+        for s in headers.iter().skip(1) {
+            let (o, l): (u64, u64) = (s.sh_offset(endian).into(), s.sh_size(endian).into());
+            if o.checked_add(l).is_none_or(|e| e > file_len) {
+                continue;
+            }
             let Some(name) = name_of(s) else { continue };
             if let Some(i) = NEEDED_SECTIONS.iter().position(|w| *w == name) {
                 first[i].get_or_insert(s);

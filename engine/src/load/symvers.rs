@@ -58,6 +58,21 @@ fn parse_hex_full(tok: &str) -> Option<u64> {
     u64::from_str_radix(t, 16).ok()
 }
 
+/// Reads a `Module.symvers` or `System.map` named on the command line: a regular file or
+/// a pipe (`-F <(zcat ...)`), never a device (`/dev/zero` would be read forever) and at
+/// most [`MAX_SYMBOL_FILE_SIZE`](crate::util::fs::MAX_SYMBOL_FILE_SIZE) bytes. kmod blocks
+/// on a FIFO and reads a device until it runs out of memory; here each is an error
+/// naming the file.
+pub fn read_symbol_file(path: &Path) -> std::io::Result<Vec<u8>> {
+    use crate::util::fs::{read_input, Accept, MAX_SYMBOL_FILE_SIZE};
+    read_input(
+        path,
+        Accept::RegularOrPipe,
+        "Module.symvers and System.map",
+        MAX_SYMBOL_FILE_SIZE,
+    )
+}
+
 /// Reads every line of a `Module.symvers`, strictly (all five columns, hex CRC).
 pub fn parse_symvers(file: &Path, text: &[u8]) -> Result<Vec<SymversEntry>, SymfileError> {
     let fname = file.display().to_string();

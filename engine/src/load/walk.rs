@@ -7,8 +7,9 @@
 //! (the depmod path reads uncompressed modules there, so reading overlaps the walk).
 
 use super::config::{SearchConfig, SearchEntry};
+use crate::util::fs::{open_input, open_input_at, Accept};
 use rayon::prelude::*;
-use rustix::fs::{open, openat, Mode, OFlags};
+use rustix::fs::{open, Mode, OFlags};
 use std::collections::HashMap;
 use std::os::fd::OwnedFd;
 use std::path::Path;
@@ -57,17 +58,12 @@ impl FoundFile<'_> {
     /// Opens the file for reading: relative to its directory when the walk holds that
     /// open (which spares the kernel a lookup of every component of the path), else by
     /// its path. Either way the result (and any error) is what opening the path gives.
+    /// Only a regular file is opened: one replaced by a FIFO or a device since the walk
+    /// saw it is an error, never a blocked open or an endless read.
     pub fn open(&self) -> std::io::Result<std::fs::File> {
         match self.dir {
-            Some(d) => openat(
-                d,
-                self.name,
-                OFlags::RDONLY | OFlags::CLOEXEC,
-                Mode::empty(),
-            )
-            .map(std::fs::File::from)
-            .map_err(std::io::Error::from),
-            None => std::fs::File::open(self.path),
+            Some(d) => open_input_at(d, self.name, Accept::Regular),
+            None => open_input(Path::new(self.path), Accept::Regular),
         }
     }
 }
@@ -212,8 +208,19 @@ impl<T: Send> Scan<'_, T> {
             let is_dir = match ent.file_type() {
                 Ok(t) if t.is_dir() => true,
                 Ok(t) if t.is_file() => false,
+                // kmod follows symlinks (`fstatat`) and takes only directories and
+                // regular files: a FIFO or a device is reported, never opened.
                 _ => match std::fs::metadata(&full) {
-                    Ok(m) => m.is_dir(),
+                    Ok(m) if m.is_dir() => true,
+                    Ok(m) if m.is_file() => false,
+                    Ok(m) => {
+                        use std::os::unix::fs::MetadataExt;
+                        items.push(Item::Message(format!(
+                            "unsupported file type {full}: {:o}",
+                            m.mode() & libc::S_IFMT
+                        )));
+                        continue;
+                    }
                     Err(e) => {
                         items.push(Item::Message(format!(
                             "fstatat({fd}, {name}): {}",

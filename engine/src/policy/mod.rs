@@ -92,6 +92,12 @@ struct Loader<'a> {
 
 impl Loader<'_> {
     fn load_file(&mut self, path: &Path, from: Option<Loc>) {
+        // A file named on the command line may be a pipe (`--policy <(...)`); an
+        // included one must be a regular file.
+        let accept = match from {
+            None => crate::util::fs::Accept::RegularOrPipe,
+            Some(_) => crate::util::fs::Accept::Regular,
+        };
         let canon = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
         let here = from.unwrap_or(Loc {
             file: source::FileId(usize::MAX),
@@ -125,7 +131,7 @@ impl Loader<'_> {
             });
             return;
         }
-        let text = match read_bounded(path) {
+        let text = match read_bounded(path, accept) {
             Ok(b) => match String::from_utf8(b) {
                 Ok(t) => t,
                 Err(_) => {
@@ -234,25 +240,12 @@ impl Loader<'_> {
     }
 }
 
-/// Reads a policy file of at most [`MAX_POLICY_SIZE`] bytes. The read itself stops past
-/// the limit, whatever `stat` said: `include "/dev/zero"` (size 0 to `stat`) is an error,
-/// not an endless read. (Pipes stay readable, for `--policy <(...)`.)
-fn read_bounded(path: &Path) -> std::io::Result<Vec<u8>> {
-    use std::io::Read;
-    let too_large =
-        || std::io::Error::other(format!("file is larger than {MAX_POLICY_SIZE} bytes"));
-    let md = std::fs::metadata(path)?;
-    if md.len() > MAX_POLICY_SIZE {
-        return Err(too_large());
-    }
-    let mut out = Vec::with_capacity(md.len() as usize);
-    std::fs::File::open(path)?
-        .take(MAX_POLICY_SIZE + 1)
-        .read_to_end(&mut out)?;
-    if out.len() as u64 > MAX_POLICY_SIZE {
-        return Err(too_large());
-    }
-    Ok(out)
+/// Reads a policy file of at most [`MAX_POLICY_SIZE`] bytes. The file is opened without
+/// blocking and its type checked first (a FIFO or a device where a policy or an include
+/// belongs is an error, never a hang; a pipe is read only where `accept` allows it), and
+/// the read itself stops past the limit, whatever `stat` said.
+fn read_bounded(path: &Path, accept: crate::util::fs::Accept) -> std::io::Result<Vec<u8>> {
+    crate::util::fs::read_input(path, accept, "policy files", MAX_POLICY_SIZE)
 }
 
 /// Loads and merges policy files, lowest layer first (the order of `--policy` flags).

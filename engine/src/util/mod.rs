@@ -1,9 +1,10 @@
-//! Small helpers shared by several stages: kmod's string hash, atomic file writing, and
-//! timing a step for `-vvv`.
+//! Small helpers shared by several stages: kmod's string hash, atomic file writing,
+//! opening inputs without blocking and reading them bounded, and timing a step for `-vvv`.
 //!
 //! Nothing here knows about modules, policies or the export graph.
 
 pub mod atomic;
+pub mod fs;
 pub mod hash;
 pub mod heap;
 

@@ -472,15 +472,45 @@ pub fn __alloc(len: i32) -> i32 {
     p as usize as i32
 }
 
+/// Runs `check` on the input the host wrote at `ptr` (`len` bytes) and returns the
+/// encoded findings as `(address << 32) | length`. The exported `modpolicy_check` (see
+/// [`plugin!`]) is this function; it is not meant to be called from Rust.
+///
+/// A negative `len`, or a null `ptr` with a non-zero `len`, is reported as a `bad-input`
+/// finding instead of being read.
+///
+/// # Safety
+///
+/// Unless `len` is 0, `ptr` must be the address of `len` initialised bytes that stay
+/// valid and unchanged for the call: a buffer returned by [`__alloc`]`(len)` (or a larger
+/// one) into which the host wrote the input, as ABI version 1 specifies.
 #[doc(hidden)]
-pub fn __run(ptr: i32, len: i32, check: fn(&Graph, &mut Findings)) -> i64 {
-    // SAFETY: the host wrote `len` bytes at `ptr`, a buffer `__alloc` returned.
-    let input = unsafe { std::slice::from_raw_parts(ptr as usize as *const u8, len as usize) };
+pub unsafe fn __run(ptr: i32, len: i32, check: fn(&Graph, &mut Findings)) -> i64 {
     let mut out = Findings::default();
+    let input: &[u8] = if len == 0 {
+        &[]
+    } else if len < 0 || ptr == 0 {
+        out.deny(
+            "bad-input",
+            None,
+            None,
+            format!("the host passed an invalid input buffer ({len} bytes at {ptr:#x})"),
+        );
+        return encode(out);
+    } else {
+        // SAFETY: `ptr` is non-null and `len` positive; the caller guarantees (see
+        // `# Safety`) that `len` initialised bytes live there for the whole call.
+        unsafe { std::slice::from_raw_parts(ptr as u32 as usize as *const u8, len as usize) }
+    };
     match Graph::parse(input) {
         Ok(g) => check(&g, &mut out),
         Err(e) => out.deny("bad-input", None, None, format!("the plugin could not read its input: {e}")),
     }
+    encode(out)
+}
+
+/// Leaks the findings' bytes and returns `(address << 32) | length` for the host.
+fn encode(mut out: Findings) -> i64 {
     let bytes = std::mem::take(&mut out.out).into_bytes().into_boxed_slice();
     let n = bytes.len();
     let p = Box::into_raw(bytes) as *mut u8 as usize;
@@ -499,9 +529,14 @@ macro_rules! plugin {
         pub extern "C" fn modpolicy_alloc(len: i32) -> i32 {
             $crate::__alloc(len)
         }
+        /// # Safety
+        ///
+        /// Called by the host only, with the buffer it filled (see the SDK's `__run`).
         #[no_mangle]
-        pub extern "C" fn modpolicy_check(ptr: i32, len: i32) -> i64 {
-            $crate::__run(ptr, len, $check)
+        pub unsafe extern "C" fn modpolicy_check(ptr: i32, len: i32) -> i64 {
+            // SAFETY: the host calls this with `len` bytes it wrote at `ptr`, in a buffer
+            // `modpolicy_alloc(len)` returned (ABI version 1), which is `__run`'s contract.
+            unsafe { $crate::__run(ptr, len, $check) }
         }
     };
 }
@@ -576,6 +611,38 @@ softdep\tpre\tother\nfuture-record\tx\nend\n";
         let mut f = Findings::default();
         f.warn("x-y", Some("m"), None, "a\tb");
         assert_eq!(f.records(), "finding\tx-y\twarn\tm\t-\ta\\tb\n");
+    }
+
+    fn count(g: &Graph, out: &mut Findings) {
+        out.warn("modules", None, None, g.modules.len());
+    }
+
+    /// `__run` refuses a bad buffer without reading it, and reads an empty one as empty
+    /// input. (A real buffer address fits in an `i32` only on wasm32, where the plugin
+    /// tests in `tests/plugins` run it through the host.)
+    #[test]
+    fn run_refuses_bad_buffers() {
+        let text = |r: i64| -> String {
+            let (p, n) = ((r >> 32) as u32 as usize, (r & 0xffff_ffff) as usize);
+            if std::mem::size_of::<usize>() == 4 {
+                // SAFETY: `__run` returned a leaked buffer of `n` bytes at `p`.
+                String::from_utf8_lossy(unsafe { std::slice::from_raw_parts(p as *const u8, n) })
+                    .into_owned()
+            } else {
+                // The address was cut to 32 bits: only the length is known.
+                n.to_string()
+            }
+        };
+        for (p, l) in [(0x1000, -1), (0, 5)] {
+            // SAFETY: a negative length and a null pointer are refused before any read.
+            let r = unsafe { __run(p, l, count) };
+            assert_ne!(r & 0xffff_ffff, 0, "a bad-input finding for ({p}, {l})");
+            let t = text(r);
+            assert!(t.contains("bad-input") || t.parse::<usize>().is_ok(), "{t}");
+        }
+        // SAFETY: an empty input is never read.
+        let r = unsafe { __run(0x1000, 0, count) };
+        assert!(text(r).contains("bad-input") || r & 0xffff_ffff != 0);
     }
 
     #[test]
