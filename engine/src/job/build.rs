@@ -71,7 +71,7 @@ pub fn assemble(
             .flat_map(|(p, name)| [(format!("{p}.o"), *name), (format!("{p}.ko"), *name)])
             .find(|(p, _)| is_file(p));
         let Some((path, name)) = found else {
-            return Err(format!("{order_path} lists {line}, but neither {given}.o nor {given}.ko (nor {fallback}.o/.ko) exists"));
+            return Err(format!("{order_path}:{n}: lists `{line}`, but neither {given}.o nor {given}.ko (nor {fallback}.o/.ko) exists"));
         };
         if let Some(first) = seen.get(&path) {
             out.notes.push(format!(
@@ -206,6 +206,6 @@ mod tests {
     #[test]
     fn a_missing_object_names_the_line() {
         let e = assemble("/b", &order(&["gone.o"]), false, |_| false).unwrap_err();
-        assert!(e.contains("lists gone.o"), "{e}");
+        assert!(e.starts_with("/b/modules.order:1: lists `gone.o`"), "{e}");
     }
 }

@@ -146,10 +146,8 @@ pub fn run(args: &DepmodOptions, log: &Log<'_>) -> Result<DepmodOutcome, Stop> {
     let policy = load_policy(&args.policy, &kver, || crate::policy::kmod_policy(&kver))?;
 
     tracing::debug!(elapsed = ?super::elapsed(), "policy loaded");
-    if args.quick && !manual {
-        if args.show || up_to_date(&dirname, &outdirname, log) {
-            return Ok(DepmodOutcome::UpToDate);
-        }
+    if args.quick && !manual && (args.show || up_to_date(&dirname, &outdirname, log)) {
+        return Ok(DepmodOutcome::UpToDate);
     }
 
     let opts = TreeOptions {

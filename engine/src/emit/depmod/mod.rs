@@ -92,7 +92,7 @@ pub struct RenderInput<'a> {
     pub warn_duplicates: bool,
 }
 
-/// What [`render`] needs beyond [`RenderInput`]: the graph's resolution.
+/// What [`render_deps`] needs beyond [`RenderInput`]: the graph's resolution.
 pub struct Resolved<'a> {
     /// Its resolution.
     pub resolution: &'a Resolution,
