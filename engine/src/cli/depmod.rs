@@ -416,7 +416,7 @@ fn decide(
         })
         .collect();
     findings.extend(crate::check::run_all(&cx));
-    findings.extend(engine.lints());
+    findings.extend(engine.lints_summarized(log.verbose >= 1));
     let mut denied = 0;
     for f in &mut findings {
         if let Some((_, l)) = overrides.iter().rev().find(|(c, _)| *c == f.code) {
