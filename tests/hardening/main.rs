@@ -810,7 +810,21 @@ fn bombs_share_one_memory_budget() {
     let t = Tree::new(TREE);
     let bad = t.moddir().join("kernel/bomb");
     std::fs::create_dir_all(&bad).unwrap();
-    let bomb = zeros_compressed("zst", 600 << 20);
+    // The frame states its content size (as `zstd FILE` writes it): each thread once
+    // reserved that much (capped at the limit) up front.
+    let bomb = {
+        use std::io::Write as _;
+        let size: u64 = 600 << 20;
+        let mut e = zstd::stream::write::Encoder::new(Vec::new(), 1).unwrap();
+        e.set_pledged_src_size(Some(size)).unwrap();
+        e.include_contentsize(true).unwrap();
+        let chunk = vec![0u8; 1 << 20];
+        for _ in 0..size >> 20 {
+            e.write_all(&chunk).unwrap();
+        }
+        e.finish().unwrap()
+    };
+    assert!(bomb.len() < 64 << 10, "{} bytes", bomb.len());
     for i in 0..8 {
         std::fs::write(bad.join(format!("bomb{i}.ko.zst")), &bomb).unwrap();
     }
