@@ -344,6 +344,9 @@ impl FillError {
     }
 }
 
+/// Grows a buffer to a capacity, acquiring the memory first.
+type Grow<'g> = dyn FnMut(&mut Vec<u8>, u64) -> Result<(), DecompressError> + 'g;
+
 /// Reads `r` to its end into `out`, within its capacity, growing it (by `grow`, which
 /// acquires and allocates) by doubling up to `cap + 1` bytes: one byte past the limit
 /// tells a stream that is too large.
@@ -351,7 +354,7 @@ fn fill(
     r: &mut dyn Read,
     out: &mut Vec<u8>,
     cap: u64,
-    grow: &mut dyn FnMut(&mut Vec<u8>, u64) -> Result<(), DecompressError>,
+    grow: &mut Grow<'_>,
 ) -> Result<(), FillError> {
     loop {
         let room = (out.capacity() - out.len()) as u64;

@@ -249,10 +249,9 @@ impl Cx<'_> {
         }
         // A setting given twice is a mistake.
         let mut seen = std::collections::HashSet::new();
-        for i in 0..out.len() {
-            if !seen.insert(out[i].0.as_str()) && out[i].0 != "modules" && out[i].0 != "prefer" {
-                let l = out[i].2;
-                let name = out[i].0.clone();
+        for (name, _, l) in &out {
+            if !seen.insert(name.as_str()) && name != "modules" && name != "prefer" {
+                let l = *l;
                 self.diags.push(PolicyDiagnostic {
                     code: "policy::duplicate-setting",
                     message: format!("`{name}` is set twice"),
@@ -1118,12 +1117,12 @@ fn decode_plugin(cx: &mut Cx<'_>, node: &KdlNode) -> Option<PluginDecl> {
         }
     }
     let mut seen = std::collections::HashSet::new();
-    for i in 0..settings.len() {
-        if !seen.insert(settings[i].0.as_str()) && settings[i].0 != "files" {
+    for (name, _, at) in &settings {
+        if !seen.insert(name.as_str()) && name != "files" {
             cx.diags.push(PolicyDiagnostic {
                 code: "policy::duplicate-setting",
-                message: format!("`{}` is set twice", settings[i].0),
-                loc: settings[i].2,
+                message: format!("`{name}` is set twice"),
+                loc: *at,
                 label: "set again here".into(),
                 help: None,
             });
