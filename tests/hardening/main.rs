@@ -432,7 +432,7 @@ fn killed_mid_write() {
         let mut saw_new = false;
         let mut saw_old = false;
         for (n, c) in &now {
-            if is_own_temp(n) {
+            if is_own_temp(n) || n == modpolicy::util::atomic::JOURNAL {
                 continue;
             }
             let o = old.get(n);
@@ -806,4 +806,214 @@ fn hostile_policies() {
         .unwrap();
     let d = load("top.kdl", "version 1\ninclude \"huge.kdl\"\n");
     assert!(d[0].message.contains("larger than"), "{d:?}");
+}
+
+/// Sets `RLIMIT_AS` (the address space) in the child.
+fn limit_address_space(c: &mut Command, bytes: u64) {
+    // SAFETY: setrlimit is async-signal-safe; nothing else runs in the child.
+    unsafe {
+        c.pre_exec(move || {
+            let l = libc::rlimit {
+                rlim_cur: bytes,
+                rlim_max: bytes,
+            };
+            if libc::setrlimit(libc::RLIMIT_AS, &l) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+/// Eight zstd bombs (each 64 KiB expanding past the default 512 MiB limit) read by eight
+/// threads under a 1 GiB address space: once 4.4 GB (each thread its own 512 MiB
+/// buffer), and an abort (`memory allocation of 536870912 bytes failed`). Now the
+/// threads share one budget: the run completes, each bomb a per-module error, exit 0.
+#[test]
+fn bombs_share_one_memory_budget() {
+    let t = Tree::new(TREE);
+    let bad = t.moddir().join("kernel/bomb");
+    std::fs::create_dir_all(&bad).unwrap();
+    // The frame states its content size (as `zstd FILE` writes it): each thread once
+    // reserved that much (capped at the limit) up front.
+    let bomb = {
+        use std::io::Write as _;
+        let size: u64 = 600 << 20;
+        let mut e = zstd::stream::write::Encoder::new(Vec::new(), 1).unwrap();
+        e.set_pledged_src_size(Some(size)).unwrap();
+        e.include_contentsize(true).unwrap();
+        let chunk = vec![0u8; 1 << 20];
+        for _ in 0..size >> 20 {
+            e.write_all(&chunk).unwrap();
+        }
+        e.finish().unwrap()
+    };
+    assert!(bomb.len() < 64 << 10, "{} bytes", bomb.len());
+    for i in 0..8 {
+        std::fs::write(bad.join(format!("bomb{i}.ko.zst")), &bomb).unwrap();
+    }
+    let mut c = t.command(&[]);
+    c.env("RAYON_NUM_THREADS", "8");
+    limit_address_space(&mut c, 1 << 30);
+    let t0 = Instant::now();
+    let out = c.output().expect("modpolicy runs");
+    let err = text(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{:?} after {:?}\n{err}",
+        out.status,
+        t0.elapsed()
+    );
+    for i in 0..8 {
+        let p = bad.join(format!("bomb{i}.ko.zst"));
+        let listed = [
+            format!(
+                "failed to load symbols from {}: Invalid argument",
+                p.display()
+            ),
+            format!(
+                "failed to load symbols from {}: Cannot allocate memory",
+                p.display()
+            ),
+        ];
+        assert!(
+            listed.iter().any(|l| err.contains(l.as_str())),
+            "bomb{i}: {err}"
+        );
+    }
+    let dep = std::fs::read_to_string(t.moddir().join("modules.dep")).unwrap();
+    assert!(dep.contains("kernel/bomb/bomb0.ko.zst:"), "{dep}");
+}
+
+/// A policy of 100,000 `provider` rules (about 6 MB) loads in seconds: loading was
+/// quadratic (line numbers counted from the start of the file for every location, every
+/// rule compared with every earlier one), 20,000 rules took 29 s and 100,000 would take
+/// about 12 minutes. The lint and provider lookups are counted, not timed, in
+/// `policy::lookup`'s and the engine's unit tests; this bounds the whole run.
+#[test]
+fn large_policy_loads_in_linear_time() {
+    use std::fmt::Write as _;
+    let t = Tree::new(TREE);
+    let mut p = String::from("version 1\ninclude \"");
+    p.push_str(&repo_root().join("policies/kmod.kdl").display().to_string());
+    p.push_str("\"\n");
+    for i in 0..100_000 {
+        let _ = writeln!(
+            p,
+            "provider \"sym_{i}_*\" {{\n    prefer \"updates/**\" \"mod_{i}\"\n    reason \"rule {i}\"\n}}"
+        );
+    }
+    let path = t.tmp.path().join("large.kdl");
+    std::fs::write(&path, &p).unwrap();
+    let t0 = Instant::now();
+    let out = t.depmod(&["--policy", path.to_str().unwrap()]);
+    let took = t0.elapsed();
+    let err = text(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(took < Duration::from_secs(300), "took {took:?}");
+    // One summary line for the rules that matched nothing, not 100,000 warnings.
+    let unmatched: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains("unmatched-rule"))
+        .collect();
+    assert_eq!(unmatched.len(), 1, "{err}");
+    assert!(
+        unmatched[0].contains("100000 policy rules matched nothing") && unmatched[0].contains("-v"),
+        "{}",
+        unmatched[0]
+    );
+    note(&format!(
+        "large_policy_loads_in_linear_time: 100,000 rules, {} bytes: {took:?}",
+        p.len()
+    ));
+}
+
+/// The renames of a set, interrupted at each one: `strace` kills the run at its N-th
+/// `rename` system call (`rename`, `renameat`, `renameat2`: whichever libc uses), for
+/// every N. After each kill every file is whole (old or new) and the journal lists the
+/// set; the next run, even one that then fails and writes nothing (a strict policy),
+/// first completes the set: the artifacts equal a clean run's byte for byte, with no
+/// temporary or journal left.
+#[test]
+fn killed_at_every_rename() {
+    if !sh("strace", &["-V"]) {
+        panic!("strace is missing (apt-get install strace): cannot inject kills at renames");
+    }
+    let t = Tree::new(TREE);
+    let old = previous(&t);
+    let new = Tree::clean_run_of_changed(TREE);
+    let dir = t.moddir();
+    let renamed: usize = new.keys().filter(|n| old.get(*n) != new.get(*n)).count();
+    assert!(renamed > 3, "too few artifacts change: {renamed}");
+    let mut n = 1;
+    loop {
+        for (name, c) in &old {
+            std::fs::write(dir.join(name), c).unwrap();
+        }
+        let mut c = Command::new("strace");
+        c.args([
+            "-f",
+            "-o",
+            "/dev/null",
+            "-e",
+            &format!("inject=rename,renameat,renameat2:signal=SIGKILL:when={n}"),
+        ])
+        .arg(modpolicy_bin())
+        .arg("depmod")
+        .arg("-b")
+        .arg(t.root())
+        .arg(FIXTURE_VERSION)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+        let out = c.output().expect("strace runs");
+        let now = artifacts(&dir);
+        if !now.contains_key(modpolicy::util::atomic::JOURNAL) {
+            // No rename was interrupted: the run got past its last one.
+            assert!(
+                out.status.success() || n > 1,
+                "kill {n}: {}",
+                text(&out.stderr)
+            );
+            break;
+        }
+        for (name, c) in &now {
+            if name.starts_with('.') {
+                continue;
+            }
+            assert!(
+                old.get(name) == Some(c) || new.get(name) == Some(c),
+                "kill {n}: {name} is neither the previous nor the new version"
+            );
+        }
+        // A run that fails after locking the directory (an unreadable module it must
+        // deny) completes the set first.
+        let bad = add_corrupt_module(&t);
+        let out = t.depmod(&["--deny", "unreadable-module"]);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "kill {n}: {}",
+            text(&out.stderr)
+        );
+        std::fs::remove_file(&bad).unwrap();
+        let mut after = artifacts(&dir);
+        after.retain(|k, _| !is_own_temp(k));
+        assert_eq!(
+            after.keys().collect::<Vec<_>>(),
+            new.keys().collect::<Vec<_>>(),
+            "kill {n}: after recovery"
+        );
+        assert_same(&dir, &new, &format!("kill {n}: recovered"));
+        assert_recovers(&t, &[], &format!("kill {n}"));
+        n += 1;
+        assert!(n < 100, "no end to the renames");
+    }
+    note(&format!("killed_at_every_rename: {} kills", n - 1));
+    assert!(
+        n > renamed,
+        "only {} kills for {renamed} changed artifacts",
+        n - 1
+    );
 }

@@ -857,3 +857,166 @@ fn scaffolded_plugins_build_and_pass_their_tests() {
         assert_eq!(ours[0]["module"], "nodesc");
     }
 }
+
+/// A plugin reporting 20,000 findings: the first `MAX_FINDINGS_PER_PLUGIN` (10,000) are
+/// kept, and one more finding of the plugin says how many were dropped.
+#[test]
+fn findings_per_plugin_are_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = policy(dir.path(), &[("many", &wat("many-findings.wat"), "")], "");
+    let (out, v) = check_json(&p, &clean_tree(), &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let fs: Vec<&Value> = findings(&v)
+        .into_iter()
+        .filter(|f| f["plugin"]["name"] == "many")
+        .collect();
+    let max = modpolicy::plugin::MAX_FINDINGS_PER_PLUGIN;
+    assert_eq!(fs.len(), max + 1, "{}", out.stderr);
+    let dropped: Vec<&&Value> = fs
+        .iter()
+        .filter(|f| f["plugin"]["code"] == "findings-dropped")
+        .collect();
+    assert_eq!(dropped.len(), 1);
+    let last = dropped[0];
+    assert!(
+        last["message"]
+            .as_str()
+            .unwrap()
+            .contains("10000 more findings were dropped"),
+        "{last:#}"
+    );
+}
+
+/// A `memory` limit above the 4 GiB wasm32 can address is refused, with the reason.
+#[test]
+fn memory_above_what_wasm32_addresses_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = policy(
+        dir.path(),
+        &[("count", &wat("count.wat"), "    memory \"8GiB\"")],
+        "",
+    );
+    let (_, v) = check_json(&p, &clean_tree(), &[]);
+    let f = about(&v, "count");
+    assert_eq!(f["code"], "plugin-refused", "{f:#}");
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains("more than the 4294967296 bytes (4 GiB) a wasm32 plugin can address"),
+        "{f:#}"
+    );
+}
+
+/// A module defining more functions than `MAX_FUNCTIONS` is refused before compiling
+/// (200,000 took 20 s and 1.25 GB to compile).
+#[test]
+fn too_many_functions_are_refused_before_compiling() {
+    fn leb(mut v: u64, out: &mut Vec<u8>) {
+        loop {
+            let b = (v & 0x7f) as u8;
+            v >>= 7;
+            if v == 0 {
+                out.push(b);
+                return;
+            }
+            out.push(b | 0x80);
+        }
+    }
+    fn section(id: u8, body: &[u8], out: &mut Vec<u8>) {
+        out.push(id);
+        leb(body.len() as u64, out);
+        out.extend_from_slice(body);
+    }
+    let n = modpolicy::plugin::host::MAX_FUNCTIONS + 1;
+    let mut w = b"\0asm\x01\0\0\0".to_vec();
+    section(1, &[1, 0x60, 0, 0], &mut w); // one type: () -> ()
+    let mut funcs = Vec::new();
+    leb(n, &mut funcs);
+    funcs.extend(std::iter::repeat_n(0u8, n as usize));
+    section(3, &funcs, &mut w);
+    let mut code = Vec::new();
+    leb(n, &mut code);
+    for _ in 0..n {
+        code.extend_from_slice(&[2, 0, 0x0b]); // size 2: no locals, end
+    }
+    section(10, &code, &mut w);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("many-functions.wasm");
+    std::fs::write(&file, &w).unwrap();
+    let p = policy(dir.path(), &[("funcs", &file, "")], "");
+    let t0 = std::time::Instant::now();
+    let (_, v) = check_json(&p, &clean_tree(), &[]);
+    let f = about(&v, "funcs");
+    assert_eq!(f["code"], "plugin-refused", "{f:#}");
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("defines {n} functions, more than the limit")),
+        "{f:#}"
+    );
+    assert!(t0.elapsed() < std::time::Duration::from_secs(20));
+}
+
+/// A cache directory others may write to (world-writable, like /tmp) is not used:
+/// nothing is stored in it and nothing in it is removed; the run goes on.
+#[test]
+fn shared_cache_directory_is_not_used() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("shared");
+    std::fs::create_dir(&cache).unwrap();
+    std::fs::set_permissions(&cache, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let planted = cache.join(format!(".tmp-{}-x", std::process::id()));
+    std::fs::write(&planted, b"someone else's").unwrap();
+    let p = policy(dir.path(), &[("count", &wat("count.wat"), "")], "");
+    let (pp, cc, tree) = (
+        p.display().to_string(),
+        cache.display().to_string(),
+        clean_tree(),
+    );
+    let o = run(
+        &[
+            "check",
+            "--plugin-cache",
+            &cc,
+            "--format",
+            "json",
+            "--policy",
+            &pp,
+            &tree,
+        ],
+        &[],
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let names: Vec<String> = std::fs::read_dir(&cache)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        names,
+        vec![planted.file_name().unwrap().to_string_lossy().into_owned()]
+    );
+    assert_eq!(std::fs::read(&planted).unwrap(), b"someone else's");
+    // A new cache directory is created for the user alone.
+    let fresh = dir.path().join("fresh/cache");
+    let fc = fresh.display().to_string();
+    let o = run(
+        &[
+            "check",
+            "--plugin-cache",
+            &fc,
+            "--format",
+            "json",
+            "--policy",
+            &pp,
+            &tree,
+        ],
+        &[],
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let mode = std::fs::metadata(&fresh).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o700);
+    assert_eq!(std::fs::read_dir(&fresh).unwrap().count(), 1);
+}

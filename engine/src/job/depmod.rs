@@ -411,7 +411,7 @@ fn decide(
         })
         .collect();
     findings.extend(crate::check::run_all(&cx));
-    findings.extend(engine.lints());
+    findings.extend(engine.lints_summarized(log.verbose >= 1));
     let mut denied = 0;
     for f in findings {
         let f = levels.apply(f);

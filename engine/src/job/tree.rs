@@ -288,25 +288,26 @@ pub fn load_tree(
     let mut search: Vec<SearchEntry> = search_cfg.effective_search();
     search.reverse();
 
-    let order: Option<ModulesOrder> =
-        match empty_if_dir(read_modules_order(Path::new(&format!("{dirname}/modules.order")))) {
-            Ok(o) => match o.unterminated_line {
-                Some(n) => {
-                    log.error(&format!(
-                        "{dirname}/modules.order:{n} corrupted line misses '\\n'"
-                    ));
-                    None
-                }
-                None => Some(o),
-            },
-            Err(e) => {
-                log.warn(&format!(
-                    "could not open modules.order at {dirname}: {}",
-                    strerror(&e)
+    let order: Option<ModulesOrder> = match empty_if_dir(read_modules_order(Path::new(&format!(
+        "{dirname}/modules.order"
+    )))) {
+        Ok(o) => match o.unterminated_line {
+            Some(n) => {
+                log.error(&format!(
+                    "{dirname}/modules.order:{n} corrupted line misses '\\n'"
                 ));
                 None
             }
-        };
+            None => Some(o),
+        },
+        Err(e) => {
+            log.warn(&format!(
+                "could not open modules.order at {dirname}: {}",
+                strerror(&e)
+            ));
+            None
+        }
+    };
 
     let unread: Vec<&str> = sources
         .iter()

@@ -1,9 +1,13 @@
 //! Decompression of module files, chosen by magic bytes as kmod does (not by extension).
 //!
 //! Output is capped: a module that would expand past [`Limits::max_module_size`] is an
-//! error, never an allocation of unbounded size (a "decompression bomb").
+//! error, never an allocation of unbounded size (a "decompression bomb"). The output
+//! buffer grows as the data comes (a size the container states is trusted only up to a
+//! small multiple of the compressed size), each growth first acquired from the run's
+//! shared [`Budget`], and an allocation that fails is an error, never an abort.
 
 use std::io::Read;
+use std::sync::{Condvar, Mutex, MutexGuard};
 
 /// The container a module file is in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,60 +89,300 @@ pub enum DecompressError {
         /// The limit in bytes.
         limit: u64,
     },
+    /// Memory for the module's data could not be allocated.
+    #[error("cannot allocate {bytes} bytes for the module's data")]
+    NoMemory {
+        /// The size of the allocation that failed.
+        bytes: u64,
+    },
+    /// The run's shared [`Budget`] has no room for this module now; the caller frees what
+    /// it holds and tries again with [`Budget::turn`].
+    #[error("the memory budget for reading modules is in use")]
+    OutOfBudget,
 }
 
-/// Decompresses `data` in container `c` into a new buffer, bounded by `limits`.
+/// The memory that every module being read at once may hold together, in bytes: what one
+/// module of the largest accepted size needs (its compressed file and its decoded image).
+/// On top of it, each reading thread keeps up to [`Budget::FREE`] of buffers without
+/// asking.
+pub fn run_budget(limits: &Limits) -> u64 {
+    limits.max_module_size.saturating_mul(2).saturating_add(1)
+}
+
+/// Memory shared by the threads that read modules, so that the whole run, not each
+/// thread, is bounded: eight threads each decoding a bomb up to `--max-module-size`
+/// once took 4.4 GB.
+///
+/// A module acquires bytes as its buffers grow beyond [`Budget::FREE`] (normal modules,
+/// a few MiB, never ask, so decoding is not serialised). When there is no room, the
+/// module's thread frees what it holds and reads the module again holding the *turn*
+/// ([`Budget::turn`], one thread at a time); with the turn, acquiring waits until others
+/// finish, and others' acquisitions fail while it waits, so it always gets what it needs
+/// (the budget is at least what one module can need) and nothing deadlocks.
+#[derive(Debug)]
+pub struct Budget {
+    state: Mutex<BudgetState>,
+    freed: Condvar,
+    turn: Mutex<()>,
+}
+
+#[derive(Debug)]
+struct BudgetState {
+    /// Bytes acquired and not yet released.
+    used: u64,
+    /// The holder of the turn is waiting for room.
+    waiting: bool,
+}
+
+/// The process's budget (the total is given with each grant, from the run's [`Limits`]).
+pub static BUDGET: Budget = Budget {
+    state: Mutex::new(BudgetState {
+        used: 0,
+        waiting: false,
+    }),
+    freed: Condvar::new(),
+    turn: Mutex::new(()),
+};
+
+impl Budget {
+    /// Buffer bytes a thread may hold without acquiring them.
+    pub const FREE: u64 = 4 << 20;
+
+    fn state(&self) -> MutexGuard<'_, BudgetState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Takes the turn: the one thread that may wait for room. Held while a module that
+    /// found no room is read again.
+    pub fn turn(&self) -> MutexGuard<'_, ()> {
+        self.turn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Bytes acquired now, by all threads.
+    pub fn in_use(&self) -> u64 {
+        self.state().used
+    }
+
+    fn acquire(&self, n: u64, total: u64, with_turn: bool) -> bool {
+        let mut st = self.state();
+        loop {
+            if st.used.saturating_add(n) <= total && (with_turn || !st.waiting) {
+                st.used += n;
+                if with_turn {
+                    st.waiting = false;
+                }
+                return true;
+            }
+            if !with_turn || n > total {
+                return false;
+            }
+            st.waiting = true;
+            st = self.freed.wait(st).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    fn release(&self, n: u64) {
+        if n > 0 {
+            let mut st = self.state();
+            st.used -= n;
+            drop(st);
+            self.freed.notify_all();
+        }
+    }
+}
+
+/// What one module's read holds of the [`Budget`]; released on drop.
+#[derive(Debug)]
+pub struct Grant {
+    held: u64,
+    total: u64,
+    with_turn: bool,
+}
+
+impl Grant {
+    /// An empty grant against a budget of `total` bytes; `with_turn` when the caller
+    /// holds [`Budget::turn`].
+    pub fn new(total: u64, with_turn: bool) -> Grant {
+        Grant {
+            held: 0,
+            total,
+            with_turn,
+        }
+    }
+
+    /// Makes sure buffers of `bytes` in all are covered (beyond [`Budget::FREE`]).
+    pub fn cover(&mut self, bytes: u64) -> Result<(), DecompressError> {
+        let need = bytes.saturating_sub(Budget::FREE);
+        if need <= self.held {
+            return Ok(());
+        }
+        if BUDGET.acquire(need - self.held, self.total, self.with_turn) {
+            self.held = need;
+            Ok(())
+        } else if self.with_turn {
+            Err(DecompressError::NoMemory { bytes })
+        } else {
+            Err(DecompressError::OutOfBudget)
+        }
+    }
+}
+
+impl Drop for Grant {
+    fn drop(&mut self) {
+        BUDGET.release(self.held);
+    }
+}
+
+/// Decompresses `data` in container `c` into a new buffer, bounded by `limits` (and
+/// by the run's [`Budget`]).
 pub fn decompress(
     c: Compression,
     data: &[u8],
     limits: &Limits,
 ) -> Result<Vec<u8>, DecompressError> {
     let mut out = Vec::new();
-    decompress_into(c, data, limits, &mut out)?;
+    let mut grant = Grant::new(run_budget(limits), false);
+    let first = decompress_into(c, data, limits, &mut out, &mut |n| grant.cover(n));
+    match first {
+        Err(DecompressError::OutOfBudget) => {
+            drop(grant);
+            out = Vec::new();
+            let _turn = BUDGET.turn();
+            let mut grant = Grant::new(run_budget(limits), true);
+            decompress_into(c, data, limits, &mut out, &mut |n| grant.cover(n))?;
+        }
+        r => r?,
+    }
     Ok(out)
 }
 
+/// A stated uncompressed size is trusted, for the first allocation, up to this many
+/// times the compressed size (real modules compress about 4:1); beyond, the buffer grows
+/// as the data comes.
+const TRUSTED_RATIO: u64 = 64;
+
 /// Decompresses into `out` (cleared first), reusing its allocation: decoding thousands of
 /// modules into one buffer per thread avoids mapping and faulting in fresh memory for
-/// each. The buffer is sized up front from the size the container records, if any.
+/// each. The buffer is sized from the size the container records (within
+/// [`TRUSTED_RATIO`]), then doubled as needed up to the limit; before each allocation,
+/// `cover(capacity)` is asked for the memory (see [`Grant::cover`]). A failed
+/// allocation is [`DecompressError::NoMemory`].
 pub fn decompress_into(
     c: Compression,
     data: &[u8],
     limits: &Limits,
     out: &mut Vec<u8>,
+    cover: &mut dyn FnMut(u64) -> Result<(), DecompressError>,
 ) -> Result<(), DecompressError> {
     let format = c.name();
     let cap = limits.max_module_size;
     out.clear();
-    if let Some(n) = uncompressed_size_hint(c, data) {
-        // One spare byte lets `read_to_end` see the end without growing the buffer.
-        out.reserve((n.min(cap) as usize).saturating_add(1));
-    }
-    let res = match c {
-        Compression::None => {
-            out.extend_from_slice(data);
-            Ok(0)
-        }
-        Compression::Xz => liblzma::read::XzDecoder::new(data)
-            .take(cap + 1)
-            .read_to_end(out),
-        // libkmod decodes a zstd stream until the file ends and keeps what came out, so
-        // a truncated frame is what it decoded so far (then judged as an ELF image).
-        Compression::Zstd => match zstd::stream::read::Decoder::with_buffer(data) {
-            Ok(dec) => match dec.take(cap + 1).read_to_end(out) {
-                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(out.len()),
-                r => r,
-            },
-            Err(e) => Err(e),
-        },
-        Compression::Gzip => flate2::read::MultiGzDecoder::new(data)
-            .take(cap + 1)
-            .read_to_end(out),
+    let trusted = (data.len() as u64)
+        .saturating_mul(TRUSTED_RATIO)
+        .max(64 << 10);
+    // One spare byte lets the reads see the end without growing the buffer.
+    let first = uncompressed_size_hint(c, data)
+        .unwrap_or(data.len() as u64 * 4)
+        .min(trusted)
+        .min(cap)
+        + 1;
+    let mut grow = |out: &mut Vec<u8>, to: u64| -> Result<(), DecompressError> {
+        cover(to)?;
+        let extra = (to as usize).saturating_sub(out.len());
+        out.try_reserve_exact(extra)
+            .map_err(|_| DecompressError::NoMemory { bytes: to })
     };
-    match res {
-        Err(source) => Err(DecompressError::Corrupt { format, source }),
-        Ok(_) if out.len() as u64 > cap => Err(DecompressError::TooLarge { format, limit: cap }),
-        Ok(_) => Ok(()),
+    if (out.capacity() as u64) < first {
+        grow(out, first)?;
+    }
+    let corrupt = |source| DecompressError::Corrupt { format, source };
+    match c {
+        Compression::None => {
+            grow(out, data.len() as u64)?;
+            out.extend_from_slice(data);
+        }
+        Compression::Xz => fill(
+            &mut liblzma::read::XzDecoder::new(data),
+            out,
+            cap,
+            &mut grow,
+        )
+        .map_err(|e| e.into_error(corrupt))?,
+        Compression::Zstd => {
+            // libkmod decodes a zstd stream until the file ends and keeps what came out,
+            // so a truncated frame is what it decoded so far (then judged as an ELF image).
+            let mut dec = zstd::stream::read::Decoder::with_buffer(data).map_err(corrupt)?;
+            match fill(&mut dec, out, cap, &mut grow) {
+                Err(FillError::Read(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {}
+                r => r.map_err(|e| e.into_error(corrupt))?,
+            }
+        }
+        Compression::Gzip => fill(
+            &mut flate2::read::MultiGzDecoder::new(data),
+            out,
+            cap,
+            &mut grow,
+        )
+        .map_err(|e| e.into_error(corrupt))?,
+    }
+    if out.len() as u64 > cap {
+        return Err(DecompressError::TooLarge { format, limit: cap });
+    }
+    Ok(())
+}
+
+/// Why [`fill`] stopped early.
+enum FillError {
+    Read(std::io::Error),
+    Grow(DecompressError),
+}
+
+impl FillError {
+    fn into_error(
+        self,
+        corrupt: impl FnOnce(std::io::Error) -> DecompressError,
+    ) -> DecompressError {
+        match self {
+            FillError::Read(e) => corrupt(e),
+            FillError::Grow(e) => e,
+        }
+    }
+}
+
+/// Grows a buffer to a capacity, acquiring the memory first.
+type Grow<'g> = dyn FnMut(&mut Vec<u8>, u64) -> Result<(), DecompressError> + 'g;
+
+/// Reads `r` to its end into `out`, within its capacity, growing it (by `grow`, which
+/// acquires and allocates) by doubling up to `cap + 1` bytes: one byte past the limit
+/// tells a stream that is too large.
+fn fill(
+    r: &mut dyn Read,
+    out: &mut Vec<u8>,
+    cap: u64,
+    grow: &mut Grow<'_>,
+) -> Result<(), FillError> {
+    loop {
+        let room = (out.capacity() - out.len()) as u64;
+        if room > 0 {
+            // Reads into the spare capacity only: at the limit, `take` reports the end
+            // and `read_to_end` does not grow the buffer.
+            let before = out.len();
+            (&mut *r)
+                .take(room)
+                .read_to_end(out)
+                .map_err(FillError::Read)?;
+            if ((out.len() - before) as u64) < room {
+                return Ok(()); // the end of the stream
+            }
+        }
+        if out.len() as u64 > cap {
+            return Ok(()); // the caller reports it as too large
+        }
+        let to = (out.capacity() as u64)
+            .saturating_mul(2)
+            .max(64 << 10)
+            .min(cap + 1);
+        grow(out, to).map_err(FillError::Grow)?;
     }
 }
 
@@ -242,7 +486,14 @@ mod tests {
         assert_eq!(uncompressed_size_hint(Compression::Zstd, &z), Some(70_000));
         assert_eq!(uncompressed_size_hint(Compression::Xz, b"garbage"), None);
         let mut out = vec![1, 2, 3];
-        decompress_into(Compression::Xz, &xz(&data), &Limits::default(), &mut out).unwrap();
+        decompress_into(
+            Compression::Xz,
+            &xz(&data),
+            &Limits::default(),
+            &mut out,
+            &mut |_| Ok(()),
+        )
+        .unwrap();
         assert_eq!(out, data);
     }
 

@@ -56,6 +56,9 @@ impl ModuleError {
     pub fn kmod_reason(&self) -> String {
         match self {
             ModuleError::Io(e) => walk::strerror(e),
+            ModuleError::Decompress(compress::DecompressError::NoMemory { .. }) => {
+                "Cannot allocate memory".into()
+            }
             ModuleError::Decompress(_) | ModuleError::TooShort { .. } => "Invalid argument".into(),
             // libkmod: ENOEXEC when there is no ELF header at all, EINVAL when an ELF
             // file's structure is broken.
@@ -104,11 +107,34 @@ pub fn read_module_file(file: std::fs::File, limits: &Limits) -> Result<ModuleIm
             limit: limits.max_module_size,
         });
     }
+    // First without the budget's turn; if the run's budget has no room for this module
+    // now (or an allocation failed while other threads held memory), everything is
+    // freed and the module read again holding the turn.
+    match read_attempt(&file, len, limits, false) {
+        Err(ModuleError::Decompress(
+            compress::DecompressError::OutOfBudget | compress::DecompressError::NoMemory { .. },
+        )) => {
+            let _turn = compress::BUDGET.turn();
+            read_attempt(&file, len, limits, true)
+        }
+        r => r,
+    }
+}
+
+/// One attempt at [`read_module_file`]: every buffer of this module beyond
+/// [`compress::Budget::FREE`] is first acquired from the run's budget.
+fn read_attempt(
+    file: &std::fs::File,
+    len: u64,
+    limits: &Limits,
+    with_turn: bool,
+) -> Result<ModuleImage, ModuleError> {
+    let mut grant = compress::Grant::new(compress::run_budget(limits), with_turn);
     BUF.with(|buf| {
         let mut sp = buf.borrow_mut();
         sp.reset(len);
         // The ELF header (its first bytes also tell the compression).
-        sp.load(&file, 0, 64)?;
+        sp.load(file, 0, 64)?;
         let head = sp
             .view()
             .read_bytes_at(0, len.min(8))
@@ -119,15 +145,7 @@ pub fn read_module_file(file: std::fs::File, limits: &Limits) -> Result<ModuleIm
             // Compressed: read it whole and decode into buffers this thread reuses.
             return RAW.with(|bufs| {
                 let (raw, data) = &mut *bufs.borrow_mut();
-                raw.clear();
-                raw.reserve(len as usize + 1);
-                std::io::Read::read_to_end(&mut &file, raw)?;
-                compress::decompress_into(c, raw, limits, data)?;
-                let img = if data.len() as u64 <= EI_NIDENT {
-                    Err(elf::ElfError::NotElf)
-                } else {
-                    elf::parse(data)
-                };
+                let img = read_compressed(file, len, c, limits, &mut grant, raw, data);
                 // Keep small buffers for reuse; give large ones back at once. Modules are
                 // read largest first, so the few large buffers are needed only early on,
                 // before the graph has grown (see `read_modules`).
@@ -137,17 +155,48 @@ pub fn read_module_file(file: std::fs::File, limits: &Limits) -> Result<ModuleIm
                 if raw.capacity() > KEEP_BUFFER {
                     *raw = Vec::new();
                 }
-                Ok(img?)
+                img
             });
         }
         if len <= EI_NIDENT {
             return Err(elf::ElfError::NotElf.into());
         }
-        let img = read_sparse(&file, &mut sp);
+        // The sparse reader holds at most the file's size: covered up front.
+        grant.cover(len)?;
+        let img = read_sparse(file, &mut sp);
         // Keep a small buffer for the next module; give a large one back at once.
         sp.shrink(KEEP_BUFFER);
         img
     })
+}
+
+/// Reads a compressed module whole into `raw` and decodes it into `data`, both covered
+/// by `grant`.
+fn read_compressed(
+    file: &std::fs::File,
+    len: u64,
+    c: compress::Compression,
+    limits: &Limits,
+    grant: &mut compress::Grant,
+    raw: &mut Vec<u8>,
+    data: &mut Vec<u8>,
+) -> Result<ModuleImage, ModuleError> {
+    use std::io::{Read, Seek};
+    raw.clear();
+    let want = len as usize + 1;
+    grant.cover((want.max(raw.capacity()) + data.capacity()) as u64)?;
+    raw.try_reserve_exact(want)
+        .map_err(|_| compress::DecompressError::NoMemory { bytes: want as u64 })?;
+    // From the start (a second attempt follows a first one's read).
+    let mut f = file;
+    f.seek(std::io::SeekFrom::Start(0))?;
+    f.take(len).read_to_end(raw)?;
+    let raw_cap = raw.capacity() as u64;
+    compress::decompress_into(c, raw, limits, data, &mut |n| grant.cover(raw_cap + n))?;
+    if data.len() as u64 <= EI_NIDENT {
+        return Err(elf::ElfError::NotElf.into());
+    }
+    Ok(elf::parse(data)?)
 }
 
 /// Reads an uncompressed module's needed parts into `sp` and parses them.

@@ -23,6 +23,14 @@ use wasmtime::{Caller, Config, Engine, Linker, Module, ResourceLimiter, Store, T
 pub const TICK_MS: u64 = 10;
 /// At most this much `log` text is kept per run.
 pub const MAX_LOG_BYTES: usize = 64 << 10;
+/// The largest plugin module compiled, bytes.
+pub const MAX_WASM_SIZE: u64 = 16 << 20;
+/// The most functions a plugin module may define (compiling each costs time and memory:
+/// 200,000 took 20 s and 1.25 GB).
+pub const MAX_FUNCTIONS: u64 = 50_000;
+/// The most memory pages (64 KiB) a wasm32 memory can have: 4 GiB.
+const MAX_PAGES: u64 = 65_536;
+
 /// The wasmtime version, part of the cache key.
 pub const WASMTIME_VERSION: &str = "48.0.8";
 
@@ -176,6 +184,8 @@ impl Cache {
         let Ok(mut art) = module.serialize() else {
             return;
         };
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
         let sum = Sha256::digest(&art);
         art.extend_from_slice(&sum);
         if std::fs::DirBuilder::new()
@@ -186,34 +196,133 @@ impl Cache {
         {
             return;
         }
-        let path = self.path(engine, sha);
-        let tmp = self.dir.join(format!(".tmp-{}-{sha}", std::process::id()));
-        if std::fs::write(&tmp, &art).is_ok() && std::fs::rename(&tmp, &path).is_ok() {
+        // Only into a directory of the user's own that no one else may write to (an
+        // existing shared directory such as /tmp is not used, and nothing in it is
+        // touched).
+        let private_dir = std::fs::symlink_metadata(&self.dir)
+            .ok()
+            .filter(|m| m.is_dir())
+            .is_some_and(|m| private(&m, owner_uid()));
+        if !private_dir {
+            tracing::warn!(
+                "plugin cache {} is not a directory only this user can write; compiled plugins are not stored",
+                self.dir.display()
+            );
             return;
         }
+        let path = self.path(engine, sha);
+        let tmp = self.dir.join(format!(".tmp-{}-{sha}", std::process::id()));
+        // A new file (never through an existing name or link), readable by the user only.
+        let Ok(mut f) = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)
+        else {
+            return;
+        };
+        if f.write_all(&art).is_ok() && std::fs::rename(&tmp, &path).is_ok() {
+            return;
+        }
+        // Only the file this call created.
         let _ = std::fs::remove_file(&tmp);
     }
 }
 
-/// Compiles `bytes` (whose sha256 is `sha`), from the cache when it has it.
+/// Reads a LEB128 unsigned number at `*pos`.
+fn leb(b: &[u8], pos: &mut usize) -> Option<u64> {
+    let mut v = 0u64;
+    for i in 0..10 {
+        let byte = *b.get(*pos)?;
+        *pos += 1;
+        v |= u64::from(byte & 0x7f) << (7 * i);
+        if byte & 0x80 == 0 {
+            return Some(v);
+        }
+    }
+    None
+}
+
+/// Refuses, before compiling, a module defining more than [`MAX_FUNCTIONS`] functions
+/// (read from its function section; a malformed module is left to the compiler).
+pub fn check_before_compiling(bytes: &[u8]) -> Result<(), String> {
+    let mut pos = 8;
+    while pos < bytes.len() {
+        let id = bytes[pos];
+        pos += 1;
+        let Some(size) = leb(bytes, &mut pos) else {
+            return Ok(());
+        };
+        if id == 3 {
+            let count = leb(bytes, &mut pos).unwrap_or(0);
+            if count > MAX_FUNCTIONS {
+                return Err(format!(
+                    "defines {count} functions, more than the limit of {MAX_FUNCTIONS}"
+                ));
+            }
+            return Ok(());
+        }
+        pos = pos.saturating_add(usize::try_from(size).unwrap_or(usize::MAX));
+    }
+    Ok(())
+}
+
+/// Refuses a module whose memory could be larger than wasm32 addresses (a 64-bit
+/// memory, or limits above 4 GiB).
+fn check_memory(module: &Module) -> Result<(), String> {
+    for e in module.exports() {
+        if let wasmtime::ExternType::Memory(m) = e.ty() {
+            let max = m.maximum().unwrap_or(0).max(m.minimum());
+            if m.is_64() || max > MAX_PAGES {
+                return Err(format!(
+                    "its memory `{}` may grow to {max} pages of 64 KiB, more than the 4 GiB a wasm32 plugin can address",
+                    e.name()
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Compiles `bytes` (whose sha256 is `sha`), from the cache when it has it. Compiling
+/// that takes longer than `timeout_ms` refuses the plugin (the compilation is left to
+/// finish on its own thread; its result is dropped).
 pub fn compile(
     engine: &Engine,
     bytes: &[u8],
     sha: &str,
     cache: Option<&Cache>,
+    timeout_ms: u64,
 ) -> Result<(Module, CacheUse), String> {
     if let Some(c) = cache {
         if let Some(m) = c.load(engine, sha) {
+            check_memory(&m)?;
             return Ok((m, CacheUse::Hit));
         }
     }
-    let module = Module::new(engine, bytes).map_err(|e| {
-        format!(
-            "not a valid WebAssembly module: {}",
-            e.root_cause().to_string().lines().next().unwrap_or("")
-        )
-    })?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (e2, b2) = (engine.clone(), bytes.to_vec());
+    std::thread::Builder::new()
+        .name("plugin-compile".into())
+        .spawn(move || {
+            let _ = tx.send(Module::new(&e2, &b2));
+        })
+        .map_err(|e| format!("cannot start compiling: {e}"))?;
+    let module = match rx.recv_timeout(Duration::from_millis(timeout_ms)) {
+        Ok(r) => r.map_err(|e| {
+            format!(
+                "not a valid WebAssembly module: {}",
+                e.root_cause().to_string().lines().next().unwrap_or("")
+            )
+        })?,
+        Err(_) => {
+            return Err(format!(
+                "compiling it took longer than its time limit of {timeout_ms} ms"
+            ))
+        }
+    };
     check_interface(&module)?;
+    check_memory(&module)?;
     match cache {
         Some(c) => {
             c.store(engine, sha, &module);

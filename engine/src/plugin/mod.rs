@@ -25,8 +25,15 @@ use abi::{Encoder, ExportFields, Licence, ProviderField};
 use host::{Cache, CacheUse, Failure, Limits};
 use std::time::Instant;
 
-/// The largest `.wasm` or declared file read.
+/// The largest declared file read.
 pub const MAX_FILE_SIZE: u64 = 256 << 20;
+
+/// The most findings kept from one plugin run; the rest are dropped and reported as one
+/// `findings-dropped` finding of the plugin, saying how many.
+pub const MAX_FINDINGS_PER_PLUGIN: usize = 10_000;
+
+/// The largest linear memory a plugin may be given or declare: all that wasm32 addresses.
+pub const MAX_PLUGIN_MEMORY: u64 = 4 << 30;
 
 /// A plugin ready to run.
 struct Ready {
@@ -99,7 +106,20 @@ pub fn prepare(policy: &Policy, cache: Option<&Cache>) -> Plugins {
         let limits = limits_of(d);
         let mut used = CacheUse::Disabled;
         let state = (|| {
+            if limits.memory > MAX_PLUGIN_MEMORY {
+                return Err(format!(
+                    "its `memory` limit of {} bytes is more than the {MAX_PLUGIN_MEMORY} bytes (4 GiB) a wasm32 plugin can address",
+                    limits.memory
+                ));
+            }
             let bytes = read_capped(&d.path)?;
+            if bytes.len() as u64 > host::MAX_WASM_SIZE {
+                return Err(format!(
+                    "{} is larger than {} bytes, the limit for a plugin module",
+                    d.path.display(),
+                    host::MAX_WASM_SIZE
+                ));
+            }
             let sha = host::sha256_hex(&bytes);
             if sha != d.sha256 {
                 return Err(format!(
@@ -120,7 +140,8 @@ pub fn prepare(policy: &Policy, cache: Option<&Cache>) -> Plugins {
                     e
                 }
             };
-            let (module, u) = host::compile(&engine, &bytes, &sha, cache)?;
+            host::check_before_compiling(&bytes)?;
+            let (module, u) = host::compile(&engine, &bytes, &sha, cache, limits.timeout_ms)?;
             host::check_interface(&module)?;
             used = u;
             Ok(Ready {
@@ -423,7 +444,22 @@ pub fn run_plugins(plugins: &Plugins, cx: &CheckContext<'_>, s: &Subject) -> Vec
     for (p, r) in plugins.prepared.iter().zip(results) {
         let d = &policy.plugins[p.index];
         match r {
-            Ok(raw) => out.extend(to_findings(cx, d, raw)),
+            Ok(mut raw) => {
+                if raw.len() > MAX_FINDINGS_PER_PLUGIN {
+                    let dropped = raw.len() - MAX_FINDINGS_PER_PLUGIN;
+                    raw.truncate(MAX_FINDINGS_PER_PLUGIN);
+                    raw.push(abi::RawFinding {
+                        code: "findings-dropped".into(),
+                        level: crate::diag::Level::Warn,
+                        module: None,
+                        symbol: None,
+                        message: format!(
+                            "{dropped} more findings were dropped: a plugin reports at most {MAX_FINDINGS_PER_PLUGIN} per run"
+                        ),
+                    });
+                }
+                out.extend(to_findings(cx, d, raw))
+            }
             Err(f) => out.push(failure_finding(cx, d, &f)),
         }
     }

@@ -6,10 +6,11 @@
 
 use super::glob::Pattern;
 use super::model::*;
-use super::source::{FileId, Loc};
+use super::source::{FileId, LineIndex, Loc};
 use crate::diag::{Code, Level};
 use crate::load::config::SearchEntry;
 use kdl::{KdlDocument, KdlEntry, KdlNode, KdlValue};
+use std::collections::HashMap;
 use std::path::PathBuf;
 
 /// One problem in a policy file.
@@ -77,6 +78,7 @@ pub const POLICY_VERSION: i128 = 1;
 struct Cx<'a> {
     file: FileId,
     text: &'a str,
+    lines: LineIndex,
     layer: usize,
     kver: &'a str,
     diags: Vec<PolicyDiagnostic>,
@@ -100,7 +102,7 @@ fn did_you_mean(word: &str, candidates: &[&str]) -> Option<String> {
 
 impl Cx<'_> {
     fn loc(&self, span: miette::SourceSpan) -> Loc {
-        Loc::new(self.file, self.text, span)
+        self.lines.loc(self.file, span)
     }
 
     fn err(
@@ -246,13 +248,10 @@ impl Cx<'_> {
             }
         }
         // A setting given twice is a mistake.
-        for i in 0..out.len() {
-            if out[..i].iter().any(|(n, _, _)| *n == out[i].0)
-                && out[i].0 != "modules"
-                && out[i].0 != "prefer"
-            {
-                let l = out[i].2;
-                let name = out[i].0.clone();
+        let mut seen = std::collections::HashSet::new();
+        for (name, _, l) in &out {
+            if !seen.insert(name.as_str()) && name != "modules" && name != "prefer" {
+                let l = *l;
                 self.diags.push(PolicyDiagnostic {
                     code: "policy::duplicate-setting",
                     message: format!("`{name}` is set twice"),
@@ -463,6 +462,19 @@ fn kind(v: &KdlValue) -> &'static str {
     }
 }
 
+/// Whether `diags` holds a `policy::bad-level` diagnostic, searching only what was added
+/// since the last call (`state`: how far it searched, and whether it found one), so that
+/// asking once per rule stays linear.
+fn bad_level_seen(diags: &[PolicyDiagnostic], state: &mut (usize, bool)) -> bool {
+    if !state.1 {
+        state.1 = diags[state.0..]
+            .iter()
+            .any(|d| d.code == "policy::bad-level");
+        state.0 = diags.len();
+    }
+    state.1
+}
+
 /// Decodes one parsed policy file. `kver` filters `override`/`external` kernel patterns.
 pub fn decode_file(
     doc: &KdlDocument,
@@ -474,12 +486,16 @@ pub fn decode_file(
     let mut cx = Cx {
         file,
         text,
+        lines: LineIndex::new(text),
         layer,
         kver,
         diags: Vec::new(),
     };
     let mut r = FileRules::default();
     let mut version_seen = false;
+    let mut plugin_names = std::collections::HashSet::new();
+    // How far `cx.diags` has been searched for a `bad-level` diagnostic (none found).
+    let mut bad_level_checked = (0, false);
     for (i, node) in doc.nodes().iter().enumerate() {
         let name = node.name().value();
         match name {
@@ -680,7 +696,7 @@ pub fn decode_file(
                 }
                 let meta = cx.meta(node, &settings, false);
                 let Some(action) = action else {
-                    if !cx.diags.iter().any(|d| d.code == "policy::bad-level") {
+                    if !bad_level_seen(&cx.diags, &mut bad_level_checked) {
                         cx.err(
                             "policy::missing-setting",
                             node.name().span(),
@@ -711,7 +727,7 @@ pub fn decode_file(
             }
             "plugin" => {
                 if let Some(p) = decode_plugin(&mut cx, node) {
-                    if r.plugins.iter().any(|q| q.name == p.name) {
+                    if !plugin_names.insert(p.name.clone()) {
                         cx.err(
                             "policy::duplicate-plugin",
                             node.span(),
@@ -784,36 +800,52 @@ pub fn decode_file(
         });
     }
     // Contradictions inside one file: the same symbol pattern with two different
-    // provider choices, or two different vmlinux verdicts.
+    // provider choices, or two different vmlinux verdicts. Each rule is compared with the
+    // first earlier rule of the same patterns that chose otherwise, found through a map
+    // (comparing every pair was quadratic).
+    let key = |v: &[Pattern]| v.iter().map(Pattern::as_str).collect::<Vec<_>>().join("\0");
+    let mut first: HashMap<String, (usize, Option<usize>)> = HashMap::new();
     for i in 0..r.providers.len() {
-        for j in 0..i {
-            let (a, b) = (&r.providers[j], &r.providers[i]);
-            if a.symbols == b.symbols && a.strategy != b.strategy {
-                cx.diags.push(PolicyDiagnostic {
-                    code: "policy::contradictory",
-                    message: format!("this `provider` rule contradicts the one on line {}: same symbols, another choice", a.meta.loc.line),
-                    loc: b.meta.loc,
-                    label: "contradicting rule".into(),
-                    help: Some("keep one of the two".into()),
-                });
-            }
+        let b = &r.providers[i];
+        let e = first.entry(key(&b.symbols)).or_insert((i, None));
+        let against = if r.providers[e.0].strategy != b.strategy {
+            e.1.get_or_insert(i);
+            Some(e.0)
+        } else {
+            e.1
+        };
+        if let Some(j) = against.filter(|&j| j < i) {
+            let a = &r.providers[j];
+            cx.diags.push(PolicyDiagnostic {
+                code: "policy::contradictory",
+                message: format!("this `provider` rule contradicts the one on line {}: same symbols, another choice", a.meta.loc.line),
+                loc: b.meta.loc,
+                label: "contradicting rule".into(),
+                help: Some("keep one of the two".into()),
+            });
         }
     }
+    let mut first: HashMap<String, (usize, Option<usize>)> = HashMap::new();
     for i in 0..r.vmlinux.len() {
-        for j in 0..i {
-            let (a, b) = (&r.vmlinux[j], &r.vmlinux[i]);
-            if a.symbols == b.symbols
-                && a.modules == b.modules
-                && (a.action != b.action || a.winner != b.winner)
-            {
-                cx.diags.push(PolicyDiagnostic {
-                    code: "policy::contradictory",
-                    message: format!("this `vmlinux-conflict` rule contradicts the one on line {}: same symbols and modules, another verdict", a.meta.loc.line),
-                    loc: b.meta.loc,
-                    label: "contradicting rule".into(),
-                    help: Some("keep one of the two".into()),
-                });
-            }
+        let b = &r.vmlinux[i];
+        let k = format!("{}\0\0{}", key(&b.symbols), key(&b.modules));
+        let e = first.entry(k).or_insert((i, None));
+        let f = &r.vmlinux[e.0];
+        let against = if f.action != b.action || f.winner != b.winner {
+            e.1.get_or_insert(i);
+            Some(e.0)
+        } else {
+            e.1
+        };
+        if let Some(j) = against.filter(|&j| j < i) {
+            let a = &r.vmlinux[j];
+            cx.diags.push(PolicyDiagnostic {
+                code: "policy::contradictory",
+                message: format!("this `vmlinux-conflict` rule contradicts the one on line {}: same symbols and modules, another verdict", a.meta.loc.line),
+                loc: b.meta.loc,
+                label: "contradicting rule".into(),
+                help: Some("keep one of the two".into()),
+            });
         }
     }
     (r, cx.diags)
@@ -1084,12 +1116,13 @@ fn decode_plugin(cx: &mut Cx<'_>, node: &KdlNode) -> Option<PluginDecl> {
             settings.push((n, vals, cx.loc(c.span())));
         }
     }
-    for i in 0..settings.len() {
-        if settings[..i].iter().any(|(n, _, _)| *n == settings[i].0) && settings[i].0 != "files" {
+    let mut seen = std::collections::HashSet::new();
+    for (name, _, at) in &settings {
+        if !seen.insert(name.as_str()) && name != "files" {
             cx.diags.push(PolicyDiagnostic {
                 code: "policy::duplicate-setting",
-                message: format!("`{}` is set twice", settings[i].0),
-                loc: settings[i].2,
+                message: format!("`{name}` is set twice"),
+                loc: *at,
                 label: "set again here".into(),
                 help: None,
             });

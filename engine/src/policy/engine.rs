@@ -6,13 +6,14 @@
 //! checks' questions; the two cannot disagree. It records which rules matched, for the
 //! `unmatched-rule` lint. It does no IO.
 
+use super::lookup::{self, SymbolLookup};
 use super::model::*;
 use super::source::Loc;
 use crate::diag::{Code, Finding, Level, RuleRef};
 use crate::graph::{ExportGraph, Exporter, Provider};
 use crate::load::config::SearchEntry;
 use crate::resolve::{Choice, Decision, ProviderRule};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// A policy ready to apply to one graph.
 pub struct PolicyEngine<'p> {
@@ -23,6 +24,12 @@ pub struct PolicyEngine<'p> {
     used_providers: Vec<AtomicBool>,
     used_allow: Vec<AtomicBool>,
     used_vmlinux: Vec<AtomicBool>,
+    /// The rules of each kind, filed by symbol-pattern prefix.
+    provider_lookup: SymbolLookup,
+    allow_lookup: SymbolLookup,
+    vmlinux_lookup: SymbolLookup,
+    /// Rules tried against a name or compared with another rule (see [`Self::rules_tried`]).
+    tried: AtomicUsize,
 }
 
 impl<'p> PolicyEngine<'p> {
@@ -37,7 +44,42 @@ impl<'p> PolicyEngine<'p> {
             used_providers: flags(policy.providers.len()),
             used_allow: flags(policy.allow_duplicates.len()),
             used_vmlinux: flags(policy.vmlinux.len()),
+            provider_lookup: SymbolLookup::new(policy.providers.iter().map(|r| &r.symbols[..])),
+            allow_lookup: SymbolLookup::new(policy.allow_duplicates.iter().map(|r| &r.symbols[..])),
+            vmlinux_lookup: SymbolLookup::new(policy.vmlinux.iter().map(|r| &r.symbols[..])),
+            tried: AtomicUsize::new(0),
         }
+    }
+
+    /// How many times a rule was tried against a symbol or compared with another rule so
+    /// far: the work that grew with (rules × symbols) and (rules × rules) before rules
+    /// were looked up by prefix. For tests and benchmarks.
+    pub fn rules_tried(&self) -> usize {
+        self.tried.load(Ordering::Relaxed)
+    }
+
+    /// The first live `provider` rule whose patterns match `symbol`, with its index: the
+    /// rule that decides the symbol's provider.
+    pub fn first_provider_rule(
+        &self,
+        symbol: &str,
+    ) -> Option<(usize, &'p super::model::ProviderRule)> {
+        let rules = &self.policy.providers;
+        let mut tried = 0;
+        let found = self.provider_lookup.first(
+            symbol,
+            |i| {
+                let r = &rules[i];
+                self.live(&r.meta) && r.symbols.iter().any(|g| g.matches_symbol(symbol))
+            },
+            &mut tried,
+        );
+        self.count(tried);
+        found.map(|i| (i, &rules[i]))
+    }
+
+    fn count(&self, n: usize) {
+        self.tried.fetch_add(n, Ordering::Relaxed);
     }
 
     /// The policy.
@@ -132,34 +174,69 @@ impl<'p> PolicyEngine<'p> {
         symbol: &str,
         modules: &[(&str, &str)],
     ) -> Option<&'p AllowDuplicate> {
-        for (i, a) in self.policy.allow_duplicates.iter().enumerate() {
-            if !self.live(&a.meta) || !a.symbols.iter().any(|p| p.matches_symbol(symbol)) {
-                continue;
-            }
-            let all = a.modules.is_empty()
-                || modules
-                    .iter()
-                    .all(|(n, p)| a.modules.iter().any(|g| g.matches_module(n, p)));
-            if all {
-                self.used_allow[i].store(true, Ordering::Relaxed);
-                return Some(a);
-            }
-        }
-        None
+        let rules = &self.policy.allow_duplicates;
+        let mut tried = 0;
+        let found = self.allow_lookup.first(
+            symbol,
+            |i| {
+                let a = &rules[i];
+                self.live(&a.meta)
+                    && a.symbols.iter().any(|p| p.matches_symbol(symbol))
+                    && (a.modules.is_empty()
+                        || modules
+                            .iter()
+                            .all(|(n, p)| a.modules.iter().any(|g| g.matches_module(n, p))))
+            },
+            &mut tried,
+        );
+        self.count(tried);
+        let i = found?;
+        self.used_allow[i].store(true, Ordering::Relaxed);
+        Some(&rules[i])
     }
 
     /// The `vmlinux-conflict` rule for `symbol` exported by module `(name, path)`.
     pub fn vmlinux_rule(&self, symbol: &str, name: &str, path: &str) -> Option<&'p VmlinuxRule> {
-        for (i, r) in self.policy.vmlinux.iter().enumerate() {
-            if !self.live(&r.meta) || !r.symbols.iter().any(|p| p.matches_symbol(symbol)) {
-                continue;
-            }
-            if r.modules.is_empty() || r.modules.iter().any(|g| g.matches_module(name, path)) {
-                self.used_vmlinux[i].store(true, Ordering::Relaxed);
-                return Some(r);
-            }
+        let rules = &self.policy.vmlinux;
+        let mut tried = 0;
+        let found = self.vmlinux_lookup.first(
+            symbol,
+            |i| {
+                let r = &rules[i];
+                self.live(&r.meta)
+                    && r.symbols.iter().any(|p| p.matches_symbol(symbol))
+                    && (r.modules.is_empty()
+                        || r.modules.iter().any(|g| g.matches_module(name, path)))
+            },
+            &mut tried,
+        );
+        self.count(tried);
+        let i = found?;
+        self.used_vmlinux[i].store(true, Ordering::Relaxed);
+        Some(&rules[i])
+    }
+
+    /// [`Self::lints`] for a run that prints a line per finding (`depmod`): unless
+    /// `list_unmatched`, two or more `unmatched-rule` findings (one per rule: thousands,
+    /// for a large policy applied to a small tree) become one, saying how many rules
+    /// matched nothing and how to list them.
+    pub fn lints_summarized(&self, list_unmatched: bool) -> Vec<Finding> {
+        let mut out = self.lints();
+        let n = out.iter().filter(|f| f.code == Code::UnmatchedRule).count();
+        if list_unmatched || n < 2 {
+            return out;
         }
-        None
+        let first = out
+            .iter()
+            .position(|f| f.code == Code::UnmatchedRule)
+            .expect("n >= 2");
+        let mut summary = out[first].clone();
+        summary.decided_by = crate::diag::Decider::Default;
+        summary.message =
+            format!("{n} policy rules matched nothing in this tree (run with -v to list them)");
+        out.retain(|f| f.code != Code::UnmatchedRule);
+        out.insert(first.min(out.len()), summary);
+        out
     }
 
     /// Lints on the policy itself, to run after resolution and checks: rules that
@@ -183,6 +260,22 @@ impl<'p> PolicyEngine<'p> {
             };
         let pats =
             |v: &[super::glob::Pattern]| v.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(" ");
+        let mut tried = 0;
+        let shadowed_providers = lookup::shadowed(
+            &p.providers
+                .iter()
+                .map(|x| (&x.symbols[..], &[][..], x.meta.layer))
+                .collect::<Vec<_>>(),
+            &mut tried,
+        );
+        let shadowed_vmlinux = lookup::shadowed(
+            &p.vmlinux
+                .iter()
+                .map(|x| (&x.symbols[..], &x.modules[..], x.meta.layer))
+                .collect::<Vec<_>>(),
+            &mut tried,
+        );
+        self.count(tried);
         for (i, r) in p.providers.iter().enumerate() {
             if let Some(e) = expired(&r.meta, self.today) {
                 push(
@@ -207,15 +300,7 @@ impl<'p> PolicyEngine<'p> {
                     ),
                 );
             }
-            if let Some(j) = shadowed_by(
-                &p.providers[..i]
-                    .iter()
-                    .map(|x| (&x.symbols[..], &[][..], x.meta.layer))
-                    .collect::<Vec<_>>(),
-                &r.symbols,
-                &[],
-                r.meta.layer,
-            ) {
+            if let Some(j) = shadowed_providers[i] {
                 push(Code::ShadowedRule, &r.meta.loc, "provider", r.meta.reason.as_deref(), format!("`provider {}` never applies: the rule on line {} matches the same symbols first", pats(&r.symbols), p.providers[j].meta.loc.line));
             }
         }
@@ -268,11 +353,7 @@ impl<'p> PolicyEngine<'p> {
                     ),
                 );
             }
-            let earlier: Vec<_> = p.vmlinux[..i]
-                .iter()
-                .map(|x| (&x.symbols[..], &x.modules[..], x.meta.layer))
-                .collect();
-            if let Some(j) = shadowed_by(&earlier, &r.symbols, &r.modules, r.meta.layer) {
+            if let Some(j) = shadowed_vmlinux[i] {
                 push(Code::ShadowedRule, &r.meta.loc, "vmlinux-conflict", r.meta.reason.as_deref(), format!("`vmlinux-conflict {}` never applies: the rule on line {} matches the same first", pats(&r.symbols), p.vmlinux[j].meta.loc.line));
             }
         }
@@ -282,22 +363,6 @@ impl<'p> PolicyEngine<'p> {
 
 fn expired(m: &Meta, today: Date) -> Option<Date> {
     m.expires.map(|(d, _)| d).filter(|d| *d < today)
-}
-
-/// Index of an earlier rule in the same layer whose patterns cover all of this rule's:
-/// a catch-all `*` or the identical pattern list, with a module filter that is absent
-/// or identical. Rules in lower layers are overridden on purpose, not shadowed.
-fn shadowed_by(
-    earlier: &[(&[super::glob::Pattern], &[super::glob::Pattern], usize)],
-    symbols: &[super::glob::Pattern],
-    modules: &[super::glob::Pattern],
-    layer: usize,
-) -> Option<usize> {
-    earlier.iter().position(|(s, m, l)| {
-        *l == layer
-            && (s.iter().any(|p| p.is_catch_all()) || symbols.iter().all(|p| s.contains(p)))
-            && (m.is_empty() || *m == modules)
-    })
 }
 
 impl ProviderRule for PolicyEngine<'_> {
@@ -326,9 +391,7 @@ impl ProviderRule for PolicyEngine<'_> {
         let p = self.policy;
         let (mut index, mut decision) = (mods[0], Decision::Only);
         if mods.len() > 1 {
-            let rule = p.providers.iter().enumerate().find(|(_, r)| {
-                self.live(&r.meta) && r.symbols.iter().any(|g| g.matches_symbol(symbol))
-            });
+            let rule = self.first_provider_rule(symbol);
             let mut decided = None;
             if let Some((i, r)) = rule {
                 self.used_providers[i].store(true, Ordering::Relaxed);

@@ -10,6 +10,7 @@ pub mod decode;
 pub mod engine;
 pub mod glob;
 pub mod guard;
+pub mod lookup;
 pub mod model;
 pub mod source;
 
@@ -183,6 +184,7 @@ impl Loader<'_> {
             Ok(d) => d,
             Err(e) => {
                 let e: kdl::KdlError = e;
+                let lines = source::LineIndex::new(&text);
                 for d in e.diagnostics {
                     let span = d.span;
                     self.diags.push(PolicyDiagnostic {
@@ -191,7 +193,7 @@ impl Loader<'_> {
                             .message
                             .clone()
                             .unwrap_or_else(|| "KDL syntax error".into()),
-                        loc: Loc::new(id, &text, span),
+                        loc: lines.loc(id, span),
                         label: d.label.clone().unwrap_or_else(|| "here".into()),
                         help: d.help.clone(),
                     });
@@ -310,6 +312,7 @@ pub fn kmod_policy(kver: &str) -> Policy {
 fn merge(sources: Sources, layers: Vec<decode::FileRules>) -> Policy {
     let mut p = Policy::builtin();
     p.sources = sources;
+    let mut plugin_at = std::collections::HashMap::new();
     for layer in &layers {
         let d = &layer.depmod;
         p.depmod.present |= d.present;
@@ -320,9 +323,12 @@ fn merge(sources: Sources, layers: Vec<decode::FileRules>) -> Policy {
         p.depmod.excludes.extend(d.excludes.iter().cloned());
         p.depmod.externals.extend(d.externals.iter().cloned());
         for decl in &layer.plugins {
-            match p.plugins.iter_mut().find(|q| q.name == decl.name) {
-                Some(q) => *q = decl.clone(),
-                None => p.plugins.push(decl.clone()),
+            match plugin_at.get(&decl.name) {
+                Some(&i) => p.plugins[i] = decl.clone(),
+                None => {
+                    plugin_at.insert(decl.name.clone(), p.plugins.len());
+                    p.plugins.push(decl.clone());
+                }
             }
         }
     }

@@ -62,24 +62,82 @@ pub struct Loc {
 }
 
 impl Loc {
-    /// Builds a location from a span in `text`.
+    /// Builds a location from a span in `text`, counting lines from the start (linear in
+    /// the offset: for one location; many locations in one text use a [`LineIndex`]).
     pub fn new(file: FileId, text: &str, span: miette::SourceSpan) -> Loc {
-        let offset = span.offset().min(text.len());
-        let line = text.as_bytes()[..offset]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count()
-            + 1;
-        Loc {
-            file,
-            offset,
-            len: span.len(),
-            line,
-        }
+        LineIndex::of_bytes(&text.as_bytes()[..span.offset().min(text.len())]).loc(file, span)
     }
 
     /// The span for `miette` labels.
     pub fn span(&self) -> miette::SourceSpan {
         (self.offset, self.len).into()
+    }
+}
+
+/// The start of every line of a text, so that the line of an offset is a binary search:
+/// a policy of `n` rules makes `O(n)` locations, and counting newlines from the start for
+/// each was quadratic (20,000 rules took 29 s to load).
+#[derive(Debug, Clone)]
+pub struct LineIndex {
+    /// Offset of the byte after each `\n`, in order.
+    starts: Vec<usize>,
+    /// The text's length.
+    len: usize,
+}
+
+impl LineIndex {
+    /// Indexes `text` (one pass).
+    pub fn new(text: &str) -> LineIndex {
+        Self::of_bytes(text.as_bytes())
+    }
+
+    fn of_bytes(text: &[u8]) -> LineIndex {
+        let starts = text
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| **b == b'\n')
+            .map(|(i, _)| i + 1)
+            .collect();
+        LineIndex {
+            starts,
+            len: text.len(),
+        }
+    }
+
+    /// The 1-based line of `offset` (clamped to the text).
+    pub fn line(&self, offset: usize) -> usize {
+        let offset = offset.min(self.len);
+        self.starts.partition_point(|&s| s <= offset) + 1
+    }
+
+    /// A location from a span in the indexed text.
+    pub fn loc(&self, file: FileId, span: miette::SourceSpan) -> Loc {
+        let offset = span.offset().min(self.len);
+        Loc {
+            file,
+            offset,
+            len: span.len(),
+            line: self.line(offset),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_index_agrees_with_counting() {
+        let text = "a\nbc\n\nd";
+        let ix = LineIndex::new(text);
+        for off in 0..=text.len() + 2 {
+            let counted = text.as_bytes()[..off.min(text.len())]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count()
+                + 1;
+            assert_eq!(ix.line(off), counted, "offset {off}");
+        }
+        assert_eq!(Loc::new(FileId(0), text, (5, 1).into()).line, 3);
     }
 }

@@ -1496,3 +1496,52 @@ fn a_higher_layer_replaces_a_plugin_of_the_same_name() {
     assert_eq!(names, [("p", o.as_str()), ("q", z.as_str())]);
     assert!(p.plugins[0].path.ends_with("b.wasm"));
 }
+
+/// Loading, linting and looking up rules is linear in the number of rules: counted, not
+/// timed. Before, the shadowed-rule lint compared every rule with every earlier one
+/// (n²/2 = 50 million comparisons for 10,000 rules) and each provider choice tried
+/// every rule.
+#[test]
+fn rule_work_is_linear_in_the_rules() {
+    use std::fmt::Write as _;
+    let n = 10_000;
+    let mut text = String::from("version 1\n");
+    for i in 0..n {
+        let _ = writeln!(
+            text,
+            "provider \"sym_{i}_*\" \"common_{}\" {{\n    prefer \"mod_{i}\"\n}}",
+            i % 7
+        );
+    }
+    text.push_str("provider \"sym_5_*\" {\n    prefer \"other\"\n}\n");
+    let policy = super::load_str("big.kdl", &text, "6.1.0").unwrap();
+    assert_eq!(policy.providers[0].meta.loc.line, 2);
+    assert_eq!(policy.providers[n].meta.loc.line, 2 + 3 * n);
+    let engine = super::engine::PolicyEngine::new(
+        &policy,
+        super::model::Date::parse("2026-01-01").unwrap(),
+        Vec::new(),
+    );
+    let lints = engine.lints();
+    let shadowed: Vec<_> = lints
+        .iter()
+        .filter(|f| f.code == crate::diag::Code::ShadowedRule)
+        .collect();
+    assert_eq!(shadowed.len(), 1, "{shadowed:?}");
+    assert!(
+        shadowed[0].message.contains("the rule on line 17"),
+        "{}",
+        shadowed[0].message
+    );
+    for i in (0..n).step_by(10) {
+        let (ix, _) = engine.first_provider_rule(&format!("sym_{i}_x")).unwrap();
+        assert_eq!(ix, i);
+    }
+    assert_eq!(engine.first_provider_rule("common_3").unwrap().0, 3);
+    assert!(engine.first_provider_rule("nothing").is_none());
+    let tried = engine.rules_tried();
+    assert!(
+        tried < 4 * n,
+        "{tried} rules tried or compared for {n} rules"
+    );
+}

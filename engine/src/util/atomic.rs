@@ -18,9 +18,19 @@
 //!    from their backups (or removed, if they did not exist before) and the set is as it
 //!    was. On success the backups are removed.
 //!
+//! Before the first rename, a **journal** (`.modpolicy-journal`) listing the set (each
+//! artifact's temporary and backup names, size and CRC-32) is written and flushed to
+//! disk with the directory; it is removed after the last rename. A run that finds a
+//! journal (phase 1, under the lock, before anything else) completes the interrupted set:
+//! forward, when every new file is whole (it always is after a kill: the temporaries
+//! were complete before the journal was written), or back to the backups, when one is
+//! not (after a crash that lost data not yet on disk). See [`recover`].
+//!
 //! A process killed (SIGKILL) during phase 2 leaves only temporaries, removed by the next
 //! run. Killed during the few renames of phase 3, every file is still whole (old or new),
-//! but the set may mix both until the next successful run.
+//! and the set may mix both until the next run that writes to the directory, which
+//! completes it first (a `modprobe` reading during the renames, or before that next run,
+//! can see the mix).
 
 use rayon::prelude::*;
 use std::fs::{self, File, OpenOptions};
@@ -48,6 +58,13 @@ fn temp_name(dir: &Path, name: &str) -> PathBuf {
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     dir.join(format!(".{name}.modpolicy-{}-{n}.tmp", std::process::id()))
 }
+
+/// The journal's name in the output directory (not a temporary name: the clean-up of
+/// phase 1 leaves it to [`recover`]).
+pub const JOURNAL: &str = ".modpolicy-journal";
+
+/// The journal's first line (format version).
+const JOURNAL_HEADER: &str = "modpolicy-journal 1";
 
 /// Options for [`write_set`].
 #[derive(Debug, Clone, Copy, Default)]
@@ -133,6 +150,9 @@ struct Staged {
     tmp: PathBuf,
     /// A hard link to the artifact it replaces (`None`: there was none).
     backup: Option<PathBuf>,
+    /// The new contents' size and CRC-32, for the journal.
+    len: u64,
+    crc: u32,
 }
 
 impl Staged {
@@ -154,6 +174,7 @@ impl Staging {
         })?;
         let lock = match d.lock() {
             Ok(()) => {
+                recover(dir);
                 remove_stray_temps(dir);
                 Some(d)
             }
@@ -211,6 +232,8 @@ impl Staging {
             name: name.to_string(),
             tmp,
             backup,
+            len: contents.len() as u64,
+            crc: crc32fast::hash(contents),
         });
         Ok(())
     }
@@ -261,6 +284,20 @@ impl Staging {
                 source: io::Error::other("it was never written"),
             });
         }
+        // The journal, on disk before the first rename (only under the lock: without it,
+        // another run could be using the same name).
+        let journal = self.dir.join(JOURNAL);
+        if self._lock.is_some() {
+            if let Err(source) = write_journal(&self.dir, &set) {
+                let _ = fs::remove_file(&journal);
+                set.iter().for_each(Staged::discard);
+                return Err(WriteError {
+                    path: journal,
+                    what: "cannot write the journal (nothing was replaced)",
+                    source,
+                });
+            }
+        }
         for i in 0..set.len() {
             let target = self.dir.join(&set[i].name);
             if let Err(source) = rename(&set[i].tmp, &target) {
@@ -277,6 +314,7 @@ impl Staging {
                     }
                 }
                 set[i..].iter().for_each(Staged::discard);
+                let _ = fs::remove_file(&journal);
                 return Err(WriteError {
                     path: target,
                     what: "cannot rename into place (every artifact was restored)",
@@ -289,6 +327,9 @@ impl Staging {
                 let _ = fs::remove_file(b);
             }
         });
+        if self._lock.is_some() {
+            let _ = fs::remove_file(&journal);
+        }
         if self.opts.sync {
             if let Ok(d) = File::open(&self.dir) {
                 let _ = d.sync_all();
@@ -302,6 +343,172 @@ impl Drop for Staging {
     fn drop(&mut self) {
         self.staged_list().drain(..).for_each(|s| s.discard());
     }
+}
+
+/// One line of the journal: what [`recover`] needs of a staged file.
+fn journal_line(s: &Staged) -> serde_json::Value {
+    let name_of = |p: &Path| p.file_name().map(|n| n.to_string_lossy().into_owned());
+    serde_json::json!({
+        "name": s.name,
+        "tmp": name_of(&s.tmp),
+        "backup": s.backup.as_deref().and_then(name_of),
+        "len": s.len,
+        "crc": s.crc,
+    })
+}
+
+/// Writes the journal of `set` and flushes it and the directory (so the backups' and
+/// temporaries' names are on disk too) before any rename.
+fn write_journal(dir: &Path, set: &[Staged]) -> io::Result<()> {
+    let mut text = format!("{JOURNAL_HEADER}\n");
+    for s in set {
+        text.push_str(&journal_line(s).to_string());
+        text.push('\n');
+    }
+    text.push_str("end\n");
+    let path = dir.join(JOURNAL);
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&path)?;
+    f.write_all(text.as_bytes())?;
+    f.sync_all()?;
+    File::open(dir)?.sync_all()
+}
+
+/// One journal entry, read back.
+#[derive(Debug)]
+struct Entry {
+    name: String,
+    tmp: String,
+    backup: Option<String>,
+    len: u64,
+    crc: u32,
+}
+
+/// Reads a journal; `None` if it is incomplete or not ours (then no rename was done:
+/// the journal is complete on disk before the first).
+fn read_journal(text: &str) -> Option<Vec<Entry>> {
+    let mut lines = text.lines();
+    if lines.next()? != JOURNAL_HEADER || !text.ends_with("end\n") {
+        return None;
+    }
+    let plain = |s: &str| !s.is_empty() && !s.contains('/') && s != "." && s != "..";
+    let mut out = Vec::new();
+    for l in lines {
+        if l == "end" {
+            return Some(out);
+        }
+        let v: serde_json::Value = serde_json::from_str(l).ok()?;
+        let e = Entry {
+            name: v["name"].as_str()?.to_string(),
+            tmp: v["tmp"].as_str()?.to_string(),
+            backup: v["backup"].as_str().map(str::to_string),
+            len: v["len"].as_u64()?,
+            crc: u32::try_from(v["crc"].as_u64()?).ok()?,
+        };
+        // Only names inside the directory, and temporaries of our own pattern.
+        if !plain(&e.tmp)
+            || !is_own_temp(&e.tmp)
+            || e.backup
+                .as_deref()
+                .is_some_and(|b| !plain(b) || !is_own_temp(b))
+        {
+            return None;
+        }
+        out.push(e);
+    }
+    None
+}
+
+/// Whether the file at `path` has exactly `len` bytes with CRC-32 `crc`.
+fn holds(path: &Path, len: u64, crc: u32) -> bool {
+    match fs::symlink_metadata(path) {
+        Ok(m) if m.is_file() && m.len() == len => {
+            fs::read(path).is_ok_and(|b| crc32fast::hash(&b) == crc)
+        }
+        _ => false,
+    }
+}
+
+/// How [`recover`] completed an interrupted set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recovery {
+    /// No journal, or one written before any rename: nothing to do.
+    Nothing,
+    /// Every new file was whole: the remaining renames were done.
+    Forward,
+    /// A new file was missing or damaged: the replaced artifacts were restored.
+    Back,
+}
+
+/// Completes a set whose renames were interrupted (the process killed, or the machine
+/// stopped, between the first and the last rename), from the journal in `dir`. Call with
+/// the directory locked, before anything else touches it. Idempotent: a recovery that
+/// is itself interrupted is completed by the next.
+pub fn recover(dir: &Path) -> Recovery {
+    let path = dir.join(JOURNAL);
+    let Ok(text) = fs::read_to_string(&path) else {
+        return Recovery::Nothing;
+    };
+    let Some(entries) = read_journal(&text) else {
+        let _ = fs::remove_file(&path);
+        return Recovery::Nothing;
+    };
+    // Where each new file is: still under its temporary name, or renamed into place.
+    let whole = entries.iter().all(|e| {
+        let tmp = dir.join(&e.tmp);
+        if tmp.exists() {
+            holds(&tmp, e.len, e.crc)
+        } else {
+            holds(&dir.join(&e.name), e.len, e.crc)
+        }
+    });
+    let how = if whole {
+        for e in &entries {
+            let tmp = dir.join(&e.tmp);
+            if tmp.exists() {
+                let _ = fs::rename(&tmp, dir.join(&e.name));
+            }
+        }
+        Recovery::Forward
+    } else {
+        // Newest first, as a failed rename is undone.
+        for e in entries.iter().rev() {
+            let (tmp, target) = (dir.join(&e.tmp), dir.join(&e.name));
+            if tmp.exists() {
+                continue; // never renamed: the artifact is the old one
+            }
+            match &e.backup {
+                Some(b) if dir.join(b).exists() => {
+                    let _ = fs::rename(dir.join(b), &target);
+                }
+                // Restored already by an interrupted recovery.
+                Some(_) => {}
+                // There was no artifact before: remove the new one.
+                None => {
+                    let _ = fs::remove_file(&target);
+                }
+            }
+        }
+        Recovery::Back
+    };
+    for e in &entries {
+        let _ = fs::remove_file(dir.join(&e.tmp));
+        if let Some(b) = &e.backup {
+            let _ = fs::remove_file(dir.join(b));
+        }
+    }
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+    let _ = fs::remove_file(&path);
+    tracing::info!(
+        "{}: completed an interrupted artifact set ({how:?})",
+        dir.display()
+    );
+    how
 }
 
 /// Starts writing a finished temporary file out to disk, without waiting.
@@ -413,6 +620,75 @@ mod transaction_tests {
             .collect();
         v.sort();
         v
+    }
+
+    /// A set whose renames stopped after `k` of 3 (a kill), optionally with one new file
+    /// damaged (a crash that lost data): the next `recover` completes it forward, or
+    /// back to the old set, and leaves nothing else behind.
+    #[test]
+    fn interrupted_renames_are_completed_by_recovery() {
+        for k in 0..=3 {
+            for damage in [false, true] {
+                let d = tempfile::tempdir().unwrap();
+                fs::write(d.path().join("a"), b"old-a").unwrap();
+                fs::write(d.path().join("b"), b"old-b").unwrap();
+                let old = listing(d.path());
+                let st = Staging::begin(d.path(), WriteOptions::default()).unwrap();
+                st.stage_all(&[("a", b"new-a"), ("b", b"new-b"), ("c", b"new-c")])
+                    .unwrap();
+                let mut set = std::mem::take(&mut *st.staged_list());
+                set.sort_by(|x, y| x.name.cmp(&y.name));
+                write_journal(d.path(), &set).unwrap();
+                for s in &set[..k] {
+                    fs::rename(&s.tmp, d.path().join(&s.name)).unwrap();
+                }
+                if damage {
+                    let c = if k == 3 {
+                        d.path().join("c")
+                    } else {
+                        set[2].tmp.clone()
+                    };
+                    fs::write(c, b"new-").unwrap();
+                }
+                drop(st);
+                let how = recover(d.path());
+                let want = if damage {
+                    old.clone()
+                } else {
+                    vec![
+                        ("a".to_string(), b"new-a".to_vec()),
+                        ("b".to_string(), b"new-b".to_vec()),
+                        ("c".to_string(), b"new-c".to_vec()),
+                    ]
+                };
+                assert_eq!(listing(d.path()), want, "k={k} damage={damage}");
+                let expect = if damage {
+                    Recovery::Back
+                } else {
+                    Recovery::Forward
+                };
+                assert_eq!(how, expect, "k={k} damage={damage}");
+                assert_eq!(recover(d.path()), Recovery::Nothing);
+            }
+        }
+    }
+
+    /// A journal cut short was written before any rename: it is dropped, and the
+    /// artifacts stay as they are.
+    #[test]
+    fn incomplete_journal_is_ignored() {
+        let d = tempfile::tempdir().unwrap();
+        fs::write(d.path().join("a"), b"old-a").unwrap();
+        fs::write(
+            d.path().join(JOURNAL),
+            format!("{JOURNAL_HEADER}\n{{\"name\":"),
+        )
+        .unwrap();
+        assert_eq!(recover(d.path()), Recovery::Nothing);
+        assert_eq!(
+            listing(d.path()),
+            vec![("a".to_string(), b"old-a".to_vec())]
+        );
     }
 
     #[test]

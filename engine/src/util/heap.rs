@@ -46,8 +46,13 @@ pub fn prime_this_thread() {
         });
         // Chunks below the mmap threshold come from this thread's heap; freeing them
         // leaves the heap grown (and, with the trim threshold raised, untrimmed).
+        // `try_reserve`: under an address-space limit the heap simply stays small.
         let chunks: Vec<Vec<u8>> = (0..HEAP / CHUNK)
-            .map(|_| Vec::with_capacity(CHUNK - 64))
+            .map_while(|_| {
+                let mut v = Vec::new();
+                v.try_reserve_exact(CHUNK - 64).ok()?;
+                Some(v)
+            })
             .collect();
         drop(chunks);
     }
