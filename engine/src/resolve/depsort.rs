@@ -5,6 +5,7 @@
 //! cycles, kmod's report (which cycles it names, in which order) is reproduced.
 
 use crate::graph::ModuleId;
+use std::collections::VecDeque;
 
 /// The result of ordering.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,19 +58,33 @@ pub fn dependency_order(deps: &[Vec<ModuleId>], names: &[&str]) -> DepOrder {
     report_cycles(deps, names, &left)
 }
 
+/// Removes `m` from the circular root list (held from its handle), as kmod's
+/// `kmod_list_remove_data` does: when found, the handle moves to the node that
+/// followed `m`; when absent, nothing changes.
+fn remove_root(roots: &mut VecDeque<usize>, m: usize) {
+    if let Some(p) = roots.iter().position(|&x| x == m) {
+        roots.remove(p);
+        if !roots.is_empty() {
+            roots.rotate_left(p % roots.len());
+        }
+    }
+}
+
 fn report_cycles(deps: &[Vec<ModuleId>], names: &[&str], left: &[u32]) -> DepOrder {
     struct Vertex {
         module: usize,
         parent: Option<usize>,
     }
-    let mut roots: Vec<usize> = (0..deps.len()).filter(|&i| left[i] > 0).collect();
+    // kmod keeps the roots in a circular list whose handle, after any removal, moves
+    // to the node that followed the removed one (wrapping to the first node).
+    let mut roots: VecDeque<usize> = (0..deps.len()).filter(|&i| left[i] > 0).collect();
     let cap = roots.len();
     let mut visited = vec![false; deps.len()];
     let mut in_loop = vec![false; deps.len()];
     let mut reports = Vec::new();
     let mut truncated = false;
     while !roots.is_empty() {
-        let r = roots.remove(0);
+        let Some(r) = roots.pop_front() else { break };
         let mut vertices: Vec<Vertex> = vec![Vertex {
             module: r,
             parent: None,
@@ -90,7 +105,7 @@ fn report_cycles(deps: &[Vec<ModuleId>], names: &[&str], left: &[u32]) -> DepOrd
                     in_loop[c] = true;
                     line.push_str(names[c]);
                     line.push_str(" -> ");
-                    roots.retain(|&x| x != c);
+                    remove_root(&mut roots, c);
                 }
                 line.push_str(names[m]);
                 reports.push(format!("Cycle detected: {line}"));
@@ -98,7 +113,7 @@ fn report_cycles(deps: &[Vec<ModuleId>], names: &[&str], left: &[u32]) -> DepOrd
             }
             visited[m] = true;
             if deps[m].is_empty() {
-                roots.retain(|&x| x != m);
+                remove_root(&mut roots, m);
                 continue;
             }
             for d in &deps[m] {
@@ -195,10 +210,43 @@ mod tests {
             } => {
                 assert!(!truncated);
                 assert_eq!(modules_in_cycles, 9);
-                assert_eq!(reports.len(), 4, "{reports:?}");
+                // kmod 30's output on this tree (array order a..k).
+                assert_eq!(
+                    reports,
+                    [
+                        "Cycle detected: mod_loop_a -> mod_loop_b -> mod_loop_c -> mod_loop_a",
+                        "Cycle detected: mod_loop_d -> mod_loop_e -> mod_loop_d",
+                        "Cycle detected: mod_loop_h -> mod_loop_i -> mod_loop_j -> mod_loop_k -> mod_loop_h",
+                        "Cycle detected: mod_loop_h -> mod_loop_i -> mod_loop_j -> mod_loop_h",
+                    ]
+                );
             }
             other => panic!("expected cycles, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn root_handle_moves_to_the_next_node() {
+        // A graph where kmod 30 starts the second cycle at mc, not md: removing mb
+        // from the root list leaves the handle on the node after it (mc).
+        let names = ["me", "md", "ma", "mb", "mf", "mg", "mc"];
+        let (me, md, mb, mf, mg, mc) = (0, 1, 3, 4, 5, 6);
+        let mut deps = vec![vec![]; 7];
+        deps[mb] = ids(&[me, mg]);
+        deps[mc] = ids(&[md]);
+        deps[md] = ids(&[mc]);
+        deps[me] = ids(&[mb]);
+        deps[mf] = ids(&[me, mc]);
+        let DepOrder::Cycles { reports, .. } = dependency_order(&deps, &names) else {
+            panic!("expected cycles")
+        };
+        assert_eq!(
+            reports,
+            [
+                "Cycle detected: me -> mb -> me",
+                "Cycle detected: mc -> md -> mc"
+            ]
+        );
     }
 
     #[test]
