@@ -695,11 +695,15 @@ fn absurd_elf_headers() {
         .unwrap();
     let err = bounded_run(&t, &[]);
     for (name, _) in &cases {
+        // kmod 30 treats a section lying past the end of the file as absent and reads
+        // the rest of the module (checked with kmod on this file): no error for it.
+        let failed = format!("failed to load symbols from {}", bad.join(name).display());
+        if *name == "symtab-size.ko" {
+            assert!(!err.contains(&failed), "{name}: {err}");
+            continue;
+        }
         assert!(
-            err.contains(&format!(
-                "failed to load symbols from {}: Invalid argument",
-                bad.join(name).display()
-            )),
+            err.contains(&format!("{failed}: Invalid argument")),
             "{name}: {err}"
         );
     }

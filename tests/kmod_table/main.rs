@@ -278,23 +278,18 @@ fn rows() -> Vec<Row> {
         Row::new("baseline_show").args(&["-n"]),
         // --- module files of odd types ---
         Row::new("module_fifo")
-            .setup(|r| mkfifo(&odd(r, "x.ko")))
-            .known_hang(INPUTS, "we open the FIFO and block; kmod reports `unsupported file type ...: 10000`"),
+            .setup(|r| mkfifo(&odd(r, "x.ko"))),
         Row::new("module_symlink_to_fifo")
             .setup(|r| {
                 mkfifo(&r.join("fifo"));
                 symlink("../../../../../fifo", &odd(r, "x.ko"));
-            })
-            .known_hang(INPUTS, "we open the FIFO behind the symlink and block"),
+            }),
         Row::new("module_chardev")
-            .setup(|r| mknull(&odd(r, "x.ko")))
-            .known(INPUTS, "we read the device; kmod reports `unsupported file type ...: 20000`"),
+            .setup(|r| mknull(&odd(r, "x.ko"))),
         Row::new("module_symlink_to_dev_null")
-            .setup(|r| symlink("/dev/null", &odd(r, "x.ko")))
-            .known(INPUTS, "we read /dev/null; kmod reports `unsupported file type ...: 20000`"),
+            .setup(|r| symlink("/dev/null", &odd(r, "x.ko"))),
         Row::new("module_fifo_not_a_module_name")
-            .setup(|r| mkfifo(&odd(r, "notes")))
-            .known(INPUTS, "kmod reports every FIFO the walk meets, whatever its name"),
+            .setup(|r| mkfifo(&odd(r, "notes"))),
         Row::new("module_directory_named_ko").setup(|r| mkdir(&odd(r, "x.ko"))),
         Row::new("module_directory_named_ko_with_module").setup(|r| {
             let m = good_module(r);
@@ -503,21 +498,18 @@ fn rows() -> Vec<Row> {
                 let d = conf_dir(r, &[]);
                 mkfifo(&d.join("x.conf"));
             })
-            .target(Target::KmodHangs)
-            .known(INPUTS, "we block opening the FIFO, as kmod does; we must not"),
+            .target(Target::KmodHangs),
         Row::new("config_is_a_fifo")
             .args(&["-C", "@ROOT@/fifo"])
             .setup(|r| mkfifo(&r.join("fifo")))
-            .target(Target::KmodHangs)
-            .known(INPUTS, "we block opening the FIFO, as kmod does; we must not"),
+            .target(Target::KmodHangs),
         Row::new("config_is_a_symlink_loop")
             .args(&["-C", "@ROOT@/loop"])
             .setup(|r| symlink("loop", &r.join("loop"))),
         Row::new("symvers_is_a_fifo")
             .args(&["-E", "@ROOT@/fifo"])
             .setup(|r| mkfifo(&r.join("fifo")))
-            .target(Target::KmodHangs)
-            .known(INPUTS, "cli/tree.rs reads -E whatever its type and blocks on the FIFO, as kmod does; we must not"),
+            .target(Target::KmodHangs),
         Row::new("symvers_is_a_symlink_loop")
             .args(&["-E", "@ROOT@/loop"])
             .setup(|r| symlink("loop", &r.join("loop"))),
@@ -662,11 +654,7 @@ fn rows() -> Vec<Row> {
         v.push(
             Row::new(name("fifo"))
                 .setup(move |r| mkfifo(&moddir(r).join(f)))
-                .target(Target::KmodHangs)
-                .known(
-                    INPUTS,
-                    "we block opening the FIFO, as kmod does; we must not",
-                ),
+                .target(Target::KmodHangs),
         );
     }
     // --- truncated modules: every length class of kmod's ELF checks ---

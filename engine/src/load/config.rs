@@ -327,18 +327,19 @@ fn bad_line(file: &Path, line: usize, cmd: &str, msgs: &mut Vec<ConfigMessage>) 
     )));
 }
 
-/// Reads one configuration file of [`config_files`]`(paths)`, bounded by
-/// [`MAX_CONFIG_SIZE`](crate::util::fs::MAX_CONFIG_SIZE) and without blocking: a file in
-/// a configuration directory must be a regular file; one named in `paths` (the command
-/// line) may also be a pipe (`-C <(...)`). kmod blocks on a FIFO and reads a device such
-/// as `/dev/zero` until its buffer size overflows (a gigabyte later); here both are an
-/// error naming the file.
+/// Reads one configuration file of [`config_files`], bounded by
+/// [`MAX_CONFIG_SIZE`](crate::util::fs::MAX_CONFIG_SIZE) and without blocking. kmod reads
+/// a configuration file whatever its type: `/dev/null` is empty for both; kmod blocks on
+/// a FIFO and reads a
+/// device such as `/dev/zero` until its buffer size overflows (a gigabyte later), where
+/// the bound stops us with an error naming the file. A FIFO is refused in a configuration
+/// directory; one named in `paths` (the command line) may be a pipe (`-C <(...)`).
 pub fn read_config(file: &Path, paths: &[PathBuf]) -> std::io::Result<String> {
     use crate::util::fs::{read_input, Accept, MAX_CONFIG_SIZE};
     let accept = if paths.iter().any(|p| p == file) {
-        Accept::RegularOrPipe
+        Accept::Stream
     } else {
-        Accept::Regular
+        Accept::RegularOrDevice
     };
     let bytes = read_input(
         file,

@@ -23,6 +23,12 @@ pub enum Accept {
     /// Regular files, and pipes (a path given on the command line, e.g. `<(zcat ...)`).
     /// A named FIFO with no writer reads as empty instead of blocking.
     RegularOrPipe,
+    /// Regular files and character devices, read with a bound: where kmod reads a file
+    /// with `fopen`/`fgets` whatever its type (`/dev/null` is an empty configuration;
+    /// `/dev/zero` meets the bound instead of reading forever).
+    RegularOrDevice,
+    /// [`Accept::RegularOrDevice`] and pipes (a path given on the command line).
+    Stream,
 }
 
 /// The name of a file type, as `ls -l` and `stat` word it.
@@ -76,7 +82,9 @@ pub fn open_input_at(dir: impl AsFd, name: &str, accept: Accept) -> io::Result<F
 fn checked(file: File, accept: Accept) -> io::Result<File> {
     let t = FileType::from_raw_mode(fstat(&file)?.st_mode);
     match (t, accept) {
-        (FileType::RegularFile, _) | (FileType::Fifo, Accept::RegularOrPipe) => {}
+        (FileType::RegularFile, _)
+        | (FileType::Fifo, Accept::RegularOrPipe | Accept::Stream)
+        | (FileType::CharacterDevice, Accept::RegularOrDevice | Accept::Stream) => {}
         (t, _) => return Err(not_regular(t)),
     }
     let fl = fcntl_getfl(&file)?;
