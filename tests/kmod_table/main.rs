@@ -137,11 +137,6 @@ impl Row {
         self.messages_same = true;
         self
     }
-    /// A known hang of ours (owned by `owner`): a short timeout.
-    fn known_hang(mut self, owner: &'static str, why: &'static str) -> Row {
-        self.timeout = HANG_TIMEOUT;
-        self.known(owner, why)
-    }
 }
 
 // ---- setup helpers (each given a copy's root) ----
