@@ -264,7 +264,7 @@ const TRUSTED_RATIO: u64 = 64;
 /// Decompresses into `out` (cleared first), reusing its allocation: decoding thousands of
 /// modules into one buffer per thread avoids mapping and faulting in fresh memory for
 /// each. The buffer is sized from the size the container records (within
-/// [`TRUSTED_RATIO`]), then doubled as needed up to the limit; before each allocation,
+/// `TRUSTED_RATIO`), then doubled as needed up to the limit; before each allocation,
 /// `cover(capacity)` is asked for the memory (see [`Grant::cover`]). A failed
 /// allocation is [`DecompressError::NoMemory`].
 pub fn decompress_into(

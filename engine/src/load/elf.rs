@@ -200,7 +200,7 @@ pub fn parse_ref<'d, R: ReadRef<'d>>(
 
 /// The longest section name looked at, in bytes: the sections wanted have short names,
 /// and scanning no further keeps `e_shnum` sections pointing into one huge unterminated
-/// name linear. Symbol names have no limit (kmod reads any length): see [`Names`].
+/// name linear. Symbol names have no limit (kmod reads any length): see `Names`.
 pub const MAX_SYMBOL_NAME_LEN: usize = 4096;
 
 /// The NUL-terminated names of one string table, found in time linear in the table

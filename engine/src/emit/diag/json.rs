@@ -8,7 +8,7 @@
 //! `plugin` (the plugin that reported it, for plugin findings and plugin failures).
 //! Absent values are `null`, never missing keys.
 //!
-//! The types below are the schema. [`write`] serializes straight to the writer, one
+//! The types below are the schema. [`write()`] serializes straight to the writer, one
 //! finding at a time: no value tree of the whole report is ever built.
 
 use super::view::{self, FindingView};

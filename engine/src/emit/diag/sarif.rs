@@ -10,7 +10,7 @@
 //! (the module), and properties (`symbol`, `module`, `rule`, `plugin`). Tolerated
 //! findings carry a suppression.
 //!
-//! [`write`] serializes straight to the writer, one result at a time: only the rules
+//! [`write()`] serializes straight to the writer, one result at a time: only the rules
 //! table is built beforehand.
 
 use super::view::{self, FindingView};
