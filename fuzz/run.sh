@@ -32,7 +32,7 @@ secs=${1:-60}
 shift || true
 # Slowest first, so that FUZZ_PARALLEL packs the long run well.
 all_targets=(policy depmod_d module_file index_roundtrip module_compressed elf symvers
-	policy_guard plugin_output system_map builtin_modinfo modules_order)
+	policy_guard plugin_output system_map builtin_modinfo modules_order build_assembly)
 if [ $# -gt 0 ]; then targets=("$@"); else targets=("${all_targets[@]}"); fi
 parallel=${FUZZ_PARALLEL:-1}
 corpus_dir=${MODPOLICY_CORPUS_DIR:-$repo/target/corpus}
@@ -103,6 +103,10 @@ head_seed system_map 300 $(find "$corpus_dir" -path '*System.map*' -type f 2>/de
 printf 'ffffffff81000000 T _text\nffffffff81e00000 R __ksymtab_printk\nbad line\n' >"$tmpc/System.map"
 seed system_map "$tmpc/System.map"
 seed modules_order $(find "$repo/tests/fixtures" -name modules.order | sort)
+# build_assembly: the objects that exist, a NUL, then modules.order.
+mkdir -p seeds/build_assembly
+printf 'vmlinux.o\ndrivers/a.o\ndrivers/a.ko\nb/x.o\nc/x.o\n\0drivers/a.o\nb/x.o\nc/x.o\nmissing.o\n' >seeds/build_assembly/objects
+printf 'kernel/m.ko\n\0kernel/m.ko\n../outside.o\n' >seeds/build_assembly/ko
 seed builtin_modinfo $(find "$repo/tests/fixtures" "$corpus_dir/image-6.1" -name modules.builtin.modinfo 2>/dev/null | sort)
 seed depmod_d $(find "$repo/tests/fixtures" -path '*depmod.d*' -type f | sort)
 seed policy "$repo"/policies/*.kdl $(find "$repo/tests" -name '*.kdl' | sort)
