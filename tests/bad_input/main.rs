@@ -272,6 +272,42 @@ fn eight_bit_export_name() {
     );
 }
 
+/// An 8-bit byte in `modules.builtin` and in an alias of `modules.builtin.modinfo`: kmod
+/// 30's index code reads a negative `char` as a child index there (undefined behaviour: it
+/// wrote a corrupt index and exited 0 on these trees), so only ours is checked. The key
+/// cannot go into the `.bin` index: one fatal line names the artifact, the key and byte,
+/// and the line or built-in module and file it comes from (it once read `module
+/// (modules.builtin.bin)`, with no name); nothing is written.
+#[test]
+fn eight_bit_builtin_entries() {
+    let cases: [(&str, &str, &[u8], &str); 2] = [
+        (
+            "eight_bit_builtin_line",
+            "modules.builtin",
+            b"kernel/drivers/ok.ko\nkernel/drivers/caf\xe9.ko\n",
+            "depmod: FATAL: cannot write modules.builtin.bin: key \"caf\\xe9\" has the byte 0xe9 \
+             at offset 3, which a .bin index cannot hold (keys are 7-bit ASCII without NUL); \
+             the entry comes from line 2 of <ROOT>/lib/modules/6.1.0-test/modules.builtin\n",
+        ),
+        (
+            "eight_bit_builtin_alias",
+            "modules.builtin.modinfo",
+            b"caf.file=x\0caf.alias=pci:v\xe9*\0",
+            "depmod: FATAL: cannot write modules.builtin.alias.bin: key \"pci:v\\xe9*\" has the \
+             byte 0xe9 at offset 5, which a .bin index cannot hold (keys are 7-bit ASCII without \
+             NUL); the entry comes from an alias of the built-in module caf in \
+             <ROOT>/lib/modules/6.1.0-test/modules.builtin.modinfo\n",
+        ),
+    ];
+    for (test, file, contents, want) in cases {
+        let o = bad_case(test, Oracle::OursOnly, "", |dir| {
+            std::fs::write(dir.join(file), contents).expect("write")
+        });
+        assert_eq!(o.ours.code, Some(1), "{test}");
+        assert_eq!(o.ours_err(), want, "{test}");
+    }
+}
+
 /// FIFOs and devices where modules belong, directly and through symlinks (a FIFO named
 /// like a module, one named otherwise, `/dev/null` behind a `.ko` symlink, a symlink in
 /// a subdirectory to the FIFO): kmod 30 prints `unsupported file type PATH: MODE` for each
