@@ -67,11 +67,6 @@ impl ModuleError {
             ModuleError::TooLarge { .. } => "File too large".into(),
         }
     }
-
-    /// Whether kmod would keep going (list the module without symbols) rather than stop.
-    pub fn is_fatal_for_indexes(&self) -> bool {
-        matches!(self, ModuleError::Elf(elf::ElfError::BadSymbolName { .. }))
-    }
 }
 
 /// libkmod reads this many bytes (xz's magic, the longest it knows) before anything

@@ -16,6 +16,7 @@
 
 use crate::graph::{ExportGraph, Provider};
 use crate::index::{IndexBuilder, Layout};
+use crate::load::elf::name_bytes;
 use crate::load::order::parse_builtin_modinfo;
 use crate::resolve::depsort::transitive_deps;
 use crate::resolve::Resolution;
@@ -493,17 +494,19 @@ fn render_symbols(input: &RenderInput<'_>, choices: &Resolution) -> Result<Part,
     let g = input.graph;
     let mut part = Part::default();
     // Module-owned table entries, in kmod's 2048-bucket hash order.
-    let mut owned: Vec<(&str, usize)> = Vec::new();
+    // Names as the module spells them (bytes that are not UTF-8 included, as kmod
+    // hashes and writes them).
+    let mut owned: Vec<(std::borrow::Cow<'_, [u8]>, usize)> = Vec::new();
     for (name, provider) in choices.providers(g) {
         if let Provider::Module(id) = provider.provider {
-            owned.push((name, id.index()));
+            owned.push((name_bytes(name), id.index()));
         }
     }
-    hash::sort_in_table_order(&mut owned, 2048, |(n, _)| n.as_bytes());
+    hash::sort_in_table_order(&mut owned, 2048, |(n, _)| n.as_ref());
     let mut sym = b"# Aliases for symbols, used by symbol_request().\n".to_vec();
     for (name, m) in &owned {
         sym.extend_from_slice(b"alias symbol:");
-        sym.extend_from_slice(name.as_bytes());
+        sym.extend_from_slice(name);
         sym.push(b' ');
         sym.extend_from_slice(g.modules[*m].name().as_bytes());
         sym.push(b'\n');
@@ -515,7 +518,7 @@ fn render_symbols(input: &RenderInput<'_>, choices: &Resolution) -> Result<Part,
         for (name, m) in &owned {
             key.clear();
             key.extend_from_slice(b"symbol:");
-            key.extend_from_slice(name.as_bytes());
+            key.extend_from_slice(name);
             let owner = g.modules[*m].name();
             part.insert(
                 input,
@@ -526,7 +529,7 @@ fn render_symbols(input: &RenderInput<'_>, choices: &Resolution) -> Result<Part,
                 owner.as_bytes(),
                 *m as u32,
                 "syms",
-                || format!("symbol:{name} {owner}"),
+                || format!("symbol:{} {owner}", String::from_utf8_lossy(name)),
             )?;
         }
         part.files
