@@ -275,8 +275,11 @@ fn latin1_symbol(dir: &Path, rels: &[&str]) {
         let m = std::fs::read(&p).expect("fixture module");
         let n = m.windows(11).filter(|w| w == b"ns_plain_fn").count();
         assert!(n >= 1, "{rel} names ns_plain_fn");
-        std::fs::write(&p, support::replace_bytes(&m, b"ns_plain_fn", b"ns_\xe9lain_fn"))
-            .expect("write");
+        std::fs::write(
+            &p,
+            support::replace_bytes(&m, b"ns_plain_fn", b"ns_\xe9lain_fn"),
+        )
+        .expect("write");
     }
 }
 

@@ -1000,7 +1000,11 @@ fn compiling_past_the_time_limit_is_refused() {
         "plugin slow was not run: compiling it took longer than its time limit of 20 ms",
         "{f:#}"
     );
-    assert_eq!(about(&v, "count")["code"], "count/modules", "the run went on");
+    assert_eq!(
+        about(&v, "count")["code"],
+        "count/modules",
+        "the run went on"
+    );
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(t0.elapsed() < std::time::Duration::from_secs(20));
 }

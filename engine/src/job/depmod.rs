@@ -347,10 +347,7 @@ fn decide(
                     if check_crcs && errsyms && !imp.weak && r.provider_crc != imp.crc {
                         log.warn_into_raw(
                             &mut warnings,
-                            format_args!(
-                                "{} disagrees about version of symbol ",
-                                m.source.path
-                            ),
+                            format_args!("{} disagrees about version of symbol ", m.source.path),
                             &name_bytes(&imp.name),
                         );
                     }

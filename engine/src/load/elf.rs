@@ -778,7 +778,10 @@ mod tests {
         let n: Vec<&str> = e.iter().map(|e| &*e.name).collect();
         assert_eq!(n, ["foo", "bar", "baz"]);
         // A Latin-1 byte is kept (kmod reads bytes); UTF-8 text is kept as text.
-        assert_eq!(&*name_bytes(&fallback_exports(b"ok\0b\xe9d\0")[1].name), b"b\xe9d");
+        assert_eq!(
+            &*name_bytes(&fallback_exports(b"ok\0b\xe9d\0")[1].name),
+            b"b\xe9d"
+        );
         assert_eq!(
             &*fallback_exports("ok\0b\u{e9}d\0".as_bytes())[1].name,
             "b\u{e9}d"
