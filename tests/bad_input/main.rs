@@ -11,11 +11,14 @@
 //! - a non-ELF file named `x.ko`;
 //! - unreadable entries: a symlink loop `x.ko -> x.ko` and a dangling symlink (we run as
 //!   root, so `chmod 000` would not make anything unreadable);
-//! - an export whose name has an 8-bit byte (`__crc_<name>` in `.strtab` patched to 0xE9).
+//! - symbol names with an 8-bit byte that is not UTF-8 (0xE9): an export, an export with
+//!   its importer, an import nothing exports (`-n`, `-v`, `-e`); and 8-bit entries in
+//!   `modules.builtin` and `modules.builtin.modinfo`.
 //!
 //! Ours must never panic, must exit 0 or 1, and must name the file in its message. Where
 //! kmod 30 copes, everything must match it as in the conformance suite; where kmod 30
-//! crashes (the 8-bit export: it segfaults), only our behaviour is checked. When our run
+//! crashes (an 8-bit key in a `.bin` index: it segfaults or writes a corrupt index), only
+//! our behaviour is checked. When our run
 //! fails, the artifacts written by the good run must still be there, byte for byte.
 //!
 //! kmod is the oracle: missing kmod fails these tests unless `MODPOLICY_NO_CORPUS=1`, which
@@ -62,6 +65,18 @@ fn moddir(root: &Path) -> PathBuf {
 /// Runs the good tree, applies `breakit` to both copies' `lib/modules/VERSION`, runs
 /// again. `names` is what our stderr must contain (with `@ROOT@` for the copy's root).
 fn bad_case(test: &str, oracle: Oracle, names: &str, breakit: impl Fn(&Path)) -> Outcome {
+    bad_case_with(test, oracle, names, &[], breakit)
+}
+
+/// [`bad_case`] with `args` for the second run of both tools (`@ROOT@` for the copy's
+/// root).
+fn bad_case_with(
+    test: &str,
+    oracle: Oracle,
+    names: &str,
+    args: &[String],
+    breakit: impl Fn(&Path),
+) -> Outcome {
     let with_kmod = oracle == Oracle::Compare && support::kmod(test).is_some();
     let pair = Pair::new(
         &support::fixture_trees().join("namespaces"),
@@ -91,7 +106,7 @@ fn bad_case(test: &str, oracle: Oracle, names: &str, breakit: impl Fn(&Path)) ->
     let before = pair.snapshot(Tool::Ours);
 
     // 3. Run again.
-    let ours = pair.run(Tool::Ours, &[]);
+    let ours = pair.run(Tool::Ours, args);
     let root_s = pair.root(Tool::Ours).to_str().unwrap().to_string();
     assert_ours_sane(test, &ours, Some(&names.replace("@ROOT@", &root_s)));
     if ours.code == Some(1) {
@@ -108,7 +123,7 @@ fn bad_case(test: &str, oracle: Oracle, names: &str, breakit: impl Fn(&Path)) ->
         );
     }
     let kmod = if with_kmod {
-        let kmod = pair.run(Tool::Kmod, &[]);
+        let kmod = pair.run(Tool::Kmod, args);
         let cmp: Comparison = pair.compare(kmod.clone(), ours.clone());
         eprintln!(
             "{test}: kmod 30 {} with stderr:\n{}",
@@ -236,8 +251,57 @@ fn dangling_symlink() {
     });
 }
 
-/// kmod 30 segfaults on this tree (after writing some files), so only our behaviour is
-/// checked: a fatal error naming the module, exit 1, previous artifacts untouched.
+/// Gives `nsprov`'s export `nsprov_plain_fn` (which nothing imports) a Latin-1 byte,
+/// `ns\xe9rov_plain_fn`: not UTF-8 text.
+fn latin1_export(dir: &Path) {
+    let p = dir.join(GOOD_MODULE);
+    let mut m = std::fs::read(&p).expect("fixture module");
+    let needle = b"\0__crc_nsprov_plain_fn\0";
+    let at = m
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .expect("the fixture has __crc_nsprov_plain_fn in .strtab");
+    // "__crc_ns" + 0xE9 + "rov_plain_fn"
+    m[at + 1 + 8] = 0xe9;
+    std::fs::write(&p, &m).expect("write");
+}
+
+/// Renames `ns_plain_fn` to `ns_\xe9lain_fn` (a Latin-1 byte, not UTF-8) everywhere in
+/// the modules `rels` (the exporter's `__crc_`/`__ksymtab_` symbols and strings, an
+/// importer's `.strtab` and `__versions`).
+fn latin1_symbol(dir: &Path, rels: &[&str]) {
+    for rel in rels {
+        let p = dir.join(rel);
+        let m = std::fs::read(&p).expect("fixture module");
+        let n = m.windows(11).filter(|w| w == b"ns_plain_fn").count();
+        assert!(n >= 1, "{rel} names ns_plain_fn");
+        std::fs::write(
+            &p,
+            support::replace_bytes(&m, b"ns_plain_fn", b"ns_\xe9lain_fn"),
+        )
+        .expect("write");
+    }
+}
+
+/// An export whose name is not UTF-8 (`ns\xe9rov_plain_fn`), with `-n`: kmod 30 reads
+/// names as bytes and prints `modules.dep`, `modules.alias`, `modules.softdep` and
+/// `modules.symbols` (the name's byte as it is, in its hash order); so must we.
+#[test]
+fn eight_bit_export_name_dry_run() {
+    bad_case_with(
+        "eight_bit_export_name_dry_run",
+        Oracle::Compare,
+        "",
+        &support::args(&["-n"]),
+        latin1_export,
+    );
+}
+
+/// The same module without `-n`: kmod 30 cannot put the name in `modules.symbols.bin`
+/// (its index code indexes a child array with the negative `char`): it segfaults on
+/// this tree after renaming some files into place (with `\xc3\xa9` instead, it writes a
+/// corrupt index and exits 0), so there is no behaviour to match. We refuse as kmod 34
+/// does: a fatal error naming the module, the key and the byte, exit 1, nothing written.
 #[test]
 fn eight_bit_export_name() {
     let test = "eight_bit_export_name";
@@ -245,18 +309,7 @@ fn eight_bit_export_name() {
         test,
         Oracle::OursOnly,
         &format!("@ROOT@/lib/modules/6.1.0-test/{GOOD_MODULE}"),
-        |dir| {
-            let p = dir.join(GOOD_MODULE);
-            let mut m = std::fs::read(&p).expect("fixture module");
-            let needle = b"\0__crc_nsprov_plain_fn\0";
-            let at = m
-                .windows(needle.len())
-                .position(|w| w == needle)
-                .expect("the fixture has __crc_nsprov_plain_fn in .strtab");
-            // "__crc_ns" + 0xE9 + "rov_plain_fn"
-            m[at + 1 + 8] = 0xe9;
-            std::fs::write(&p, &m).expect("write");
-        },
+        latin1_export,
     );
     assert!(o.kmod.is_none());
     assert_eq!(
@@ -265,11 +318,84 @@ fn eight_bit_export_name() {
         "{test}: expected a fatal error; stderr:\n{}",
         o.ours_err()
     );
+    let err = o.ours_err();
     assert!(
-        o.ours_err().starts_with("depmod: FATAL: "),
-        "{test}: stderr:\n{}",
-        o.ours_err()
+        err.starts_with("depmod: FATAL: cannot write modules.symbols.bin: ")
+            && err.contains(r#"key "symbol:ns\xe9rov_plain_fn" has the byte 0xe9 at offset 9"#)
+            && err.ends_with(&format!(
+                "; the entry comes from module nsprov (<ROOT>/lib/modules/6.1.0-test/{GOOD_MODULE})\n"
+            )),
+        "{test}: stderr:\n{err}"
     );
+}
+
+/// An 8-bit symbol (not UTF-8) exported by `nsprov` and imported by `nsuser`, with `-n`:
+/// kmod matches the import to the export byte for byte (`nsuser` keeps its dependency)
+/// and prints the name as it is.
+#[test]
+fn eight_bit_symbol_resolved_dry_run() {
+    bad_case_with(
+        "eight_bit_symbol_resolved_dry_run",
+        Oracle::Compare,
+        "",
+        &support::args(&["-n", "-v"]),
+        |dir| latin1_symbol(dir, &[GOOD_MODULE, "kernel/drivers/ns/nsuser.ko"]),
+    );
+}
+
+/// An 8-bit import (not UTF-8) that nothing exports, with `-e -F` (a one-line
+/// `System.map`): imports never go into an index, so kmod 30 writes everything and warns
+/// `needs unknown symbol` with the name's byte as it is; so must we, byte for byte.
+#[test]
+fn eight_bit_unknown_import_warned() {
+    bad_case_with(
+        "eight_bit_unknown_import_warned",
+        Oracle::Compare,
+        "",
+        &support::args(&["-e", "-F", "@ROOT@/System.map"]),
+        |dir| {
+            latin1_symbol(dir, &["kernel/drivers/ns/nsuser.ko"]);
+            let root = dir.ancestors().nth(3).expect("the copy's root");
+            std::fs::write(root.join("System.map"), "ffffffff81000000 T _stext\n")
+                .expect("write System.map");
+        },
+    );
+}
+
+/// An 8-bit byte in `modules.builtin` and in an alias of `modules.builtin.modinfo`: kmod
+/// 30's index code reads a negative `char` as a child index there (undefined behaviour: it
+/// wrote a corrupt index and exited 0 on these trees), so only ours is checked. The key
+/// cannot go into the `.bin` index: one fatal line names the artifact, the key and byte,
+/// and the line or built-in module and file it comes from (it once read `module
+/// (modules.builtin.bin)`, with no name); nothing is written.
+#[test]
+fn eight_bit_builtin_entries() {
+    let cases: [(&str, &str, &[u8], &str); 2] = [
+        (
+            "eight_bit_builtin_line",
+            "modules.builtin",
+            b"kernel/drivers/ok.ko\nkernel/drivers/caf\xe9.ko\n",
+            "depmod: FATAL: cannot write modules.builtin.bin: key \"caf\\xe9\" has the byte 0xe9 \
+             at offset 3, which a .bin index cannot hold (keys are 7-bit ASCII without NUL); \
+             the entry comes from line 2 of <ROOT>/lib/modules/6.1.0-test/modules.builtin\n",
+        ),
+        (
+            "eight_bit_builtin_alias",
+            "modules.builtin.modinfo",
+            b"caf.file=x\0caf.alias=pci:v\xe9*\0",
+            "depmod: FATAL: cannot write modules.builtin.alias.bin: key \"pci:v\\xe9*\" has the \
+             byte 0xe9 at offset 5, which a .bin index cannot hold (keys are 7-bit ASCII without \
+             NUL); the entry comes from an alias of the built-in module caf in \
+             <ROOT>/lib/modules/6.1.0-test/modules.builtin.modinfo\n",
+        ),
+    ];
+    for (test, file, contents, want) in cases {
+        let o = bad_case(test, Oracle::OursOnly, "", |dir| {
+            std::fs::write(dir.join(file), contents).expect("write")
+        });
+        assert_eq!(o.ours.code, Some(1), "{test}");
+        assert_eq!(o.ours_err(), want, "{test}");
+    }
 }
 
 /// FIFOs and devices where modules belong, directly and through symlinks (a FIFO named

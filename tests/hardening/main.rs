@@ -28,7 +28,7 @@
 //! run fails and nothing is written.
 //!
 //! **Hostile input is bounded** (`decompression_bombs`, `absurd_elf_headers`,
-//! `megabyte_symbol_name`, `hostile_policies`): each run under `RLIMIT_DATA` (so an
+//! `sparse_read_allocation_fails_per_module`, `megabyte_symbol_name`, `hostile_policies`): each run under `RLIMIT_DATA` (so an
 //! unbounded allocation would abort the process) ends in a clear message naming the file,
 //! within seconds.
 
@@ -714,6 +714,44 @@ fn absurd_elf_headers() {
         )),
         "{err}"
     );
+}
+
+/// An uncompressed module whose `.symtab` is 300 MiB (a sparse file of 301 MiB, within
+/// `--max-module-size`) under a 256 MiB data limit: the sparse reader's buffer cannot be
+/// allocated. It once grew with `resize` and the process aborted (`memory allocation of
+/// ... failed`); now the module is unreadable with kmod's ENOMEM text and the run goes on.
+#[test]
+fn sparse_read_allocation_fails_per_module() {
+    let t = Tree::new(TREE);
+    let mut m = std::fs::read(t.moddir().join("kernel/drivers/devices/devtbl.ko")).unwrap();
+    let (h, _) = section_headers(&m)
+        .into_iter()
+        .find(|&(_, ty)| ty == SHT_SYMTAB)
+        .unwrap();
+    let off = (m.len() as u64).next_multiple_of(4096);
+    let size: u64 = 300 << 20; // a whole number of 24-byte symbols
+    m[h + 24..h + 32].copy_from_slice(&off.to_le_bytes());
+    m[h + 32..h + 40].copy_from_slice(&size.to_le_bytes());
+    let bad = t.moddir().join("kernel/big");
+    std::fs::create_dir_all(&bad).unwrap();
+    let p = bad.join("bigsym.ko");
+    std::fs::write(&p, &m).unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&p)
+        .unwrap()
+        .set_len(off + size + 4096)
+        .unwrap();
+    let err = bounded_run(&t, &[]);
+    assert!(
+        err.contains(&format!(
+            "failed to load symbols from {}: Cannot allocate memory",
+            p.display()
+        )),
+        "{err}"
+    );
+    let dep = std::fs::read_to_string(t.moddir().join("modules.dep")).unwrap();
+    assert!(dep.contains("kernel/big/bigsym.ko:"), "{dep}");
 }
 
 #[test]

@@ -4,7 +4,8 @@
 //!   (`tests/plugins/wat/`, no wasm toolchain needed): trap, fuel, deadline, memory
 //!   (growth and initial size), stack, forbidden and WASI imports, a mistyped `log`,
 //!   malformed output, an invalid level, output over the cap or outside memory, an
-//!   allocation failure, another ABI version, a missing export, garbage bytes, a sha256
+//!   allocation failure, another ABI version, a missing export, garbage bytes, a 64-bit
+//!   memory, compiling past `timeout-ms`, a sha256
 //!   mismatch and a missing file. Each becomes `plugin-failed`/`plugin-refused` naming
 //!   the plugin and the reason; the run goes on; the policy decides the level.
 //! - **Findings**: a well-behaved WAT plugin's finding in every output format, levelled by
@@ -199,6 +200,12 @@ const FAILURES: &[(&str, &str, &str, &str)] = &[
         "",
         "plugin-refused",
         "does not export `modpolicy_check`",
+    ),
+    (
+        "memory64.wat",
+        "",
+        "plugin-refused",
+        "its memory `memory` is a 64-bit memory (memory64); a plugin is a wasm32 module",
     ),
     (
         "garbage.wasm",
@@ -910,8 +917,8 @@ fn memory_above_what_wasm32_addresses_is_refused() {
 
 /// A module defining more functions than `MAX_FUNCTIONS` is refused before compiling
 /// (200,000 took 20 s and 1.25 GB to compile).
-#[test]
-fn too_many_functions_are_refused_before_compiling() {
+/// A module of `n` empty functions `() -> ()`, nothing exported.
+fn many_functions(n: u64) -> Vec<u8> {
     fn leb(mut v: u64, out: &mut Vec<u8>) {
         loop {
             let b = (v & 0x7f) as u8;
@@ -928,7 +935,6 @@ fn too_many_functions_are_refused_before_compiling() {
         leb(body.len() as u64, out);
         out.extend_from_slice(body);
     }
-    let n = modpolicy::plugin::host::MAX_FUNCTIONS + 1;
     let mut w = b"\0asm\x01\0\0\0".to_vec();
     section(1, &[1, 0x60, 0, 0], &mut w); // one type: () -> ()
     let mut funcs = Vec::new();
@@ -941,6 +947,13 @@ fn too_many_functions_are_refused_before_compiling() {
         code.extend_from_slice(&[2, 0, 0x0b]); // size 2: no locals, end
     }
     section(10, &code, &mut w);
+    w
+}
+
+#[test]
+fn too_many_functions_are_refused_before_compiling() {
+    let n = modpolicy::plugin::host::MAX_FUNCTIONS + 1;
+    let w = many_functions(n);
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("many-functions.wasm");
     std::fs::write(&file, &w).unwrap();
@@ -956,6 +969,43 @@ fn too_many_functions_are_refused_before_compiling() {
             .contains(&format!("defines {n} functions, more than the limit")),
         "{f:#}"
     );
+    assert!(t0.elapsed() < std::time::Duration::from_secs(20));
+}
+
+/// A module whose compilation takes longer than its `timeout-ms` is refused, naming the
+/// limit, and the run goes on (the deadline covers compiling, not only running): 40,000
+/// empty functions (within `MAX_FUNCTIONS`) take seconds to compile, the limit is 20 ms.
+#[test]
+fn compiling_past_the_time_limit_is_refused() {
+    let n: u64 = 40_000;
+    assert!(n <= modpolicy::plugin::host::MAX_FUNCTIONS);
+    let w = many_functions(n);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("slow-to-compile.wasm");
+    std::fs::write(&file, &w).unwrap();
+    let p = policy(
+        dir.path(),
+        &[
+            ("slow", &file, "    timeout-ms 20"),
+            ("count", &wat("count.wat"), ""),
+        ],
+        "",
+    );
+    let t0 = std::time::Instant::now();
+    let (out, v) = check_json(&p, &clean_tree(), &[]);
+    let f = about(&v, "slow");
+    assert_eq!(f["code"], "plugin-refused", "{f:#}");
+    assert_eq!(
+        f["message"].as_str().unwrap(),
+        "plugin slow was not run: compiling it took longer than its time limit of 20 ms",
+        "{f:#}"
+    );
+    assert_eq!(
+        about(&v, "count")["code"],
+        "count/modules",
+        "the run went on"
+    );
+    assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(t0.elapsed() < std::time::Duration::from_secs(20));
 }
 

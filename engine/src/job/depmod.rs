@@ -17,6 +17,7 @@ use crate::emit::depmod::{
     Flavor, Message, RenderInput, Rendered, Resolved,
 };
 use crate::graph::{ExportGraph, Provider};
+use crate::load::elf::name_bytes;
 use crate::load::walk::{strerror, Extensions};
 use crate::load::Limits;
 use crate::policy::engine::PolicyEngine;
@@ -335,32 +336,27 @@ fn decide(
             match r.provider {
                 None => {
                     if errsyms && !imp.weak {
-                        log.warn_into(
+                        log.warn_into_raw(
                             &mut warnings,
-                            format_args!("{} needs unknown symbol {}", m.source.path, imp.name),
+                            format_args!("{} needs unknown symbol ", m.source.path),
+                            &name_bytes(&imp.name),
                         );
                     }
                 }
                 Some(p) => {
                     if check_crcs && errsyms && !imp.weak && r.provider_crc != imp.crc {
-                        log.warn_into(
+                        log.warn_into_raw(
                             &mut warnings,
-                            format_args!(
-                                "{} disagrees about version of symbol {}",
-                                m.source.path, imp.name
-                            ),
+                            format_args!("{} disagrees about version of symbol ", m.source.path),
+                            &name_bytes(&imp.name),
                         );
                     }
                     if let Provider::Module(id) = p {
                         if log.verbose >= 1 && !announced.contains(&id) {
                             announced.push(id);
-                            let _ = writeln!(
-                                lines,
-                                "{} needs \"{}\": {}",
-                                m.source.path,
-                                imp.name,
-                                graph.module(id).source.path
-                            );
+                            let _ = write!(lines, "{} needs \"", m.source.path);
+                            lines.extend_from_slice(&name_bytes(&imp.name));
+                            let _ = writeln!(lines, "\": {}", graph.module(id).source.path);
                         }
                     }
                 }

@@ -96,6 +96,13 @@ impl<'s> Log<'s> {
     pub fn warn_into(&self, buf: &mut Vec<u8>, m: std::fmt::Arguments<'_>) {
         let _ = writeln!(buf, "{}: WARNING: {m}", self.prog);
     }
+    /// [`Log::warn_into`] for a message ending in bytes that may not be text (a symbol
+    /// name as the module spells it, which kmod prints as it is).
+    pub fn warn_into_raw(&self, buf: &mut Vec<u8>, m: std::fmt::Arguments<'_>, raw: &[u8]) {
+        let _ = write!(buf, "{}: WARNING: {m}", self.prog);
+        buf.extend_from_slice(raw);
+        buf.push(b'\n');
+    }
     /// Lines already formatted (each ending in a newline), as given.
     pub fn write_lines(&self, lines: &[u8]) {
         if !lines.is_empty() {

@@ -323,25 +323,18 @@ pub fn load_tree(
         })
         .unzip();
     tracing::debug!(elapsed = ?super::elapsed(), "modules read");
-    let mut fatal_module: Option<String> = None;
     let mut read_errors = std::collections::HashMap::new();
     let modules = sources
         .into_iter()
         .zip(images)
         .map(|(s, r)| {
             let r = r.map_err(|e| {
-                if e.is_fatal_for_indexes() && fatal_module.is_none() {
-                    fatal_module = Some(format!("{}: {e}", s.path));
-                }
                 read_errors.insert(s.path.clone(), e.to_string());
                 e.kmod_reason()
             });
             (s, r)
         })
         .collect();
-    if let Some(m) = fatal_module {
-        return Err(Stop::Fatal(m));
-    }
     let graph = crate::util::timed("graph", || {
         ExportGraph::build(GraphInput {
             modules,

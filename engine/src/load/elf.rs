@@ -39,7 +39,7 @@ pub enum ExportKind {
 /// One exported symbol.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Export {
-    /// The symbol name (UTF-8; see `export_name`).
+    /// The symbol name (bytes that are not UTF-8 carried as [`name_from_bytes`] says).
     pub name: Name,
     /// The CRC (kmod reads it as a 64-bit value; 0 when the module has no CRCs).
     pub crc: u64,
@@ -158,14 +158,6 @@ pub enum ElfError {
     /// An ELF file whose structure is broken (truncated, offsets past the end, ...).
     #[error("malformed ELF: {0}")]
     Malformed(String),
-    /// An export name that is not UTF-8 (its key could not be stored in an index).
-    #[error("export name {name:?} has the byte 0x{byte:02x}, which is not UTF-8 text")]
-    BadSymbolName {
-        /// The name, lossily decoded for display.
-        name: String,
-        /// The first offending byte.
-        byte: u8,
-    },
 }
 
 fn malformed(e: object::read::Error) -> ElfError {
@@ -268,28 +260,71 @@ fn cstr_at(bytes: &[u8], off: usize) -> Option<&[u8]> {
     Some(&rest[..end])
 }
 
-/// An export's name. Any UTF-8 text is kept as it is: whether it can be stored is the
-/// index's decision (kmod 34 refuses a key outside 7-bit ASCII in a `.bin` index; `-n`
-/// writes none). A name that is not UTF-8 cannot be carried through to the artifacts
-/// byte for byte, so it is refused here, naming the byte.
-fn export_name(raw: &[u8]) -> Result<Name, ElfError> {
-    match std::str::from_utf8(raw) {
-        Ok(s) => Ok(s.into()),
-        Err(e) => Err(ElfError::BadSymbolName {
-            name: String::from_utf8_lossy(raw).into_owned(),
-            byte: raw[e.valid_up_to()],
-        }),
-    }
+/// Byte `b` (0x80..=0xFF) of a name that is not UTF-8 text is carried in a [`Name`] as
+/// the character U+10FF00 + `b` (Unicode's last private-use block), see [`name_from_bytes`].
+const RAW_BYTE_BASE: u32 = 0x10_FF00;
+
+/// Every character standing for a raw byte, and only those, encodes with a lead byte
+/// 0xF4 (all characters from U+100000 on do): a name without that byte is its own text.
+const RAW_LEAD: u8 = 0xF4;
+
+/// Whether `c` is one of the characters [`name_from_bytes`] uses for raw bytes.
+fn is_raw_byte_char(c: char) -> bool {
+    (RAW_BYTE_BASE + 0x80..=RAW_BYTE_BASE + 0xFF).contains(&u32::from(c))
 }
 
-/// An import's name: never refused (no import goes into an index; kmod reads any
-/// bytes). UTF-8 is kept as it is; other bytes become U+FFFD, which changes only how
-/// such a name is printed (`-e` warnings) and lets it match no export.
-fn import_name(raw: &[u8]) -> Name {
-    match std::str::from_utf8(raw) {
-        Ok(s) => s.into(),
-        Err(_) => Name::from_utf8_lossy(raw),
+/// A symbol name read from a module, kept losslessly although [`Name`] is text.
+///
+/// kmod handles names as bytes: an 8-bit name that is not UTF-8 is exported, matched by
+/// its importers and printed as it is. Such a name is carried here with each byte that
+/// is not part of UTF-8 text as the private-use character U+10FF00 + byte (and, so that
+/// nothing is ambiguous, each of those characters found as text in a name as its four
+/// bytes, the same way). [`name_bytes`] gives the bytes back; names compare equal exactly
+/// when their bytes do. Valid UTF-8 without such characters (every real name) is kept as
+/// it is, at the cost of one scan. Whether a name can be stored is the index's decision
+/// (a `.bin` key must be 7-bit ASCII; `-n` writes none).
+pub fn name_from_bytes(raw: &[u8]) -> Name {
+    if let Ok(s) = std::str::from_utf8(raw) {
+        if memchr::memchr(RAW_LEAD, raw).is_none() {
+            return s.into();
+        }
     }
+    let push_raw = |out: &mut String, b: u8| {
+        out.push(char::from_u32(RAW_BYTE_BASE + u32::from(b)).unwrap_or('\u{fffd}'));
+    };
+    let mut out = String::with_capacity(raw.len() * 2);
+    for chunk in raw.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            if is_raw_byte_char(c) {
+                for &b in c.encode_utf8(&mut [0; 4]).as_bytes() {
+                    push_raw(&mut out, b);
+                }
+            } else {
+                out.push(c);
+            }
+        }
+        for &b in chunk.invalid() {
+            push_raw(&mut out, b);
+        }
+    }
+    out.into()
+}
+
+/// The bytes of a name made by [`name_from_bytes`] (borrowed unless it carries raw
+/// bytes): what kmod writes to `modules.symbols`, an index key, or a warning.
+pub fn name_bytes(name: &str) -> std::borrow::Cow<'_, [u8]> {
+    if memchr::memchr(RAW_LEAD, name.as_bytes()).is_none() {
+        return std::borrow::Cow::Borrowed(name.as_bytes());
+    }
+    let mut out = Vec::with_capacity(name.len());
+    for c in name.chars() {
+        if is_raw_byte_char(c) {
+            out.push((u32::from(c) - RAW_BYTE_BASE) as u8);
+        } else {
+            out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 fn pod_slice<T: Pod>(bytes: &[u8]) -> Option<&[T]> {
@@ -412,7 +447,7 @@ fn parse_generic<'d, Elf: FileHeader<Endian = Endianness>, R: ReadRef<'d>>(
                     read_crc::<Elf, R>(&sections, endian, data, shndx as usize, value, missing)
                 };
                 img.exports.push(Export {
-                    name: export_name(export)?,
+                    name: name_from_bytes(export),
                     crc,
                     has_crc: true,
                     kind: ExportKind::Unknown,
@@ -449,7 +484,7 @@ fn parse_generic<'d, Elf: FileHeader<Endian = Endianness>, R: ReadRef<'d>>(
             let mut crcs: HashMap<Name, u64> =
                 img.exports.drain(..).map(|e| (e.name, e.crc)).collect();
             for name in object_exports {
-                let name = export_name(name)?;
+                let name = name_from_bytes(name);
                 let crc = crcs.remove(&name);
                 img.exports.push(Export {
                     name,
@@ -461,7 +496,7 @@ fn parse_generic<'d, Elf: FileHeader<Endian = Endianness>, R: ReadRef<'d>>(
             }
         } else if img.exports.is_empty() {
             if let Some((_, ks)) = ksymtab_strings {
-                img.exports = fallback_exports(ks)?;
+                img.exports = fallback_exports(ks);
             }
         }
         if !ksymtab.is_empty() {
@@ -492,14 +527,14 @@ fn parse_generic<'d, Elf: FileHeader<Endian = Endianness>, R: ReadRef<'d>>(
                 }
             }
             for e in &mut img.exports {
-                if let Some((kind, ns)) = ksymtab.get(e.name.as_bytes()) {
+                if let Some((kind, ns)) = ksymtab.get(&*name_bytes(&e.name)) {
                     e.kind = *kind;
                     e.namespace = ns.clone();
                 }
             }
         }
     } else if let Some((_, ks)) = ksymtab_strings {
-        img.exports = fallback_exports(ks)?;
+        img.exports = fallback_exports(ks);
     }
 
     // Imports.
@@ -560,7 +595,7 @@ fn parse_generic<'d, Elf: FileHeader<Endian = Endianness>, R: ReadRef<'d>>(
                 None => (0, false),
             };
             img.imports.push(Import {
-                name: import_name(name),
+                name: name_from_bytes(name),
                 crc,
                 has_crc,
                 weak: sym.st_bind() == elf::STB_WEAK,
@@ -572,7 +607,7 @@ fn parse_generic<'d, Elf: FileHeader<Endian = Endianness>, R: ReadRef<'d>>(
         for (name, crc, used) in &vers {
             if !used {
                 img.imports.push(Import {
-                    name: import_name(name),
+                    name: name_from_bytes(name),
                     crc: *crc,
                     has_crc: true,
                     weak: false,
@@ -625,17 +660,15 @@ fn read_crc<'d, Elf: FileHeader<Endian = Endianness>, R: ReadRef<'d>>(
     }
 }
 
-fn fallback_exports(ks: &[u8]) -> Result<Vec<Export>, ElfError> {
+fn fallback_exports(ks: &[u8]) -> Vec<Export> {
     ks.split(|&b| b == 0)
         .filter(|s| !s.is_empty())
-        .map(|s| {
-            Ok(Export {
-                name: export_name(s)?,
-                crc: 0,
-                has_crc: false,
-                kind: ExportKind::Unknown,
-                namespace: None,
-            })
+        .map(|s| Export {
+            name: name_from_bytes(s),
+            crc: 0,
+            has_crc: false,
+            kind: ExportKind::Unknown,
+            namespace: None,
         })
         .collect()
 }
@@ -741,13 +774,46 @@ mod tests {
 
     #[test]
     fn fallback_split() {
-        let e = fallback_exports(b"\0foo\0\0bar\0baz").unwrap();
+        let e = fallback_exports(b"\0foo\0\0bar\0baz");
         let n: Vec<&str> = e.iter().map(|e| &*e.name).collect();
         assert_eq!(n, ["foo", "bar", "baz"]);
-        assert!(fallback_exports(b"ok\0b\xe9d\0").is_err());
+        // A Latin-1 byte is kept (kmod reads bytes); UTF-8 text is kept as text.
         assert_eq!(
-            &*fallback_exports("ok\0b\u{e9}d\0".as_bytes()).unwrap()[1].name,
+            &*name_bytes(&fallback_exports(b"ok\0b\xe9d\0")[1].name),
+            b"b\xe9d"
+        );
+        assert_eq!(
+            &*fallback_exports("ok\0b\u{e9}d\0".as_bytes())[1].name,
             "b\u{e9}d"
         );
+    }
+
+    /// Names are carried losslessly: the bytes come back, equal names have equal bytes,
+    /// and text (including the private-use characters used for raw bytes) stays apart
+    /// from raw bytes.
+    #[test]
+    fn names_keep_their_bytes() {
+        let marker = "\u{10ffe9}".as_bytes();
+        let cases: [&[u8]; 8] = [
+            b"plain",
+            "caf\u{e9}".as_bytes(),
+            b"caf\xe9",
+            b"\xff\xfe\x80",
+            marker,
+            b"\xf4\x8f\xbf",
+            b"a\xc3",
+            b"",
+        ];
+        let names: Vec<Name> = cases.iter().map(|c| name_from_bytes(c)).collect();
+        for (c, n) in cases.iter().zip(&names) {
+            assert_eq!(&*name_bytes(n), *c, "{c:x?}");
+        }
+        for (i, a) in names.iter().enumerate() {
+            for (j, b) in names.iter().enumerate() {
+                assert_eq!(a == b, i == j, "{a:?} {b:?}");
+            }
+        }
+        assert!(matches!(name_bytes("plain"), std::borrow::Cow::Borrowed(_)));
+        assert_eq!(&*name_from_bytes("caf\u{e9}".as_bytes()), "caf\u{e9}");
     }
 }

@@ -67,11 +67,6 @@ impl ModuleError {
             ModuleError::TooLarge { .. } => "File too large".into(),
         }
     }
-
-    /// Whether kmod would keep going (list the module without symbols) rather than stop.
-    pub fn is_fatal_for_indexes(&self) -> bool {
-        matches!(self, ModuleError::Elf(elf::ElfError::BadSymbolName { .. }))
-    }
 }
 
 /// libkmod reads this many bytes (xz's magic, the longest it knows) before anything
@@ -163,7 +158,14 @@ fn read_attempt(
         }
         // The sparse reader holds at most the file's size: covered up front.
         grant.cover(len)?;
-        let img = read_sparse(file, &mut sp);
+        // A buffer that could not be allocated is the budget's `NoMemory`, so the read is
+        // tried again holding the budget's turn, as for a compressed module.
+        let img = read_sparse(file, &mut sp).map_err(|e| match e {
+            ModuleError::Io(io) if io.raw_os_error() == Some(libc::ENOMEM) => {
+                compress::DecompressError::NoMemory { bytes: len }.into()
+            }
+            e => e,
+        });
         // Keep a small buffer for the next module; give a large one back at once.
         sp.shrink(KEEP_BUFFER);
         img

@@ -65,6 +65,11 @@ impl SparseFile {
         }
         let n = (end - off) as usize;
         let start = self.buf.len().next_multiple_of(16);
+        // Memory that cannot be had fails this module with ENOMEM (as kmod reports it),
+        // never aborts the run: `resize` alone would.
+        self.buf
+            .try_reserve((start + n).saturating_sub(self.buf.len()))
+            .map_err(|_| io::Error::from_raw_os_error(libc::ENOMEM))?;
         self.buf.resize(start + n, 0);
         file.read_exact_at(&mut self.buf[start..], off)?;
         self.ranges.push((off, n as u64, start));

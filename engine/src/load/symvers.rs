@@ -150,7 +150,8 @@ pub fn kmod_symvers(
 ) -> Vec<KernelSymbol> {
     let mut out = Vec::new();
     for (i, raw) in text.split(|&b| b == b'\n').enumerate() {
-        let s = String::from_utf8_lossy(raw);
+        // Names keep their bytes, as kmod reads them (see `elf::name_from_bytes`).
+        let s = super::elf::name_from_bytes(raw);
         let mut toks = s.split([' ', '\t']).filter(|t| !t.is_empty());
         let (Some(crc), Some(name), Some(place)) = (toks.next(), toks.next(), toks.next()) else {
             continue;

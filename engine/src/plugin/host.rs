@@ -272,8 +272,14 @@ pub fn check_before_compiling(bytes: &[u8]) -> Result<(), String> {
 fn check_memory(module: &Module) -> Result<(), String> {
     for e in module.exports() {
         if let wasmtime::ExternType::Memory(m) = e.ty() {
+            if m.is_64() {
+                return Err(format!(
+                    "its memory `{}` is a 64-bit memory (memory64); a plugin is a wasm32 module with a 32-bit memory",
+                    e.name()
+                ));
+            }
             let max = m.maximum().unwrap_or(0).max(m.minimum());
-            if m.is_64() || max > MAX_PAGES {
+            if max > MAX_PAGES {
                 return Err(format!(
                     "its memory `{}` may grow to {max} pages of 64 KiB, more than the 4 GiB a wasm32 plugin can address",
                     e.name()

@@ -22,7 +22,9 @@ use std::path::{Path, PathBuf};
 
 /// How deep `include`s may nest.
 pub const MAX_INCLUDE_DEPTH: usize = 16;
-/// The largest policy file accepted.
+/// The largest policy file accepted. Loading is linear, about 0.47 s of CPU per MiB of
+/// rules (7.5 s at this limit; measured in `policies/README.md`): kept this high for
+/// generated policies of 100,000 rules (about 6 MB).
 pub const MAX_POLICY_SIZE: u64 = 16 << 20;
 
 /// Every problem found while loading a policy.

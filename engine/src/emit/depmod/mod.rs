@@ -16,6 +16,7 @@
 
 use crate::graph::{ExportGraph, Provider};
 use crate::index::{IndexBuilder, Layout};
+use crate::load::elf::name_bytes;
 use crate::load::order::parse_builtin_modinfo;
 use crate::resolve::depsort::transitive_deps;
 use crate::resolve::Resolution;
@@ -52,19 +53,50 @@ pub enum Message {
     Error(String),
 }
 
-/// A rendering failure that must stop the run (nothing is written).
+/// A rendering failure that must stop the run (nothing is written): the artifact, what
+/// it cannot hold, and the input the entry comes from, e.g. `cannot write
+/// modules.builtin.bin: key "caf\xe9" has the byte 0xe9 at offset 3, which a .bin index
+/// cannot hold (...); the entry comes from line 2 of /lib/modules/V/modules.builtin`.
 #[derive(Debug, thiserror::Error)]
-#[error("{artifact}: module {module} ({path}): {source}")]
+#[error("cannot write {artifact}: {source}; the entry comes from {origin}")]
 pub struct EmitError {
     /// The artifact being built.
     pub artifact: &'static str,
-    /// The module whose data could not be stored.
-    pub module: String,
-    /// Its file.
-    pub path: String,
+    /// Where the entry comes from: `module NAME (PATH)`, or a line or record of a
+    /// companion file, named with its path.
+    pub origin: String,
     /// Why.
     #[source]
     pub source: crate::index::IndexError,
+}
+
+/// Where an index entry comes from, for an [`EmitError`].
+#[derive(Clone, Copy)]
+enum Origin<'a> {
+    /// The module at this index of the graph.
+    Module(usize),
+    /// Line `n` (from 1) of `modules.builtin`.
+    BuiltinLine(usize),
+    /// An alias of this built-in module in `modules.builtin.modinfo`.
+    BuiltinModinfo(&'a str),
+}
+
+impl Origin<'_> {
+    fn describe(self, input: &RenderInput<'_>) -> String {
+        match self {
+            Origin::Module(m) => match input.graph.modules.get(m) {
+                Some(md) => format!("module {} ({})", md.name(), md.source.path),
+                None => format!("module #{m}"),
+            },
+            Origin::BuiltinLine(n) => {
+                format!("line {n} of {}/modules.builtin", input.dirname)
+            }
+            Origin::BuiltinModinfo(name) => format!(
+                "an alias of the built-in module {name} in {}/modules.builtin.modinfo",
+                input.dirname
+            ),
+        }
+    }
 }
 
 /// The raw companion files.
@@ -197,7 +229,7 @@ impl Part {
         input: &RenderInput<'_>,
         idx: &mut IndexBuilder,
         artifact: &'static str,
-        m: Option<usize>,
+        origin: Origin<'_>,
         key: &[u8],
         value: &[u8],
         prio: u32,
@@ -214,21 +246,11 @@ impl Part {
                 }
                 Ok(())
             }
-            Err(source) => {
-                let (module, path) = match m.and_then(|m| input.graph.modules.get(m)) {
-                    Some(md) => (md.name().to_string(), md.source.path.clone()),
-                    None => (
-                        String::from_utf8_lossy(value).into_owned(),
-                        artifact.to_string(),
-                    ),
-                };
-                Err(EmitError {
-                    artifact,
-                    module,
-                    path,
-                    source,
-                })
-            }
+            Err(source) => Err(EmitError {
+                artifact,
+                origin: origin.describe(input),
+                source,
+            }),
         }
     }
 }
@@ -364,7 +386,7 @@ fn render_dep(input: &RenderInput<'_>, resolved: &Resolved<'_>) -> Result<Part, 
                 input,
                 &mut idx,
                 "modules.dep.bin",
-                Some(i),
+                Origin::Module(i),
                 m.name().as_bytes(),
                 line,
                 i as u32,
@@ -420,7 +442,7 @@ fn render_alias_bin(input: &RenderInput<'_>) -> Result<Part, EmitError> {
                     input,
                     &mut idx,
                     "modules.alias.bin",
-                    Some(i),
+                    Origin::Module(i),
                     &k,
                     name.as_bytes(),
                     i as u32,
@@ -472,17 +494,19 @@ fn render_symbols(input: &RenderInput<'_>, choices: &Resolution) -> Result<Part,
     let g = input.graph;
     let mut part = Part::default();
     // Module-owned table entries, in kmod's 2048-bucket hash order.
-    let mut owned: Vec<(&str, usize)> = Vec::new();
+    // Names as the module spells them (bytes that are not UTF-8 included, as kmod
+    // hashes and writes them).
+    let mut owned: Vec<(std::borrow::Cow<'_, [u8]>, usize)> = Vec::new();
     for (name, provider) in choices.providers(g) {
         if let Provider::Module(id) = provider.provider {
-            owned.push((name, id.index()));
+            owned.push((name_bytes(name), id.index()));
         }
     }
-    hash::sort_in_table_order(&mut owned, 2048, |(n, _)| n.as_bytes());
+    hash::sort_in_table_order(&mut owned, 2048, |(n, _)| n.as_ref());
     let mut sym = b"# Aliases for symbols, used by symbol_request().\n".to_vec();
     for (name, m) in &owned {
         sym.extend_from_slice(b"alias symbol:");
-        sym.extend_from_slice(name.as_bytes());
+        sym.extend_from_slice(name);
         sym.push(b' ');
         sym.extend_from_slice(g.modules[*m].name().as_bytes());
         sym.push(b'\n');
@@ -494,18 +518,18 @@ fn render_symbols(input: &RenderInput<'_>, choices: &Resolution) -> Result<Part,
         for (name, m) in &owned {
             key.clear();
             key.extend_from_slice(b"symbol:");
-            key.extend_from_slice(name.as_bytes());
+            key.extend_from_slice(name);
             let owner = g.modules[*m].name();
             part.insert(
                 input,
                 &mut idx,
                 "modules.symbols.bin",
-                Some(*m),
+                Origin::Module(*m),
                 &key,
                 owner.as_bytes(),
                 *m as u32,
                 "syms",
-                || format!("symbol:{name} {owner}"),
+                || format!("symbol:{} {owner}", String::from_utf8_lossy(name)),
             )?;
         }
         part.files
@@ -530,7 +554,7 @@ fn render_builtin(input: &RenderInput<'_>) -> Result<Part, EmitError> {
         }
         Ok(text) => {
             let mut idx = IndexBuilder::new();
-            for line in text.split_inclusive(|&b| b == b'\n') {
+            for (n, line) in text.split_inclusive(|&b| b == b'\n').enumerate() {
                 if !line.first().is_some_and(|c| c.is_ascii_alphabetic()) {
                     part.messages.push(Message::Error(format!(
                         "Invalid modules.builtin line: {}",
@@ -551,7 +575,7 @@ fn render_builtin(input: &RenderInput<'_>) -> Result<Part, EmitError> {
                     input,
                     &mut idx,
                     "modules.builtin.bin",
-                    None,
+                    Origin::BuiltinLine(n + 1),
                     &k,
                     b"",
                     0,
@@ -586,7 +610,7 @@ fn render_builtin(input: &RenderInput<'_>) -> Result<Part, EmitError> {
                             input,
                             &mut idx,
                             "modules.builtin.alias.bin",
-                            None,
+                            Origin::BuiltinModinfo(&rec.module),
                             &k,
                             rec.module.as_bytes(),
                             0,
