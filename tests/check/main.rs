@@ -24,6 +24,8 @@ mod support;
 #[path = "../reports/schema.rs"]
 mod schema;
 
+mod v6_12;
+
 use modpolicy::diag::Code;
 use serde_json::Value;
 use std::path::{Path, PathBuf};

@@ -103,6 +103,7 @@ pub fn finding(
 pub fn run_check(cx: &CheckContext<'_>, s: &subject::Subject) -> Vec<Finding> {
     let mut v: Vec<Placed> = Vec::new();
     v.extend(license::missing_license(cx, s));
+    v.extend(ns_missing::module_namespace_imports(cx, s));
     v.extend(description::missing_description(cx, s));
     v.extend(exported_twice::exported_twice(cx, s));
     v.extend(undefined::undefined_symbols(cx, s));

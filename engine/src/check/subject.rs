@@ -87,6 +87,44 @@ impl ModuleFacts {
     }
 }
 
+/// The version of the kernel an input was built for, as far as modpost's behaviour
+/// changed with it (major and minor; the rest of the release is ignored).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct KernelVersion {
+    /// E.g. 6.
+    pub major: u32,
+    /// E.g. 12.
+    pub minor: u32,
+}
+
+impl KernelVersion {
+    /// The version of a kernel release (`6.12.118+deb12-amd64`, `6.1.0-47-amd64`, a
+    /// `vermagic`'s first word), or `None` when it does not start with `N.N`.
+    pub fn parse(release: &str) -> Option<KernelVersion> {
+        let (major, rest) = release.split_once('.')?;
+        let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        Some(KernelVersion {
+            major: major.parse().ok()?,
+            minor: rest[..digits].parse().ok()?,
+        })
+    }
+
+    /// Linux 6.16 and later: a `module:<names>` namespace admits the modules it names
+    /// without an import, and importing such a namespace is an error.
+    pub fn has_module_namespaces(self) -> bool {
+        self >= KernelVersion {
+            major: 6,
+            minor: 16,
+        }
+    }
+}
+
+impl std::fmt::Display for KernelVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.major, self.minor)
+    }
+}
+
 /// Everything the checks read besides the graph, its resolution and the policy.
 #[derive(Debug, Clone, Default)]
 pub struct Subject {
@@ -101,12 +139,21 @@ pub struct Subject {
     pub builtin: HashSet<String>,
     /// Per module, per import (the image's import order), where it resolved.
     pub imports: Vec<Vec<Option<Resolved>>>,
+    /// The kernel the input was built for, when known: modpost's rules changed with it
+    /// (`None`: the rules before Linux 6.16).
+    pub kernel_version: Option<KernelVersion>,
 }
 
 /// Names modpost never reports as undefined.
 pub const IGNORED_UNDEFINED: &[&str] = &["__this_module", "_GLOBAL_OFFSET_TABLE_", ".TOC.", "TOC."];
 
 impl Subject {
+    /// Whether `module:` namespaces have their 6.16+ meaning for this input.
+    pub fn module_namespaces(&self) -> bool {
+        self.kernel_version
+            .is_some_and(KernelVersion::has_module_namespaces)
+    }
+
     /// Works out where every import resolved: the graph's choice, else a dump export.
     pub fn resolve_imports(&mut self, graph: &ExportGraph, res: &Resolution) {
         self.imports = graph
@@ -162,5 +209,29 @@ impl Subject {
                 path.rsplit('/').next().unwrap_or(path),
             )),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kernel_versions() {
+        let v = |s| KernelVersion::parse(s).map(|v| (v.major, v.minor));
+        assert_eq!(v("6.12.118+deb12-amd64"), Some((6, 12)));
+        assert_eq!(v("6.1.0-47-cloud-amd64"), Some((6, 1)));
+        assert_eq!(v("6.18"), Some((6, 18)));
+        assert_eq!(v("6.16-rc1"), Some((6, 16)));
+        assert_eq!(v("6"), None);
+        assert_eq!(v("6-1.2"), None);
+        assert_eq!(v("test"), None);
+        assert!(!KernelVersion::parse("6.15.9")
+            .unwrap()
+            .has_module_namespaces());
+        assert!(KernelVersion::parse("6.16.0")
+            .unwrap()
+            .has_module_namespaces());
+        assert!(KernelVersion::parse("7.0").unwrap().has_module_namespaces());
     }
 }

@@ -53,6 +53,11 @@ pub struct CheckArgs {
     /// Missing namespace imports are warnings, not errors (modpost -N).
     #[arg(short = 'N', long = "allow-missing-ns-imports")]
     warn_missing_ns: bool,
+    /// The kernel release whose modpost rules apply (e.g. 6.18.0; `module:` namespaces
+    /// from 6.16). Default: each input's own, from a module's `vermagic`, the tree's
+    /// version, or the kernel build tree of the first `--symvers`.
+    #[arg(long = "kernel-version", value_name = "RELEASE")]
+    kernel_version: Option<String>,
     #[command(flatten)]
     levels: LevelArgs,
     /// Where compiled plugins are cached. Default: $MODPOLICY_PLUGIN_CACHE, else
@@ -83,6 +88,7 @@ fn options(args: &CheckArgs) -> Result<CheckOptions, String> {
             allow_missing_ns_imports: args.warn_missing_ns,
             levels: Vec::new(),
         },
+        kernel_version: args.kernel_version.clone(),
         plugin_cache: if args.no_plugin_cache {
             None
         } else {

@@ -114,6 +114,9 @@ codes! {
     PluginFailed = "plugin-failed", Deny, "a plugin trapped, ran out of fuel or time, exceeded its memory or stack, or returned malformed output";
     /// A plugin was not run: unreadable, wrong sha256, invalid, or not the plugin ABI.
     PluginRefused = "plugin-refused", Deny, "a plugin was not loaded: unreadable, wrong sha256, invalid wasm, forbidden imports or another ABI";
+    /// A module imports a `module:` namespace explicitly (modpost 6.16+:
+    /// `<mod>: explicitly importing namespace "module:..." is not allowed.`).
+    ModuleNamespaceImport = "module-namespace-import", Deny, "a module imports a module: namespace explicitly, which only the modules it names may use, without importing";
 }
 
 impl Code {

@@ -10,11 +10,11 @@
 //! (`KBUILD_EXTRA_SYMBOLS`). Without one, vmlinux's exports are unknown and undefined
 //! symbols are not checked (a note says so).
 
-use super::build::load_build;
+use super::build::{build_kernel_release, load_build};
 use super::log::Log;
 use super::tree::{load_tree, TreeOptions};
 use super::{today, Stop};
-use crate::check::subject::{DumpExport, ModuleFacts, Subject, SymbolInfo};
+use crate::check::subject::{DumpExport, KernelVersion, ModuleFacts, Subject, SymbolInfo};
 use crate::check::CheckContext;
 use crate::diag::{Code, CommandLine, Finding, Level};
 use crate::graph::{ExportGraph, ModuleId};
@@ -44,6 +44,10 @@ pub struct CheckOptions {
     pub levels: CommandLine,
     /// Where compiled plugins are cached (`None`: nowhere, compile afresh).
     pub plugin_cache: Option<PathBuf>,
+    /// The kernel release whose modpost rules apply (`--kernel-version`); `None`: each
+    /// input's own: a module's `vermagic`, the tree's version, or the kernel build tree
+    /// of the first symbol file.
+    pub kernel_version: Option<String>,
 }
 
 /// What `check` found.
@@ -255,10 +259,18 @@ pub fn run(args: &CheckOptions, log: &Log<'_>) -> Result<CheckOutcome, CheckErro
         log.sink().stderr(b"modpolicy check: note: no --symvers: vmlinux's exports are unknown, undefined symbols are not checked\n");
     }
 
+    let forced = match &args.kernel_version {
+        Some(v) => Some(KernelVersion::parse(v).ok_or_else(|| {
+            CheckError::Input(format!(
+                "--kernel-version {v}: not a kernel release (it starts with MAJOR.MINOR, e.g. 6.12.118)"
+            ))
+        })?),
+        None => None,
+    };
     let mut findings: Vec<Finding> = Vec::new();
     let mut unreadable = false;
     for input in &args.inputs {
-        let (graph, search, facts, builtin) = match input {
+        let (graph, search, facts, builtin, release) = match input {
             Input::Tree(root, version) => {
                 let opts = TreeOptions {
                     basedir: root.clone(),
@@ -287,7 +299,19 @@ pub fn run(args: &CheckOptions, log: &Log<'_>) -> Result<CheckOutcome, CheckErro
                     })
                     .collect();
                 let builtin = read_builtin(&Path::new(&tree.dirname).join("modules.builtin"));
-                (tree.graph, tree.search, facts, builtin)
+                let release = tree
+                    .graph
+                    .modules
+                    .iter()
+                    .find_map(|m| m.modinfo(b"vermagic").next())
+                    .and_then(|v| {
+                        String::from_utf8_lossy(v)
+                            .split_whitespace()
+                            .next()
+                            .map(str::to_string)
+                    })
+                    .or_else(|| Some(version.clone()));
+                (tree.graph, tree.search, facts, builtin, release)
             }
             Input::Build(dir) => {
                 let kernel = sv.kernel.as_ref().map(|k| {
@@ -303,17 +327,27 @@ pub fn run(args: &CheckOptions, log: &Log<'_>) -> Result<CheckOutcome, CheckErro
                 for n in &build.notes {
                     log.line(format_args!("modpolicy check: note: {n}"));
                 }
+                let paths: Vec<&str> = build
+                    .graph
+                    .modules
+                    .iter()
+                    .map(|m| m.source.path.as_str())
+                    .collect();
+                let release =
+                    build_kernel_release(dir, &paths, args.symvers.first().map(PathBuf::as_path));
                 (
                     build.graph,
                     Vec::new(),
                     build.facts,
                     read_builtin(&Path::new(dir).join("modules.builtin")),
+                    release,
                 )
             }
         };
         let engine = PolicyEngine::new(&policy, today(), search);
         let res = resolve(&graph, &engine);
         let mut s = subject(&graph, &sv, facts, builtin);
+        s.kernel_version = forced.or_else(|| release.as_deref().and_then(KernelVersion::parse));
         s.resolve_imports(&graph, &res);
         let cx = CheckContext {
             graph: &graph,

@@ -7,10 +7,13 @@
 //! On top of that it reads what modpost knows and kmod ignores: whether an export is
 //! GPL-only (its `__ksymtab_*` section) and its namespace (`__kstrtabns_*`).
 //!
-//! Pre-link objects (`.o`, Linux <= 6.4) are read too, as modpost reads them: their
+//! Pre-link objects (`.o`) are read too, as modpost reads them. Up to Linux 6.4 their
 //! exports are the `__ksymtab_<sym>` labels of the `___ksymtab+<sym>` and
-//! `___ksymtab_gpl+<sym>` sections, which a linked `.ko` never has, so what is read
-//! from a `.ko` is unchanged.
+//! `___ksymtab_gpl+<sym>` sections; from 6.5 on the `__export_symbol_<sym>` labels of
+//! the `.export_symbol` section, each pointing at the licence string (`"GPL"` or `""`)
+//! followed by the namespace string (then, aligned, the relocated address of the symbol,
+//! which modpost does not need to read). A linked `.ko` has neither (kbuild's module
+//! linker script drops `.export_symbol`), so what is read from a `.ko` is unchanged.
 //!
 //! Everything is bounds-checked through the `object` crate: a hostile file gives an
 //! [`ElfError`], never a panic. This module knows nothing of policy or of other modules.
@@ -424,15 +427,14 @@ fn parse_generic<'d, Elf: FileHeader<Endian = Endianness>, R: ReadRef<'d>>(
         let mut ksymtab: HashMap<&[u8], (ExportKind, Option<Name>)> = HashMap::default();
         let mut namespaces: Vec<(&[u8], &Elf::Sym)> = Vec::new();
         let mut object_exports: Vec<&[u8]> = Vec::new();
+        let mut symbol_exports: Vec<Export> = Vec::new();
         for sym in syms.iter().skip(1) {
             // Only `__crc_*`, `__ksymtab_*` and `__kstrtabns_*` matter here: look at the
             // first bytes before finding where the name ends.
             let off = sym.st_name(endian) as usize;
-            if !strs
-                .bytes
-                .get(off..)
-                .is_some_and(|r| r.starts_with(b"__crc_") || r.starts_with(b"__k"))
-            {
+            if !strs.bytes.get(off..).is_some_and(|r| {
+                r.starts_with(b"__crc_") || r.starts_with(b"__k") || r.starts_with(b"__export_")
+            }) {
                 continue;
             }
             let Some(name) = strs.get(off) else {
@@ -476,9 +478,26 @@ fn parse_generic<'d, Elf: FileHeader<Endian = Endianness>, R: ReadRef<'d>>(
                 ksymtab.insert(export, (kind, None));
             } else if let Some(export) = name.strip_prefix(b"__kstrtabns_") {
                 namespaces.push((export, sym));
+            } else if let Some(export) = name.strip_prefix(b"__export_symbol_") {
+                let shndx = sym.st_shndx(endian) as usize;
+                if names.get(shndx).copied() != Some(&b".export_symbol"[..]) {
+                    continue;
+                }
+                let Some(sh) = sections.section(object::SectionIndex(shndx)).ok() else {
+                    continue;
+                };
+                let bytes = sh.data(endian, data).map_err(|_| {
+                    ElfError::Malformed("section .export_symbol could not be read".into())
+                })?;
+                let value: u64 = sym.st_value(endian).into();
+                symbol_exports.push(export_symbol_entry(export, bytes, value)?);
             }
         }
-        if !object_exports.is_empty() {
+        if !symbol_exports.is_empty() {
+            // A 6.5+ pre-link object: its exports are the `.export_symbol` entries, in
+            // symbol-table order; their CRCs are in the build's `.cmd` files, not here.
+            img.exports = symbol_exports;
+        } else if !object_exports.is_empty() {
             // Pre-link object: the exports are the `__ksymtab_<sym>` labels, in symbol
             // table order, as modpost reads them; CRCs only where `__crc_` exists.
             let mut crcs: HashMap<Name, u64> =
@@ -539,7 +558,14 @@ fn parse_generic<'d, Elf: FileHeader<Endian = Endianness>, R: ReadRef<'d>>(
 
     // Imports.
     let mut vers: Vec<(&[u8], u64, bool)> = Vec::new();
-    if let Some((_, v)) = versions {
+    let ext_crcs = section_data(b"__version_ext_crcs")?;
+    let ext_names = section_data(b"__version_ext_names")?;
+    if let (Some((_, crcs)), Some((_, names))) = (ext_crcs, ext_names) {
+        // Extended modversions (Linux 6.14+): the CRCs as 32-bit values, the names
+        // NUL-terminated in the same order. When present they are the module's CRC
+        // list, as the kernel's loader takes them, whether `__versions` exists or not.
+        vers = extended_versions(crcs, names, endian);
+    } else if let Some((_, v)) = versions {
         let (rec, crc_len) = if Elf::is_type_64_sized() {
             (64, 8)
         } else {
@@ -619,6 +645,25 @@ fn parse_generic<'d, Elf: FileHeader<Endian = Endianness>, R: ReadRef<'d>>(
     Ok(img)
 }
 
+/// The `(name, crc, used)` records of extended modversions: one 32-bit CRC per
+/// NUL-terminated name, in order; the shorter of the two lists decides how many.
+fn extended_versions<'a>(
+    crcs: &[u8],
+    names: &'a [u8],
+    endian: Endianness,
+) -> Vec<(&'a [u8], u64, bool)> {
+    let mut out = Vec::with_capacity(crcs.len() / 4);
+    let mut rest = names;
+    for c in crcs.chunks_exact(4) {
+        let Some(end) = memchr::memchr(0, rest) else {
+            break;
+        };
+        out.push((&rest[..end], read_uint(c, endian), false));
+        rest = &rest[end + 1..];
+    }
+    out
+}
+
 fn read_uint(b: &[u8], endian: Endianness) -> u64 {
     match (b.len(), endian) {
         (8, Endianness::Little) => u64::from_le_bytes(b.try_into().expect("8 bytes")),
@@ -658,6 +703,39 @@ fn read_crc<'d, Elf: FileHeader<Endian = Endianness>, R: ReadRef<'d>>(
             u64::MAX
         }
     }
+}
+
+/// The export `name` of a 6.5+ object, from its `.export_symbol` entry at `value` in
+/// `section`: the licence string, then the namespace string. An entry that does not lie
+/// in the section, or whose strings are not terminated in it, is malformed; an unknown
+/// licence reads as not GPL-only (modpost reports it, and so would the build).
+fn export_symbol_entry(name: &[u8], section: &[u8], value: u64) -> Result<Export, ElfError> {
+    let bad = |what: &str| {
+        ElfError::Malformed(format!(
+            ".export_symbol entry of {}: {what}",
+            String::from_utf8_lossy(name)
+        ))
+    };
+    let start = usize::try_from(value)
+        .ok()
+        .filter(|&v| v < section.len())
+        .ok_or_else(|| bad("outside the section"))?;
+    let rest = &section[start..];
+    let lic_end = memchr::memchr(0, rest).ok_or_else(|| bad("licence not terminated"))?;
+    let after = &rest[lic_end + 1..];
+    let ns_end = memchr::memchr(0, after).ok_or_else(|| bad("namespace not terminated"))?;
+    let ns = &after[..ns_end];
+    Ok(Export {
+        name: name_from_bytes(name),
+        crc: 0,
+        has_crc: false,
+        kind: if &rest[..lic_end] == b"GPL" {
+            ExportKind::GplOnly
+        } else {
+            ExportKind::Plain
+        },
+        namespace: (!ns.is_empty()).then(|| Name::from_utf8_lossy(ns)),
+    })
 }
 
 fn fallback_exports(ks: &[u8]) -> Vec<Export> {

@@ -2,7 +2,7 @@
 //!
 //! A module file is mostly code and relocations; what depmod and the checks need (the
 //! section headers, `.symtab`, `.strtab`, `.modinfo`, `__versions`, `__ksymtab_strings`,
-//! `__kcrctab*`) is about a tenth of it. [`SparseFile`] reads those ranges with `pread`
+//! `__kcrctab*`, `.export_symbol`, `__version_ext_*`) is about a tenth of it. [`SparseFile`] reads those ranges with `pread`
 //! into one reusable buffer and serves them to the `object` crate through its
 //! [`ReadRef`] trait; a read of anything not loaded fails like a read past the end, and
 //! the caller can load more and parse again.
@@ -23,6 +23,10 @@ pub const NEEDED_SECTIONS: &[&[u8]] = &[
     b"__ksymtab_strings",
     b"__kcrctab",
     b"__kcrctab_gpl",
+    // 6.5+ pre-link objects' exports; 6.14+ extended modversions.
+    b".export_symbol",
+    b"__version_ext_crcs",
+    b"__version_ext_names",
 ];
 
 /// How many bytes before the section-header table are read with it (kernel modules'

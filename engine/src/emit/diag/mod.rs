@@ -49,12 +49,13 @@ impl Report<'_> {
 
 /// The modpost message a code mirrors, if any: a short id of ours (`U1`: unresolved
 /// symbol, `N1`: missing namespace import, `G1`: GPL-only symbol, `L1`: missing licence,
-/// `D1`: missing description, `X1`: exported twice) for the line Linux 6.1's
-/// `scripts/mod/modpost.c` prints.
+/// `D1`: missing description, `X1`: exported twice, `N2`: explicit import of a
+/// `module:` namespace, 6.16+) for the line Linux's `scripts/mod/modpost.c` prints.
 pub fn modpost_message(code: Code) -> Option<&'static str> {
     Some(match code {
         Code::UndefinedSymbol => "U1",
         Code::MissingNamespaceImport => "N1",
+        Code::ModuleNamespaceImport => "N2",
         Code::GplOnlySymbol => "G1",
         Code::MissingLicense => "L1",
         Code::MissingDescription => "D1",
