@@ -113,6 +113,20 @@ pub fn empty_if_dir<T: Default>(read: std::io::Result<T>) -> std::io::Result<T> 
     }
 }
 
+/// The `%m` of kmod's `Invalid symbol version` message: the errno libkmod left when it
+/// read `DIR/modules.softdep` (checked with kmod 30: missing, a dangling symlink, a loop,
+/// a directory each give their error; a readable file none, `Success`).
+fn kmod_errno_before_symvers(dirname: &str) -> String {
+    use crate::util::fs::{open_input, Accept};
+    match open_input(
+        Path::new(&format!("{dirname}/modules.softdep")),
+        Accept::Regular,
+    ) {
+        Err(e) if e.raw_os_error().is_some() => strerror(&e),
+        _ => "Success".into(),
+    }
+}
+
 /// Loads the tree. `errsyms` is switched off (with kmod's warning) when there are no
 /// vmlinux symbols.
 pub fn load_tree(
@@ -137,9 +151,12 @@ pub fn load_tree(
 
     let kernel: Option<Vec<KernelSymbol>> = if let Some(f) = &opts.symvers {
         match empty_if_dir(crate::load::symvers::read_symbol_file(f)) {
-            Ok(t) => Some(kmod_symvers(&f.display().to_string(), &t, prefix.0, |m| {
-                log.error(&m)
-            })),
+            Ok(t) => {
+                let errno = kmod_errno_before_symvers(&dirname);
+                Some(kmod_symvers(&f.display().to_string(), &t, prefix.0, |m| {
+                    log.error(&format!("{m}: {errno}"))
+                }))
+            }
             Err(e) => {
                 return Err(Stop::Fatal(format!(
                     "could not load {}: {}",
@@ -154,7 +171,8 @@ pub fn load_tree(
                 &f.display().to_string(),
                 &t,
                 prefix.0,
-                |m| log.error(m.trim_end_matches('\n')),
+                // kmod's text ends with the line as read, its newline included.
+                |m| log.error(m.strip_suffix('\n').unwrap_or(&m)),
             )),
             Err(e) => {
                 return Err(Stop::Fatal(format!(

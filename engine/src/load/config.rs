@@ -356,6 +356,14 @@ pub fn load_config(paths: &[PathBuf], kver: &str, msgs: &mut Vec<ConfigMessage>)
     for f in config_files(paths, msgs) {
         match read_config(&f, paths) {
             Ok(text) => parse_config(&f, &text, kver, &mut cfg, msgs),
+            // What the system refused (a dangling symlink, a loop, no permission):
+            // kmod's `fopen` failure, in its words.
+            Err(e) if e.raw_os_error().is_some() => msgs.push(ConfigMessage::Error(format!(
+                "file parse {}: {}",
+                f.display(),
+                super::walk::strerror(&e)
+            ))),
+            // What modpolicy refuses (a FIFO in a directory, a file past the limit).
             Err(e) => msgs.push(ConfigMessage::Error(format!(
                 "could not open '{}': {}",
                 f.display(),

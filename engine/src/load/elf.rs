@@ -167,6 +167,20 @@ fn malformed(e: object::read::Error) -> ElfError {
     ElfError::Malformed(e.to_string())
 }
 
+/// `e_ident[EI_VERSION]`, which kmod does not look at.
+const EI_VERSION: usize = 6;
+
+/// Makes the start of an ELF image (`head`, from file offset 0) readable as kmod reads
+/// it: kmod does not look at `e_ident[EI_VERSION]`, while the `object` crate refuses any
+/// value but `EV_CURRENT`; so the byte is set to `EV_CURRENT`. Called by the readers
+/// where the image's first bytes land ([`super::sparse::SparseFile::load`], the
+/// decompressed image), before anything parses them.
+pub fn accept_any_ident_version(head: &mut [u8]) {
+    if head.len() > EI_VERSION && head.starts_with(b"\x7fELF") {
+        head[EI_VERSION] = elf::EV_CURRENT;
+    }
+}
+
 /// Parses a module image held wholly in memory (already decompressed).
 pub fn parse(data: &[u8]) -> Result<ModuleImage, ElfError> {
     parse_ref(data, &mut Vec::new())

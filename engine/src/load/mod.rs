@@ -195,6 +195,7 @@ fn read_compressed(
     f.take(len).read_to_end(raw)?;
     let raw_cap = raw.capacity() as u64;
     compress::decompress_into(c, raw, limits, data, &mut |n| grant.cover(raw_cap + n))?;
+    elf::accept_any_ident_version(data);
     if data.len() as u64 <= EI_NIDENT {
         return Err(elf::ElfError::NotElf.into());
     }

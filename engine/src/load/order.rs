@@ -74,13 +74,14 @@ pub fn parse_modules_order(text: &[u8]) -> ModulesOrder {
 }
 
 /// Reads `modules.order` from `path` as kmod does, a piece at a time: reading stops at
-/// the first corrupted line (so a gigabyte-long line costs 4 KiB), the file must be a
-/// regular file (a FIFO or a device is an error, never a hang) and at most
-/// [`MAX_ORDER_SIZE`] bytes are read.
+/// the first corrupted line (so a gigabyte-long line costs 4 KiB, and `/dev/zero` one
+/// line), the file must be a regular file or a character device (`/dev/null` is empty,
+/// as for kmod; a FIFO is an error, never a hang) and at most [`MAX_ORDER_SIZE`] bytes
+/// are read.
 pub fn read_modules_order(path: &std::path::Path) -> std::io::Result<ModulesOrder> {
     use crate::util::fs::{open_input, too_large, Accept};
     use std::io::BufRead;
-    let file = open_input(path, Accept::Regular)?;
+    let file = open_input(path, Accept::RegularOrDevice)?;
     let mut r = std::io::BufReader::new(std::io::Read::take(file, MAX_ORDER_SIZE + 1));
     let mut o = ModulesOrder::default();
     let mut buf = Vec::with_capacity(ORDER_LINE_MAX);
@@ -118,14 +119,14 @@ pub fn read_modules_order(path: &std::path::Path) -> std::io::Result<ModulesOrde
     }
 }
 
-/// Reads `modules.builtin` or `modules.builtin.modinfo`: a regular file (a FIFO or a
-/// device is an error, never a hang), at most
+/// Reads `modules.builtin` or `modules.builtin.modinfo`: a regular file or a character
+/// device (`/dev/null` is empty, as for kmod; a FIFO is an error, never a hang), at most
 /// [`MAX_BUILTIN_SIZE`](crate::util::fs::MAX_BUILTIN_SIZE) bytes.
 pub fn read_builtin_file(path: &str) -> std::io::Result<Vec<u8>> {
     use crate::util::fs::{read_input, Accept, MAX_BUILTIN_SIZE};
     read_input(
         std::path::Path::new(path),
-        Accept::Regular,
+        Accept::RegularOrDevice,
         "modules.builtin files",
         MAX_BUILTIN_SIZE,
     )

@@ -76,6 +76,9 @@ impl SparseFile {
             .map_err(|_| io::Error::from_raw_os_error(libc::ENOMEM))?;
         self.buf.resize(start + n, 0);
         file.read_exact_at(&mut self.buf[start..], off)?;
+        if off == 0 {
+            super::elf::accept_any_ident_version(&mut self.buf[start..]);
+        }
         self.ranges.push((off, n as u64, start));
         Ok(())
     }

@@ -140,8 +140,9 @@ fn kmod_strtoull16(tok: &str) -> Option<u64> {
 }
 
 /// Reads `Module.symvers` the way `depmod -E` does: only `vmlinux` lines, three
-/// whitespace-separated fields. Bad CRCs are reported through `warn` with kmod's text
-/// and skipped.
+/// whitespace-separated fields. Bad CRCs are reported through `err` with kmod's text
+/// (`FILE:N Invalid symbol version CRC`, to which kmod appends `: %m`, an errno left by
+/// earlier calls: the caller knows which) and skipped.
 pub fn kmod_symvers(
     file: &str,
     text: &[u8],
@@ -160,10 +161,7 @@ pub fn kmod_symvers(
             continue;
         }
         let Some(crc) = kmod_strtoull16(crc) else {
-            err(format!(
-                "{file}:{} Invalid symbol version {crc}: Success",
-                i + 1
-            ));
+            err(format!("{file}:{} Invalid symbol version {crc}", i + 1));
             continue;
         };
         let name = match (prefix, name.as_bytes().first()) {
@@ -178,9 +176,16 @@ pub fn kmod_symvers(
     out
 }
 
-/// Reads `System.map` the way `depmod -F` does: the text after the second space of each
-/// line; names starting with `__ksymtab_` are exports. Lines with fewer than two spaces
-/// are reported through `err` with kmod's text.
+/// kmod reads `System.map` with `fgets` into a buffer of this many bytes: a longer line
+/// is read as several, each counted as a line of its own.
+const SYSTEM_MAP_LINE_BUFFER: usize = 10240;
+
+/// Reads `System.map` the way `depmod -F` does: line by line as `fgets` gives them (at
+/// most [`SYSTEM_MAP_LINE_BUFFER`] - 1 bytes, the newline included; C strings, so
+/// nothing past a NUL counts), the text after the second space of each; names starting
+/// with `__ksymtab_` are exports (up to the newline). A line with fewer than two spaces
+/// is reported through `err` with kmod's text, which ends with the line as read (its
+/// newline included, then the message's own).
 pub fn kmod_system_map(
     file: &str,
     text: &[u8],
@@ -188,33 +193,34 @@ pub fn kmod_system_map(
     mut err: impl FnMut(String),
 ) -> Vec<KernelSymbol> {
     let mut out = Vec::new();
-    let mut lines: Vec<&[u8]> = text.split(|&b| b == b'\n').collect();
-    if lines.last().is_some_and(|l| l.is_empty()) {
-        lines.pop();
-    }
-    for (i, raw) in lines.into_iter().enumerate() {
-        let mut spaces = raw
-            .iter()
-            .enumerate()
-            .filter(|(_, &b)| b == b' ')
-            .map(|(p, _)| p);
+    let mut rest = text;
+    let mut linenum = 0usize;
+    while !rest.is_empty() {
+        let max = rest.len().min(SYSTEM_MAP_LINE_BUFFER - 1);
+        let len = memchr::memchr(b'\n', &rest[..max]).map_or(max, |n| n + 1);
+        let (chunk, next) = rest.split_at(len);
+        rest = next;
+        linenum += 1;
+        let line = &chunk[..memchr::memchr(0, chunk).unwrap_or(chunk.len())];
+        let mut spaces = memchr::memchr_iter(b' ', line);
         let (Some(_), Some(second)) = (spaces.next(), spaces.next()) else {
             err(format!(
-                "{file}:{}: invalid line: {}\n",
-                i + 1,
-                String::from_utf8_lossy(raw)
+                "{file}:{linenum}: invalid line: {}\n",
+                String::from_utf8_lossy(line)
             ));
             continue;
         };
-        let mut sym = &raw[second + 1..];
+        let mut sym = &line[second + 1..];
         if let (Some(p), Some(&c)) = (prefix, sym.first()) {
             if c == p {
                 sym = &sym[1..];
             }
         }
         if let Some(name) = sym.strip_prefix(b"__ksymtab_") {
+            let name = &name[..memchr::memchr(b'\n', name).unwrap_or(name.len())];
             out.push(KernelSymbol {
-                name: String::from_utf8_lossy(name).into(),
+                // Names keep their bytes, as kmod reads them (see `elf::name_from_bytes`).
+                name: super::elf::name_from_bytes(name).as_str().into(),
                 crc: 0,
             });
         }
@@ -251,13 +257,13 @@ mod tests {
                 crc: 1
             }]
         );
-        assert_eq!(errs, vec!["M:3 Invalid symbol version zz: Success"]);
+        assert_eq!(errs, vec!["M:3 Invalid symbol version zz"]);
     }
 
     #[test]
     fn system_map() {
         let mut errs = vec![];
-        let t = b"ffffffff81000000 T _text\nffffffff82000000 r __ksymtab_printk\nbad\n";
+        let t = b"ffffffff81000000 T _text\nffffffff82000000 r __ksymtab_printk\nbad\nlast";
         let s = kmod_system_map("S", t, None, |e| errs.push(e));
         assert_eq!(
             s,
@@ -266,6 +272,22 @@ mod tests {
                 crc: 0
             }]
         );
-        assert_eq!(errs.len(), 1);
+        // The line as `fgets` read it, its newline included, then the message's own.
+        assert_eq!(
+            errs,
+            ["S:3: invalid line: bad\n\n", "S:4: invalid line: last\n"]
+        );
+        // A line longer than kmod's buffer is read as two lines; a NUL ends a line's text.
+        errs.clear();
+        let long = format!(
+            "{}\n1 2 __ksymtab_a\0b\n",
+            "x".repeat(SYSTEM_MAP_LINE_BUFFER + 5)
+        );
+        let s = kmod_system_map("S", long.as_bytes(), None, |e| errs.push(e));
+        assert_eq!(s.len(), 1);
+        assert_eq!(&*s[0].name, "a");
+        assert_eq!(errs.len(), 2);
+        assert!(errs[0].starts_with("S:1: invalid line: xxx") && errs[0].ends_with("x\n"));
+        assert_eq!(errs[1], "S:2: invalid line: xxxxxx\n\n");
     }
 }

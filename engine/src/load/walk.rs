@@ -12,7 +12,7 @@ use rayon::prelude::*;
 use rustix::fs::{open, Mode, OFlags};
 use std::collections::HashMap;
 use std::os::fd::OwnedFd;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// A module file chosen for a module name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -132,6 +132,25 @@ pub fn discover_with<T: Send>(
     msgs: &mut WalkMessages,
     visit: &(dyn Fn(&FoundFile) -> Option<T> + Sync),
 ) -> Result<Vec<(ModuleSource, Option<T>)>, std::io::Error> {
+    // kmod opens a relative `external` directory from the working directory; its modules'
+    // paths are made absolute (libkmod's `path_make_absolute_cwd`) and still rank as that
+    // external directory's: so the directory is made absolute here, once, for both.
+    let given = cfg;
+    let absolute;
+    let cfg = if cfg.externals.iter().any(|(e, _)| e.is_relative()) {
+        let mut c = cfg.clone();
+        if let Some(cwd) = current_dir_name() {
+            for (e, _) in &mut c.externals {
+                if e.is_relative() {
+                    *e = PathBuf::from(format!("{cwd}/{}", e.to_string_lossy()));
+                }
+            }
+        }
+        absolute = c;
+        &absolute
+    } else {
+        cfg
+    };
     let mut w = Walker {
         dirname,
         cfg,
@@ -144,7 +163,7 @@ pub fn discover_with<T: Send>(
     for ev in scan.dir(rd, dirname, 3) {
         w.apply(ev, true);
     }
-    for (ext, _) in &cfg.externals {
+    for ((ext, _), (named, _)) in cfg.externals.iter().zip(&given.externals) {
         let e = ext.to_string_lossy().into_owned();
         match std::fs::read_dir(&e) {
             Ok(rd) => {
@@ -152,10 +171,13 @@ pub fn discover_with<T: Send>(
                     w.apply(ev, false);
                 }
             }
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
-            Err(err) => w
-                .msgs
-                .push(format!("could not open directory {e}: {}", strerror(&err))),
+            // Reported as kmod reports it (the directory as configured), a missing one
+            // included.
+            Err(err) => w.msgs.push(format!(
+                "could not open directory {}: {}",
+                named.display(),
+                strerror(&err)
+            )),
         }
     }
     let mut v: Vec<(ModuleSource, Option<T>)> = w.found.into_values().collect();
@@ -164,6 +186,26 @@ pub fn discover_with<T: Send>(
     idx.sort_unstable_by(|&a, &b| v[a].0.name.cmp(&v[b].0.name));
     crate::util::permute(&mut v, idx);
     Ok(v)
+}
+
+/// The working directory as glibc's `get_current_dir_name` gives it (which libkmod uses
+/// to make a path absolute): `$PWD` when it is absolute and names the working directory
+/// itself, else `getcwd`.
+fn current_dir_name() -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let here = std::fs::metadata(".").ok()?;
+    if let Ok(pwd) = std::env::var("PWD") {
+        if pwd.starts_with('/') {
+            if let Ok(m) = std::fs::metadata(&pwd) {
+                if m.dev() == here.dev() && m.ino() == here.ino() {
+                    return Some(pwd);
+                }
+            }
+        }
+    }
+    std::env::current_dir()
+        .ok()
+        .map(|p| p.to_string_lossy().into_owned())
 }
 
 /// What the directory scan met, in depth-first `readdir` order.
