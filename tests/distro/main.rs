@@ -10,7 +10,8 @@
 //! - [`system_policy`]: `BASEDIR/usr/lib/modpolicy/policy.d` and
 //!   `BASEDIR/etc/modpolicy/policy.d` (masking, name order, `--policy` on top, a broken
 //!   file stopping the run with nothing written), and `policy show`;
-//! - [`docs`]: the committed man pages and completions are what `generate-docs` writes.
+//! - [`docs`]: the committed man pages and completions are what `generate-docs` writes;
+//! - [`package`]: the Debian maintainer scripts, in a private mount namespace.
 //!
 //! `MODPOLICY_NO_CORPUS=1` skips the comparisons with kmod where it is missing.
 
@@ -20,6 +21,7 @@ mod support;
 mod docs;
 mod link;
 mod moduledir;
+mod package;
 mod system_policy;
 
 use std::path::{Path, PathBuf};
