@@ -70,6 +70,9 @@ fn is_mask(p: &Path) -> bool {
         || std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.len() == 0)
 }
 
+/// A shipped policy file and the administrator's file of the same name that masks it.
+pub type Mask = (PathBuf, PathBuf);
+
 /// The policy files in force, lowest layer first, and the shipped files masked.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Layers {
@@ -77,7 +80,7 @@ pub struct Layers {
     pub files: Vec<LayerFile>,
     /// Each shipped file hidden by the administrator's file of the same name: (shipped,
     /// administrator's).
-    pub masked: Vec<(PathBuf, PathBuf)>,
+    pub masked: Vec<Mask>,
 }
 
 /// The system policy files under `root` (`-b`, or `/`), lowest layer first, followed by
@@ -151,7 +154,7 @@ pub fn effective_layers(
     root: Option<&str>,
     command_line: &[PathBuf],
     kver: &str,
-) -> Result<(Vec<ShownLayer>, Vec<(PathBuf, PathBuf)>), super::Stop> {
+) -> Result<(Vec<ShownLayer>, Vec<Mask>), super::Stop> {
     let layers = policy_layers(root, command_line).map_err(super::Stop::Fatal)?;
     if layers.files.is_empty() {
         return Ok((Vec::new(), layers.masked));
