@@ -40,7 +40,12 @@ pub struct DepmodArgs {
     /// Root directory: modules are read from BASEDIR/lib/modules/VERSION.
     #[arg(short = 'b', long = "basedir", value_name = "BASEDIR")]
     basedir: Option<String>,
-    /// Write the artifacts under OUTDIR/lib/modules/VERSION instead.
+    /// kmod 34 (with `--kmod 34`): read modules from BASEDIR/DIR/VERSION instead of
+    /// BASEDIR/lib/modules/VERSION (a relative DIR is under BASEDIR too).
+    #[arg(short = 'm', long = "moduledir", value_name = "DIR")]
+    moduledir: Option<String>,
+    /// Write the artifacts under OUTDIR/lib/modules/VERSION instead (OUTDIR/DIR/VERSION
+    /// with -m DIR).
     #[arg(short = 'o', long = "outdir", value_name = "OUTDIR")]
     outdir: Option<String>,
     /// Configuration file or directory (repeatable; replaces the default directories).
@@ -104,6 +109,7 @@ pub fn run(args: DepmodArgs) -> ExitCode {
         all: args.all,
         quick: args.quick,
         basedir: args.basedir,
+        moduledir: args.moduledir,
         outdir: args.outdir,
         config: args.config,
         filesyms: args.vmlinux.filesyms,

@@ -16,6 +16,9 @@
 //! `--warn`); `-o/--outdir` is kmod 31's and abbreviates as there. Messages name the
 //! program `depmod`, as kmod's name themselves when it is run as `depmod`.
 //!
+//! With `--kmod 34` the table is kmod 34's: `-m/--moduledir DIR` replaces the deprecated
+//! `-m/--map`.
+//!
 //! `-V` prints what the kmod release being reproduced prints: Debian bookworm's kmod 30
 //! (`kmod version 30` and its feature line `+ZSTD +XZ -ZLIB +LIBCRYPTO -EXPERIMENTAL`),
 //! or with `--kmod 34` kmod 34's (`kmod version 34`, `+ZSTD +XZ -ZLIB +LIBCRYPTO`: meson
@@ -27,7 +30,10 @@ use std::ffi::OsString;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::process::ExitCode;
 
-/// The program name in getopt's messages.
+/// The program name in kmod's own messages (kmod's `program_invocation_short_name`), and
+/// in getopt's when run as `modpolicy depmod`. Run through a link named `depmod`,
+/// getopt's messages name `argv[0]` as invoked (`/usr/sbin/depmod: invalid option`), as
+/// glibc's do.
 const PROG: &str = "depmod";
 
 /// Whether an option takes an argument.
@@ -56,6 +62,16 @@ struct Opt {
     long: Option<&'static str>,
     has_arg: HasArg,
     action: Action,
+    /// The kmod generation that has it: `None` both, `Some(Gen::V30)` kmod 30 only.
+    only: Option<Gen>,
+}
+
+/// Which kmod's option table is read: kmod 30's, or with `--kmod 34` kmod 34's, where
+/// `-m` is `--moduledir DIR` instead of the deprecated `--map`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Gen {
+    V30,
+    V34,
 }
 
 const fn opt(short: u8, long: &'static str, has_arg: HasArg, action: Action) -> Opt {
@@ -64,12 +80,20 @@ const fn opt(short: u8, long: &'static str, has_arg: HasArg, action: Action) -> 
         long: Some(long),
         has_arg,
         action,
+        only: None,
+    }
+}
+
+impl Opt {
+    /// Whether generation `g`'s table has it.
+    fn in_table(&self, g: Gen) -> bool {
+        self.only.is_none_or(|o| o == g)
     }
 }
 
 /// kmod 30's long options in its table order (the order of getopt's "possibilities"),
-/// with kmod 31's `outdir` where kmod 34 has it. `dry-run` has no short letter of its
-/// own (it is `n`).
+/// with kmod 31's `outdir` where kmod 34 has it, and kmod 34's `moduledir` in place of
+/// `map` for `--kmod 34`. `dry-run` has no short letter of its own (it is `n`).
 static KMOD_OPTIONS: &[Opt] = &[
     opt(b'a', "all", HasArg::No, Action::Clap("all")),
     opt(b'A', "quick", HasArg::No, Action::Clap("quick")),
@@ -89,6 +113,7 @@ static KMOD_OPTIONS: &[Opt] = &[
         long: Some("dry-run"),
         has_arg: HasArg::No,
         action: Action::Clap("show"),
+        only: None,
     },
     opt(
         b'P',
@@ -97,7 +122,19 @@ static KMOD_OPTIONS: &[Opt] = &[
         Action::Clap("symbol-prefix"),
     ),
     opt(b'w', "warn", HasArg::No, Action::Clap("warn")),
-    opt(b'm', "map", HasArg::No, Action::Deprecated),
+    Opt {
+        only: Some(Gen::V30),
+        ..opt(b'm', "map", HasArg::No, Action::Deprecated)
+    },
+    Opt {
+        only: Some(Gen::V34),
+        ..opt(
+            b'm',
+            "moduledir",
+            HasArg::Required,
+            Action::Clap("moduledir"),
+        )
+    },
     opt(b'V', "version", HasArg::No, Action::Version),
     opt(b'h', "help", HasArg::No, Action::Help),
 ];
@@ -145,7 +182,13 @@ pub fn rewrite(argv: Vec<OsString>) -> Outcome {
         .collect();
     let mut err = std::io::stderr().lock();
     let mut out = std::io::stdout().lock();
-    match read(&words, &mut err, &mut out) {
+    let invoked = std::path::Path::new(&argv[0]);
+    let getopt_prog = if sub == 1 && invoked.file_name().is_some_and(|n| n == PROG) {
+        invoked.to_string_lossy()
+    } else {
+        PROG.into()
+    };
+    match read(&words, &getopt_prog, &mut err, &mut out) {
         Ok(rest) => {
             let mut v: Vec<OsString> = argv[..=sub].to_vec();
             v.extend(rest.into_iter().map(OsString::from_vec));
@@ -155,17 +198,24 @@ pub fn rewrite(argv: Vec<OsString>) -> Outcome {
     }
 }
 
-/// The getopt reading proper: `words` are the arguments after `depmod`. Returns clap's
+/// The getopt reading proper: `words` are the arguments after `depmod`, `getopt_prog`
+/// the name getopt's messages start with. Returns clap's
 /// argument list, or the exit code after writing kmod's output to `err`/`out`.
 fn read(
     words: &[Vec<u8>],
+    getopt_prog: &str,
     err: &mut dyn std::io::Write,
     out: &mut dyn std::io::Write,
 ) -> Result<Vec<Vec<u8>>, ExitCode> {
+    let gen = if wants_kmod34(words) {
+        Gen::V34
+    } else {
+        Gen::V30
+    };
     let mut options: Vec<Vec<u8>> = Vec::new();
     let mut operands: Vec<Vec<u8>> = Vec::new();
     let fail = |err: &mut dyn std::io::Write, msg: String| {
-        let _ = writeln!(err, "{PROG}: {msg}");
+        let _ = writeln!(err, "{getopt_prog}: {msg}");
         Err(ExitCode::FAILURE)
     };
     let mut i = 0;
@@ -181,7 +231,7 @@ fn read(
                 Some(p) => (&body[..p], Some(&body[p + 1..])),
                 None => (body, None),
             };
-            let (long, has_arg, action) = match find_long(name) {
+            let (long, has_arg, action) = match find_long(name, gen) {
                 Found::One(o) => (o.long.unwrap_or_default(), o.has_arg, o.action),
                 Found::Ours(n, h) => (n, h, Action::Clap(n)),
                 Found::None => {
@@ -227,7 +277,10 @@ fn read(
             while j < w.len() {
                 let c = w[j];
                 j += 1;
-                let Some(o) = KMOD_OPTIONS.iter().find(|o| o.short == Some(c)) else {
+                let Some(o) = KMOD_OPTIONS
+                    .iter()
+                    .find(|o| o.short == Some(c) && o.in_table(gen))
+                else {
                     return fail(err, format!("invalid option -- '{}'", show_char(c)));
                 };
                 let value = match o.has_arg {
@@ -303,9 +356,7 @@ fn act(
 
 /// What `-V` prints, for the `--kmod` and `--gzip` found anywhere on the command line.
 fn version_text(words: &[Vec<u8>]) -> String {
-    let kmod34 = words.iter().enumerate().any(|(i, w)| {
-        w == b"--kmod=34" || (w == b"--kmod" && words.get(i + 1).is_some_and(|v| v == b"34"))
-    });
+    let kmod34 = wants_kmod34(words);
     let zlib = if words.iter().any(|w| w == b"--gzip") {
         '+'
     } else {
@@ -318,6 +369,13 @@ fn version_text(words: &[Vec<u8>]) -> String {
     }
 }
 
+/// Whether `--kmod 34` (or `--kmod=34`) is anywhere on the command line.
+fn wants_kmod34(words: &[Vec<u8>]) -> bool {
+    words.iter().enumerate().any(|(i, w)| {
+        w == b"--kmod=34" || (w == b"--kmod" && words.get(i + 1).is_some_and(|v| v == b"34"))
+    })
+}
+
 /// The result of looking up a long option name.
 enum Found {
     One(&'static Opt),
@@ -328,18 +386,16 @@ enum Found {
 
 /// getopt_long's lookup: an exact name, else the one option the name abbreviates (or
 /// several that all mean the same), else ambiguous. modpolicy's options: exact only.
-fn find_long(name: &[u8]) -> Found {
+fn find_long(name: &[u8], gen: Gen) -> Found {
     if let Some(&(n, h)) = OUR_OPTIONS.iter().find(|(n, _)| n.as_bytes() == name) {
         return Found::Ours(n, h);
     }
     let long = |o: &Opt| o.long.unwrap_or_default().as_bytes();
-    if let Some(o) = KMOD_OPTIONS.iter().find(|o| long(o) == name) {
+    let table = || KMOD_OPTIONS.iter().filter(|o| o.in_table(gen));
+    if let Some(o) = table().find(|o| long(o) == name) {
         return Found::One(o);
     }
-    let matches: Vec<&'static Opt> = KMOD_OPTIONS
-        .iter()
-        .filter(|o| long(o).starts_with(name))
-        .collect();
+    let matches: Vec<&'static Opt> = table().filter(|o| long(o).starts_with(name)).collect();
     match matches.as_slice() {
         [] => Found::None,
         [o] => Found::One(o),
@@ -386,7 +442,7 @@ mod tests {
     fn run(words: &[&str]) -> (Result<Vec<String>, bool>, String, String) {
         let words: Vec<Vec<u8>> = words.iter().map(|w| w.as_bytes().to_vec()).collect();
         let (mut err, mut out) = (Vec::new(), Vec::new());
-        let r = read(&words, &mut err, &mut out)
+        let r = read(&words, PROG, &mut err, &mut out)
             .map(|v| {
                 v.into_iter()
                     .map(|a| String::from_utf8(a).unwrap())
@@ -463,6 +519,34 @@ mod tests {
             "kmod version 30\n+ZSTD +XZ -ZLIB +LIBCRYPTO -EXPERIMENTAL\n"
         );
         let (_, _, out) = run(&["--vers", "--kmod", "34", "--gzip"]);
+        assert_eq!(out, "kmod version 34\n+ZSTD +XZ +ZLIB +LIBCRYPTO\n");
+    }
+
+    #[test]
+    fn kmod34_reads_m_as_moduledir() {
+        let (r, err, _) = run(&["-m", "/foo", "--kmod=34", "--mod", "bar", "-am/x"]);
+        assert_eq!(err, "");
+        assert_eq!(
+            r.unwrap(),
+            [
+                "--moduledir=/foo",
+                "--kmod=34",
+                "--moduledir=bar",
+                "--all",
+                "--moduledir=/x",
+                "--"
+            ]
+        );
+        // kmod 30 has no --moduledir, and -m takes no argument there.
+        let (r, err, _) = run(&["--moduledir=/foo"]);
+        assert_eq!(r, Err(false));
+        assert_eq!(err, "depmod: unrecognized option '--moduledir=/foo'\n");
+        let (r, _, _) = run(&["-m", "6.1.0"]);
+        assert_eq!(r.unwrap(), ["--", "6.1.0"]);
+        let (r, err, _) = run(&["--kmod", "34", "-m"]);
+        assert_eq!(r, Err(false));
+        assert_eq!(err, "depmod: option requires an argument -- 'm'\n");
+        let (_, _, out) = run(&["--kmod", "34", "-V", "--gzip"]);
         assert_eq!(out, "kmod version 34\n+ZSTD +XZ +ZLIB +LIBCRYPTO\n");
     }
 }

@@ -9,6 +9,7 @@ mod args;
 mod check;
 mod depmod;
 mod depmod_getopt;
+mod docs;
 mod explain;
 mod plugin;
 mod policy;
@@ -17,9 +18,17 @@ use clap::{Parser, Subcommand};
 use modpolicy::job::{Log, Stop};
 use std::process::ExitCode;
 
+/// What `modpolicy --version` prints: the version and the build-time settings.
+const LONG_VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    "\nmodule directory: ",
+    env!("MODPOLICY_BUILT_MODULE_DIRECTORY"),
+    "\nsystem policies: /usr/lib/modpolicy/policy.d, /etc/modpolicy/policy.d",
+);
+
 /// Declarative policy for Linux kernel module exports.
 #[derive(Debug, Parser)]
-#[command(name = "modpolicy", version, about, long_about = None)]
+#[command(name = "modpolicy", version, long_version = LONG_VERSION, about, long_about = None)]
 struct Cli {
     /// More log output (repeatable): -v info, -vv debug, -vvv trace. Logs go to stderr.
     #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count, global = false)]
@@ -48,6 +57,9 @@ enum Command {
     /// Tools for WebAssembly plugins.
     #[command(subcommand)]
     Plugin(plugin::PluginCommand),
+    /// Write the man pages and shell completions (for packaging).
+    #[command(hide = true)]
+    GenerateDocs(docs::DocsArgs),
 }
 
 fn init_logging(verbose: u8, quiet: bool) {
@@ -91,11 +103,26 @@ fn report_stop(log: &Log<'_>, stop: Stop, tail: &str) {
     }
 }
 
+/// The command line as `modpolicy` reads it: run through a link named `depmod` (the
+/// basename of `argv[0]`), the binary is `modpolicy depmod`, so that the kernel packages'
+/// scripts, DKMS and `make modules_install` calling `depmod` get kmod's command line.
+fn as_invoked(mut argv: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let invoked_as_depmod = argv
+        .first()
+        .and_then(|a0| std::path::Path::new(a0).file_name())
+        .is_some_and(|n| n == "depmod");
+    if invoked_as_depmod {
+        argv.insert(1, "depmod".into());
+    }
+    argv
+}
+
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
     modpolicy::job::elapsed();
+    let argv = as_invoked(std::env::args_os().collect());
     // `depmod`'s arguments are read as kmod's getopt_long reads them (messages, exit 1).
-    let argv = match depmod_getopt::rewrite(std::env::args_os().collect()) {
+    let argv = match depmod_getopt::rewrite(argv) {
         depmod_getopt::Outcome::Parse(argv) => argv,
         depmod_getopt::Outcome::Exit(code) => return code,
     };
@@ -107,5 +134,6 @@ pub fn main() -> ExitCode {
         Command::Explain(args) => explain::run(args),
         Command::Policy(cmd) => policy::run(cmd),
         Command::Plugin(cmd) => plugin::run(cmd),
+        Command::GenerateDocs(args) => docs::run(args),
     }
 }

@@ -4,6 +4,9 @@
 //! - `import-depmod-conf DIR...` prints a KDL policy equivalent to depmod.d files.
 //! - `lint FILE...` validates policies and reports rules that can never apply: exit 1
 //!   on a problem or an error-level finding.
+//! - `show [-b BASEDIR] [--policy FILE]...` prints the effective layers (the system
+//!   policy files and `--policy` files, with their includes, lowest first): exit 1 when
+//!   one of them is broken.
 
 use clap::{Args, Subcommand};
 use modpolicy::diag::Level;
@@ -19,6 +22,23 @@ pub enum PolicyCommand {
     ImportDepmodConf(ImportArgs),
     /// Validate policy files and report rules that can never apply.
     Lint(LintArgs),
+    /// Print the effective policy layers, lowest first: the system policies
+    /// (/usr/lib/modpolicy/policy.d, then /etc/modpolicy/policy.d, masking by file name)
+    /// and the --policy files, with the files each includes.
+    Show(ShowArgs),
+}
+
+/// Arguments of `show`.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// Root directory the system policy directories are read under.
+    #[arg(short = 'b', long = "basedir", value_name = "BASEDIR")]
+    basedir: Option<String>,
+    #[command(flatten)]
+    policy: super::args::PolicyArgs,
+    /// Kernel version for `kernel=` patterns.
+    #[arg(long, default_value = "0.0.0")]
+    kernel: String,
 }
 
 /// Arguments of `import-depmod-conf`.
@@ -45,6 +65,7 @@ pub fn run(cmd: PolicyCommand) -> ExitCode {
     match cmd {
         PolicyCommand::ImportDepmodConf(a) => import(&a.paths),
         PolicyCommand::Lint(a) => lint(&a.files, &a.kernel),
+        PolicyCommand::Show(a) => show(&a),
     }
 }
 
@@ -89,4 +110,41 @@ fn lint(files: &[PathBuf], kver: &str) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+fn show(a: &ShowArgs) -> ExitCode {
+    use modpolicy::job::system;
+    let (layers, masked) =
+        match system::effective_layers(a.basedir.as_deref(), &a.policy.policy, &a.kernel) {
+            Ok(l) => l,
+            Err(stop) => {
+                let log = modpolicy::job::Log::new("modpolicy", 0, &modpolicy::job::StdStreams);
+                super::report_stop(&log, stop, "no layer is in force");
+                return ExitCode::from(1);
+            }
+        };
+    let mut out = String::new();
+    if layers.is_empty() {
+        out.push_str("built-in: policies/kmod.kdl (kmod's rules; no policy file anywhere)\n");
+    }
+    for (i, l) in layers.iter().enumerate() {
+        out.push_str(&format!(
+            "layer {}: {} ({})\n",
+            i + 1,
+            l.file.path.display(),
+            l.file.origin.label()
+        ));
+        for inc in &l.includes {
+            out.push_str(&format!("  includes {}\n", inc.display()));
+        }
+    }
+    for (shipped, by) in &masked {
+        out.push_str(&format!(
+            "masked: {} (by {})\n",
+            shipped.display(),
+            by.display()
+        ));
+    }
+    print!("{out}");
+    ExitCode::SUCCESS
 }

@@ -274,6 +274,7 @@ pub fn run(args: &CheckOptions, log: &Log<'_>) -> Result<CheckOutcome, CheckErro
             Input::Tree(root, version) => {
                 let opts = TreeOptions {
                     basedir: root.clone(),
+                    moduledir: None,
                     version: Some(version.clone()),
                     config: args.config.clone(),
                     filesyms: None,

@@ -9,7 +9,7 @@
 
 use super::log::Log;
 use super::tree::{absolute_unnormalised, kernel_version, load_tree, Tree, TreeOptions};
-use super::{load_policy, today, Stop};
+use super::{today, Stop};
 use crate::check::CheckContext;
 use crate::diag::{Code, CommandLine, Decider, Finding, Level};
 use crate::emit::depmod::{
@@ -48,6 +48,9 @@ pub struct DepmodOptions {
     pub quick: bool,
     /// `-b`: modules are read from BASEDIR/lib/modules/VERSION.
     pub basedir: Option<String>,
+    /// `-m` (kmod 34): modules are read from BASEDIR/MODULEDIR/VERSION (an absolute or
+    /// relative MODULEDIR, both under BASEDIR) instead of the built-in `/lib/modules`.
+    pub moduledir: Option<String>,
     /// `-o`: the artifacts are written under OUTDIR/lib/modules/VERSION.
     pub outdir: Option<String>,
     /// `-C`: configuration files or directories (replacing the default directories).
@@ -134,9 +137,10 @@ pub fn run(args: &DepmodOptions, log: &Log<'_>) -> Result<DepmodOutcome, Stop> {
         .as_deref()
         .map(absolute_unnormalised)
         .unwrap_or_default();
-    let dirname = format!("{root}/lib/modules/{kver}");
+    let moduledir = args.moduledir.as_deref();
+    let dirname = super::system::module_tree_dir(&root, moduledir, &kver);
     let outdirname = match &args.outdir {
-        Some(o) => format!("{}/lib/modules/{kver}", absolute_unnormalised(o)),
+        Some(o) => super::system::module_tree_dir(&absolute_unnormalised(o), moduledir, &kver),
         None => dirname.clone(),
     };
     let flavor = match args.kmod {
@@ -144,7 +148,9 @@ pub fn run(args: &DepmodOptions, log: &Log<'_>) -> Result<DepmodOutcome, Stop> {
         KmodVersion::V34 => Flavor::KMOD34,
     };
     log.flush();
-    let policy = load_policy(&args.policy, &kver, || crate::policy::kmod_policy(&kver))?;
+    let policy = super::load_system_policy(args.basedir.as_deref(), &args.policy, &kver, || {
+        crate::policy::kmod_policy(&kver)
+    })?;
 
     tracing::debug!(elapsed = ?super::elapsed(), "policy loaded");
     if args.quick && !manual && (args.show || up_to_date(&dirname, &outdirname, log)) {
@@ -153,6 +159,7 @@ pub fn run(args: &DepmodOptions, log: &Log<'_>) -> Result<DepmodOutcome, Stop> {
 
     let opts = TreeOptions {
         basedir: args.basedir.clone(),
+        moduledir: args.moduledir.clone(),
         version: Some(kver.clone()),
         config: args.config.clone(),
         filesyms: args.filesyms.clone(),

@@ -8,7 +8,7 @@
 
 use super::log::Log;
 use super::tree::{load_tree, TreeOptions};
-use super::{load_policy, today, Stop};
+use super::{today, Stop};
 use crate::check::CheckContext;
 use crate::diag::Finding;
 use crate::graph::{ExportGraph, Exporter, ModuleId, Provider};
@@ -334,11 +334,13 @@ pub fn explain_module(
 /// Runs `explain`: loads the tree (kmod's messages go to `log`), resolves it under the
 /// policy, runs the checks `depmod` runs, and explains NAME.
 pub fn run(args: &ExplainOptions, log: &Log<'_>) -> Result<Explained, Stop> {
-    let policy = load_policy(&args.policy, &args.version, || {
-        crate::policy::kmod_policy(&args.version)
-    })?;
+    let policy =
+        super::load_system_policy(args.basedir.as_deref(), &args.policy, &args.version, || {
+            crate::policy::kmod_policy(&args.version)
+        })?;
     let opts = TreeOptions {
         basedir: args.basedir.clone(),
+        moduledir: None,
         version: Some(args.version.clone()),
         config: args.config.clone(),
         filesyms: args.filesyms.clone(),

@@ -11,7 +11,8 @@
 //! - [`check::run`]: modpost's checks and more, over trees and build directories;
 //! - [`explain::run`]: why a symbol has its provider, how a module's imports resolved;
 //! - [`policy`]: `import-depmod-conf` and `lint`;
-//! - [`scaffold`]: a new plugin's directory.
+//! - [`scaffold`]: a new plugin's directory;
+//! - [`system`]: the build-time module directory and the system policy layers.
 
 pub mod build;
 pub mod check;
@@ -20,6 +21,7 @@ pub mod explain;
 pub mod log;
 pub mod policy;
 pub mod scaffold;
+pub mod system;
 pub mod tree;
 
 pub use log::{Log, Sink, StdStreams};
@@ -58,6 +60,19 @@ pub fn today() -> Date {
         .ok()
         .and_then(|s| Date::parse(&s))
         .unwrap_or_else(Date::today)
+}
+
+/// Loads the system policy layers under `root` (`-b`, or `/`; see [`system`]) and the
+/// `--policy` files above them, or `default` when there is no policy file anywhere.
+pub fn load_system_policy(
+    root: Option<&str>,
+    paths: &[PathBuf],
+    kver: &str,
+    default: impl FnOnce() -> Policy,
+) -> Result<Policy, Stop> {
+    let layers = system::policy_layers(root, paths).map_err(Stop::Fatal)?;
+    let files: Vec<PathBuf> = layers.files.into_iter().map(|l| l.path).collect();
+    load_policy(&files, kver, default)
 }
 
 /// Loads `--policy` files, or `default` when there are none.

@@ -24,6 +24,8 @@ use std::path::{Path, PathBuf};
 pub struct TreeOptions {
     /// `-b`.
     pub basedir: Option<String>,
+    /// `-m` (kmod 34): the module directory under `-b` instead of the built-in one.
+    pub moduledir: Option<String>,
     /// The kernel version (default: the running kernel's).
     pub version: Option<String>,
     /// `-C` paths.
@@ -46,7 +48,8 @@ pub struct TreeOptions {
 
 /// A loaded tree.
 pub struct Tree {
-    /// `BASEDIR/lib/modules/VERSION`, as kmod spells it.
+    /// `BASEDIR/MODULEDIR/VERSION` (`MODULEDIR` is `/lib/modules` by default), as kmod
+    /// spells it.
     pub dirname: String,
     /// The ordered export graph.
     pub graph: ExportGraph,
@@ -142,7 +145,7 @@ pub fn load_tree(
         .as_deref()
         .map(absolute_unnormalised)
         .unwrap_or_default();
-    let dirname = format!("{root}/lib/modules/{kver}");
+    let dirname = super::system::module_tree_dir(&root, opts.moduledir.as_deref(), &kver);
     let prefix = match opts.symbol_prefix.as_deref() {
         None => SymbolPrefix(None),
         Some(p) if p.len() == 1 => SymbolPrefix(Some(p.as_bytes()[0])),
