@@ -258,7 +258,11 @@ fn same_name_objects_in_two_directories() {
             "{case}: stderr:\n{}",
             out.stderr
         );
-        assert!(!out.stderr.contains("listed already"), "{case}: {}", out.stderr);
+        assert!(
+            !out.stderr.contains("listed already"),
+            "{case}: {}",
+            out.stderr
+        );
         // As an M= build, the duplicate is found and tolerated (modpost's -e exemption).
         let out = check(&object_args(&objs, &symvers, &[], "json"));
         let v: Value = serde_json::from_str(&out.stdout).expect("JSON");
@@ -361,6 +365,9 @@ type TreeCase = (
 /// Every installed-tree oracle case.
 const TREE_CASES: &[TreeCase] = &[
     ("cycle", &["cycle"], &[], &[]),
+    ("cycles-loops", &["cycles"], &[], &[]),
+    ("cycles-loops-unlisted", &["cycles"], &[], &[]),
+    ("cycles-ring", &["cycles"], &[], &[]),
     (
         "depmod-conf-default",
         &[

@@ -241,6 +241,7 @@ for v in kernel extra updates vendor external; do
 	kbuild "depmod-conf-$v" depmod-conf PRIO_VARIANT="$v"
 done
 kbuild cycle cycle
+kbuild cycles cycles
 kbuild devices devices
 kbuild namespaces namespaces
 kbuild ns-missing-import ns-missing-import KBUILD_EXTRA_SYMBOLS="$BUILD_ROOT/namespaces/Module.symvers"
@@ -344,6 +345,27 @@ for m in cyca cycb cyc3a cyc3b cyc3c cycuser; do place $t cycle $m "lib/modules/
 order $t kernel/drivers/cycle/cyca.ko kernel/drivers/cycle/cycb.ko kernel/drivers/cycle/cyc3a.ko \
 	kernel/drivers/cycle/cyc3b.ko kernel/drivers/cycle/cyc3c.ko kernel/drivers/cycle/cycuser.ko
 
+# cycles-*: several dependency cycles sharing modules (see src/cycles/Kbuild) in several
+# module orders (which module starts a reported cycle depends on the order). kmod 30
+# reports each of these; in other orders (mod_loop_k..a) or with both shapes in one
+# tree it fails an assertion or reports cycles for ever.
+cycles_tree() {
+	local t=$1
+	shift
+	new_tree "$t"
+	local m lines=()
+	for m in "$@"; do
+		place "$t" cycles "$m" "lib/modules/$KVER/kernel/drivers/cycles"
+		lines+=("kernel/drivers/cycles/$m.ko")
+	done
+	order "$t" "${lines[@]}"
+}
+loops=(mod_loop_a mod_loop_b mod_loop_c mod_loop_d mod_loop_e mod_loop_f mod_loop_g mod_loop_h mod_loop_i mod_loop_j mod_loop_k)
+cycles_tree cycles-loops "${loops[@]}"
+# modules.order lists none of them: kmod's hash order of the names decides.
+cycles_tree cycles-loops-unlisted "${loops[@]}"
+order cycles-loops-unlisted kernel/drivers/other.ko
+cycles_tree cycles-ring mod_ring_1 mod_ring_2 mod_ring_3 mod_ring_4 mod_ring_5 mod_ring_6
 # devices
 t=devices
 new_tree $t
@@ -366,7 +388,8 @@ place $t diag-no-description nodesc "lib/modules/$KVER/kernel/drivers/diag"
 order $t kernel/drivers/diag/undef.ko kernel/drivers/diag/nodesc.ko
 
 for t in dup-export-ab dup-export-ba updates-override depmod-conf-default depmod-conf-search \
-	depmod-conf-override depmod-conf-exclude depmod-conf-external cycle devices namespaces diag; do
+	depmod-conf-override depmod-conf-exclude depmod-conf-external cycle devices namespaces diag \
+	cycles-loops cycles-loops-unlisted cycles-ring; do
 	vmlinux_symvers "$t"
 done
 
