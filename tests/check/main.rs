@@ -208,6 +208,72 @@ fn modules_order_listing_a_module_twice() {
     }
 }
 
+/// Two modules named `x`, `a/x.o` and `b/x.o`, exporting one symbol (kbuild's
+/// `modules_check` refuses that build, so the real modpost ran alone on its objects:
+/// `fixtures/modpost/same-name-*`). Each line of the absolute `modules.order` reads its
+/// own object of the copied directory: as an `M=` build (`-e`) modpost says nothing; in
+/// in-tree mode (a `vmlinux.o` in the directory) the second object's export is "exported
+/// twice", the first being the previous export, in both list orders; a stray `x.o` at
+/// the top of the directory changes nothing.
+#[test]
+fn same_name_objects_in_two_directories() {
+    let Some(symvers) = kernel_symvers("same_name_objects_in_two_directories") else {
+        return;
+    };
+    let src = support::repo_root().join("tests/fixtures/modpost-objs/same-name");
+    let order = std::fs::read_to_string(src.join("modules.order")).unwrap();
+    for (expect, reversed, in_tree, stray) in [
+        ("same-name-external", false, false, false),
+        ("same-name-external", false, false, true),
+        ("same-name-intree", false, true, false),
+        ("same-name-intree-ba", true, true, false),
+        ("same-name-intree", false, true, true),
+        ("same-name-intree-ba", true, true, true),
+    ] {
+        let case = format!("{expect}, stray x.o: {stray}");
+        let tmp = tempfile::tempdir().unwrap();
+        let objs = tmp.path().join("same-name");
+        for sub in ["a", "b"] {
+            std::fs::create_dir_all(objs.join(sub)).unwrap();
+            std::fs::copy(src.join(sub).join("x.o"), objs.join(sub).join("x.o")).unwrap();
+        }
+        let mut listed: Vec<&str> = order.lines().collect();
+        if reversed {
+            listed.reverse();
+        }
+        std::fs::write(objs.join("modules.order"), listed.join("\n") + "\n").unwrap();
+        if in_tree {
+            std::fs::write(objs.join("vmlinux.o"), "").unwrap();
+        }
+        if stray {
+            std::fs::copy(src.join("a/x.o"), objs.join("x.o")).unwrap();
+        }
+        let expected: Vec<String> = modpost_lines(expect)
+            .iter()
+            .map(|l| l.replace("/tmp/modpolicy-kbuild/same-name", &s(&objs)))
+            .collect();
+        assert_eq!(expected.len(), usize::from(in_tree), "{case}: the fixture");
+        let out = check(&object_args(&objs, &symvers, &[], "modpost"));
+        assert_eq!(
+            (out.code, lines(&out.stdout)),
+            (i32::from(in_tree), expected),
+            "{case}: stderr:\n{}",
+            out.stderr
+        );
+        assert!(
+            !out.stderr.contains("listed already"),
+            "{case}: {}",
+            out.stderr
+        );
+        // As an M= build, the duplicate is found and tolerated (modpost's -e exemption).
+        let out = check(&object_args(&objs, &symvers, &[], "json"));
+        let v: Value = serde_json::from_str(&out.stdout).expect("JSON");
+        let dups = findings(&v, "duplicate-export");
+        assert_eq!(dups.len(), 1, "{case}: {}", out.stdout);
+        assert_eq!(dups[0]["tolerated"], Value::Bool(!in_tree), "{case}");
+    }
+}
+
 #[test]
 fn every_failed_build_is_an_oracle_case() {
     let mut dirs: Vec<String> =
@@ -219,6 +285,9 @@ fn every_failed_build_is_an_oracle_case() {
             .collect();
     dirs.sort();
     let mut cased: Vec<String> = OBJECT_CASES.iter().map(|c| c.1.to_string()).collect();
+    // modpost ran alone on these (see `same_name_objects_in_two_directories`).
+    cased.push("same-name".into());
+    cased.sort();
     cased.dedup();
     assert_eq!(dirs, cased);
 }
@@ -298,6 +367,9 @@ type TreeCase = (
 /// Every installed-tree oracle case.
 const TREE_CASES: &[TreeCase] = &[
     ("cycle", &["cycle"], &[], &[]),
+    ("cycles-loops", &["cycles"], &[], &[]),
+    ("cycles-loops-unlisted", &["cycles"], &[], &[]),
+    ("cycles-ring", &["cycles"], &[], &[]),
     (
         "depmod-conf-default",
         &[

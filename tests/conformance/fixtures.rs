@@ -3,8 +3,9 @@
 //!
 //! Trees with an `etc/depmod.d` get `-C <copy>/etc/depmod.d`, and `@TREE@` in its `.conf`
 //! files is replaced by each copy's own absolute path (outputs are compared with the copy
-//! paths normalised). The `cycle` tree must fail with exit 1, identical `Cycle detected`
-//! errors and no files written. The `modules.order` tests damage the `dup-export-ab` tree's
+//! paths normalised). The `cycle` and `cycles-*` trees (several cycles sharing modules, in
+//! several module orders) must fail with exit 1, identical `Cycle detected` errors (the
+//! same cycles, each starting where kmod starts it) and no files written. The `modules.order` tests damage the `dup-export-ab` tree's
 //! order file, where the order decides which of two exporters wins.
 
 use crate::support::{self, args, list_files, Comparison, Pair, Tool, FIXTURE_VERSION};
@@ -13,6 +14,9 @@ use std::path::Path;
 /// Every tree this file tests, by directory name.
 const TREES: &[&str] = &[
     "cycle",
+    "cycles-loops",
+    "cycles-loops-unlisted",
+    "cycles-ring",
     "depmod-conf-default",
     "depmod-conf-exclude",
     "depmod-conf-external",
@@ -62,7 +66,7 @@ fn check(test: &str, tree: &str, mode: Mode) {
     let Some((pair, cmp)) = run_tree(test, tree, mode, |_| {}) else {
         return;
     };
-    if tree == "cycle" {
+    if tree == "cycle" || tree.starts_with("cycles-") {
         assert_eq!(cmp.kmod.code, Some(1), "{test}: kmod should fail");
         let err = cmp.kmod.stderr_text();
         assert!(
@@ -121,6 +125,9 @@ macro_rules! tree_tests {
 
 tree_tests! {
     tree_cycle_plain, tree_cycle_symvers: "cycle";
+    tree_cycles_loops_plain, tree_cycles_loops_symvers: "cycles-loops";
+    tree_cycles_loops_unlisted_plain, tree_cycles_loops_unlisted_symvers: "cycles-loops-unlisted";
+    tree_cycles_ring_plain, tree_cycles_ring_symvers: "cycles-ring";
     tree_depmod_conf_default_plain, tree_depmod_conf_default_symvers: "depmod-conf-default";
     tree_depmod_conf_exclude_plain, tree_depmod_conf_exclude_symvers: "depmod-conf-exclude";
     tree_depmod_conf_external_plain, tree_depmod_conf_external_symvers: "depmod-conf-external";

@@ -9,6 +9,7 @@
 //!   `tests/corpus/setup.sh`), one test per (tree, mode).
 //! - [`fixtures`]: the small trees in `tests/fixtures/trees/`, plain and `-e -E`, plus
 //!   damaged `modules.order` files.
+//! - [`cycles_random`]: seeded random graphs of real modules with dependency cycles.
 //! - [`kmod34`]: `--kmod 34`, which has no oracle here, checked against kmod 30's output.
 //! - [`extra`]: trees named in `MODPOLICY_CONFORMANCE_TREES` (e.g. a full kernel).
 //!
@@ -18,6 +19,7 @@
 mod support;
 
 mod corpus;
+mod cycles_random;
 mod extra;
 mod fixtures;
 mod kmod34;

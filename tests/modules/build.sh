@@ -119,16 +119,20 @@ kbuild() {
 		(
 			cd "$dir"
 			cp modules.order "$keep/"
-			local o base
+			local o rel sub base
 			for o in $(sed 's/ko$/o/' modules.order); do
-				# M= builds list absolute paths; the objects are all in $dir itself.
-				base=$(basename "$o" .o)
-				cp "$base.o" "$keep/"
-				if [ -f "$base.mod" ]; then cp "$base.mod" "$keep/"; fi
+				# M= builds list absolute paths under $dir; keep each object at the
+				# same place under $keep (a/x.o stays a/x.o).
+				rel=${o#"$dir"/}
+				sub=$(dirname "$rel")
+				base=$(basename "$rel" .o)
+				mkdir -p "$keep/$sub"
+				cp "$rel" "$keep/$sub/"
+				if [ -f "$sub/$base.mod" ]; then cp "$sub/$base.mod" "$keep/$sub/"; fi
 				# modpost -m reads the "#SYMVER <sym> <crc>" lines of .<obj>.o.cmd;
 				# keep just those lines (the rest is a long, host-specific dep list).
-				if [ -f ".$base.o.cmd" ]; then
-					grep '^#SYMVER ' ".$base.o.cmd" >"$keep/.$base.o.cmd" || true
+				if [ -f "$sub/.$base.o.cmd" ]; then
+					grep '^#SYMVER ' "$sub/.$base.o.cmd" >"$keep/$sub/.$base.o.cmd" || true
 				fi
 			done
 			if [ -f Module.symvers ]; then cp Module.symvers "$keep/"; fi
@@ -141,6 +145,33 @@ kbuild() {
 		done
 	fi
 	return 0
+}
+
+# ---------------------------------------------------------------- modpost alone
+# modpost_direct <id> <build-id> <modpost flags> [modules.order lines...]
+# Runs the real modpost itself, as Makefile.modpost would, on the objects of an earlier
+# build (for a build that kbuild stops before modpost, or to run modpost in in-tree
+# mode, without -e): the lines given (default: the build's modules.order) with
+# s/ko$/o/, from $KDIR. Records <id>.txt (its output) and <id>.cmd.
+modpost_direct() {
+	local id=$1 from=$2 flags=$3
+	shift 3
+	local dir=$BUILD_ROOT/$from out rc=0
+	out=$(mktemp -d)
+	local lines
+	if [ $# -gt 0 ]; then lines=$(printf '%s\n' "$@"); else lines=$(cat "$dir/modules.order"); fi
+	log "modpost alone $id: $flags on $from"
+	# shellcheck disable=SC2086 # $flags is a word list
+	(cd "$KDIR" && printf '%s\n' "$lines" | sed 's/ko$/o/' |
+		scripts/mod/modpost -m -o "$out/Module.symvers" $flags -i Module.symvers -T -) \
+		>"$MODPOST_OUT/$id.txt" 2>&1 || rc=$?
+	{
+		printf '%s\n' "printf '%s\\n' $(printf '%s ' $lines | sed 's/ $//') | sed 's/ko\$/o/' | scripts/mod/modpost -m -o <tmp>/Module.symvers${flags:+ $flags} -i Module.symvers -T -"
+		printf '# cwd: %s\n' "$KDIR"
+		printf '# objects: the build %s (tests/fixtures/modpost-objs/%s)\n' "$from" "$from"
+		printf '# exit status of modpost: %s\n' "$rc"
+	} >"$MODPOST_OUT/$id.cmd"
+	rm -rf "$out"
 }
 
 # ---------------------------------------------------------------- trees
@@ -210,6 +241,7 @@ for v in kernel extra updates vendor external; do
 	kbuild "depmod-conf-$v" depmod-conf PRIO_VARIANT="$v"
 done
 kbuild cycle cycle
+kbuild cycles cycles
 kbuild devices devices
 kbuild namespaces namespaces
 kbuild ns-missing-import ns-missing-import KBUILD_EXTRA_SYMBOLS="$BUILD_ROOT/namespaces/Module.symvers"
@@ -223,6 +255,13 @@ kbuild diag-undefined-warn diag-undefined KBUILD_MODPOST_WARN=1
 kbuild diag-undefined-many diag-undefined-many
 kbuild diag-exported-twice diag-exported-twice
 kbuild diag-no-description diag-no-description W=1
+# Two modules named x (a/x.o, b/x.o) exporting one symbol: kbuild's modules_check stops
+# the build before modpost, so modpost runs alone on the objects: as kbuild runs it for
+# an M= build (-e: nothing to say), and in in-tree mode (no -e), both list orders.
+kbuild same-name same-name
+modpost_direct same-name-external same-name -e
+modpost_direct same-name-intree same-name ""
+modpost_direct same-name-intree-ba same-name "" "$BUILD_ROOT/same-name/b/x.ko" "$BUILD_ROOT/same-name/a/x.ko"
 
 # ---- trees
 log "laying out trees in $TREES"
@@ -306,6 +345,27 @@ for m in cyca cycb cyc3a cyc3b cyc3c cycuser; do place $t cycle $m "lib/modules/
 order $t kernel/drivers/cycle/cyca.ko kernel/drivers/cycle/cycb.ko kernel/drivers/cycle/cyc3a.ko \
 	kernel/drivers/cycle/cyc3b.ko kernel/drivers/cycle/cyc3c.ko kernel/drivers/cycle/cycuser.ko
 
+# cycles-*: several dependency cycles sharing modules (see src/cycles/Kbuild) in several
+# module orders (which module starts a reported cycle depends on the order). kmod 30
+# reports each of these; in other orders (mod_loop_k..a) or with both shapes in one
+# tree it fails an assertion or reports cycles for ever.
+cycles_tree() {
+	local t=$1
+	shift
+	new_tree "$t"
+	local m lines=()
+	for m in "$@"; do
+		place "$t" cycles "$m" "lib/modules/$KVER/kernel/drivers/cycles"
+		lines+=("kernel/drivers/cycles/$m.ko")
+	done
+	order "$t" "${lines[@]}"
+}
+loops=(mod_loop_a mod_loop_b mod_loop_c mod_loop_d mod_loop_e mod_loop_f mod_loop_g mod_loop_h mod_loop_i mod_loop_j mod_loop_k)
+cycles_tree cycles-loops "${loops[@]}"
+# modules.order lists none of them: kmod's hash order of the names decides.
+cycles_tree cycles-loops-unlisted "${loops[@]}"
+order cycles-loops-unlisted kernel/drivers/other.ko
+cycles_tree cycles-ring mod_ring_1 mod_ring_2 mod_ring_3 mod_ring_4 mod_ring_5 mod_ring_6
 # devices
 t=devices
 new_tree $t
@@ -328,7 +388,8 @@ place $t diag-no-description nodesc "lib/modules/$KVER/kernel/drivers/diag"
 order $t kernel/drivers/diag/undef.ko kernel/drivers/diag/nodesc.ko
 
 for t in dup-export-ab dup-export-ba updates-override depmod-conf-default depmod-conf-search \
-	depmod-conf-override depmod-conf-exclude depmod-conf-external cycle devices namespaces diag; do
+	depmod-conf-override depmod-conf-exclude depmod-conf-external cycle devices namespaces diag \
+	cycles-loops cycles-loops-unlisted cycles-ring; do
 	vmlinux_symvers "$t"
 done
 

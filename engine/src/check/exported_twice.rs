@@ -8,13 +8,13 @@
 //! applies: an external module (`-e`; an installed module without `intree=Y`) may
 //! override another module's export silently, never vmlinux's. Such a finding is kept,
 //! tolerated. The policy's `vmlinux-conflict` rules and `allow-duplicate` entries decide
-//! the level and may tolerate it.
+//! the level and may tolerate it, when the finding is levelled ([`super::level`]).
 
+use super::level::{Basis, Raw};
 use super::subject::Subject;
-use super::{severity, CheckContext, Placed};
-use crate::diag::{Code, Finding};
+use super::{CheckContext, Placed};
+use crate::diag::Code;
 use crate::graph::{ModuleId, Provider};
-use crate::policy::engine::vmlinux_verdict;
 
 enum Previous<'a> {
     Vmlinux,
@@ -50,33 +50,21 @@ pub fn exported_twice(cx: &CheckContext<'_>, s: &Subject) -> Vec<Placed> {
             } else {
                 continue;
             };
-            let base = Finding {
-                plugin: None,
-                code: Code::DuplicateExport,
-                level: crate::diag::Level::Allow,
-                message: String::new(),
-                module: Some(m.name().to_string()),
-                file: Some(m.source.path.clone()),
-                symbol: Some(e.name.to_string()),
-                decided_by: crate::diag::Decider::Default,
-                tolerated: false,
-            };
             let f = match prev {
-                Previous::Vmlinux => {
-                    let (level, rule) =
-                        vmlinux_verdict(cx.engine, key, m.name(), m.source.dep_path());
-                    Finding {
-                        plugin: None,
-                        code: Code::VmlinuxConflict,
-                        level,
-                        decided_by: rule.into(),
-                        message: format!(
-                            "{}: '{}' exported twice. Previous export was in vmlinux",
-                            facts.modpost_name, e.name
-                        ),
-                        ..base
-                    }
-                }
+                Previous::Vmlinux => Raw::new(
+                    Code::VmlinuxConflict,
+                    Some(m),
+                    Some(&e.name),
+                    format!(
+                        "{}: '{}' exported twice. Previous export was in vmlinux",
+                        facts.modpost_name, e.name
+                    ),
+                    Basis::Vmlinux {
+                        symbol: key.to_string(),
+                        name: m.name().to_string(),
+                        path: m.source.dep_path().to_string(),
+                    },
+                ),
                 Previous::Module(_) | Previous::Dump(_) => {
                     let (prev_name, prev_mp, prev_path) = match prev {
                         Previous::Module(id) => {
@@ -94,41 +82,25 @@ pub fn exported_twice(cx: &CheckContext<'_>, s: &Subject) -> Vec<Placed> {
                         ),
                         Previous::Vmlinux => unreachable!("handled above"),
                     };
-                    let message = format!(
-                        "{}: '{}' exported twice. Previous export was in {prev_mp}.ko",
-                        facts.modpost_name, e.name
-                    );
-                    let (level, sev_rule) = severity(cx, Code::DuplicateExport);
-                    if let Some(a) = cx.engine.tolerating_duplicate(
-                        key,
-                        &[
-                            (prev_name.as_str(), prev_path.as_str()),
-                            (m.name(), m.source.dep_path()),
-                        ],
-                    ) {
-                        Finding {
-                            plugin: None,
-                            level,
-                            message,
-                            tolerated: true,
-                            decided_by: crate::diag::Decider::Rule(cx.engine.rule_ref(
-                                &a.meta.loc,
-                                "allow-duplicate",
-                                a.meta.reason.as_deref(),
-                            )),
-                            ..base
-                        }
-                    } else if facts.external {
-                        Finding { level, message: format!("{message} (accepted: an external module may override a module's export)"), tolerated: true, ..base }
-                    } else {
-                        Finding {
-                            plugin: None,
-                            level,
-                            message,
-                            decided_by: sev_rule.into(),
-                            ..base
-                        }
-                    }
+                    Raw::new(
+                        Code::DuplicateExport,
+                        Some(m),
+                        Some(&e.name),
+                        format!(
+                            "{}: '{}' exported twice. Previous export was in {prev_mp}.ko",
+                            facts.modpost_name, e.name
+                        ),
+                        Basis::Duplicate {
+                            symbol: key.to_string(),
+                            modules: vec![
+                                (prev_name, prev_path),
+                                (m.name().to_string(), m.source.dep_path().to_string()),
+                            ],
+                            exempt: facts.external.then_some(
+                                "(accepted: an external module may override a module's export)",
+                            ),
+                        },
+                    )
                 }
             };
             out.push(Placed {

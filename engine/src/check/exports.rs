@@ -4,10 +4,10 @@
 //! Each finding names the rule that decided its level or tolerated it, and the provider
 //! the policy chose, so the report and `modules.dep` tell the same story.
 
+use super::level::{Basis, Raw};
 use super::CheckContext;
-use crate::diag::{Code, Finding};
+use crate::diag::Code;
 use crate::graph::Provider;
-use crate::policy::engine::vmlinux_verdict;
 
 /// Symbols with more than one exporter, sorted (the only ones either check looks at).
 fn contested_symbols<'a>(cx: &'a CheckContext<'_>) -> Vec<&'a str> {
@@ -23,7 +23,7 @@ fn contested_symbols<'a>(cx: &'a CheckContext<'_>) -> Vec<&'a str> {
 }
 
 /// `duplicate-export`: every symbol that two or more modules export.
-pub fn duplicate_exports(cx: &CheckContext<'_>) -> Vec<Finding> {
+pub fn duplicate_exports(cx: &CheckContext<'_>) -> Vec<Raw> {
     let g = cx.graph;
     let mut out = Vec::new();
     for sym in contested_symbols(cx) {
@@ -54,41 +54,27 @@ pub fn duplicate_exports(cx: &CheckContext<'_>) -> Vec<Finding> {
             chosen.as_deref().unwrap_or("none")
         );
         let last = mods.last().expect("two or more");
-        let (tolerated, rule) = match cx.engine.tolerating_duplicate(sym, &pairs) {
-            Some(a) => (
-                true,
-                Some(
-                    cx.engine
-                        .rule_ref(&a.meta.loc, "allow-duplicate", a.meta.reason.as_deref()),
-                ),
-            ),
-            None => (
-                false,
-                cx.engine
-                    .policy()
-                    .severities
-                    .get(&Code::DuplicateExport)
-                    .and_then(|s| s.loc)
-                    .map(|l| cx.engine.rule_ref(&l, "severity", None)),
-            ),
-        };
-        out.push(Finding {
-            plugin: None,
-            code: Code::DuplicateExport,
-            level: cx.engine.policy().level(Code::DuplicateExport),
+        let modules = pairs
+            .iter()
+            .map(|(n, p)| (n.to_string(), p.to_string()))
+            .collect();
+        out.push(Raw::new(
+            Code::DuplicateExport,
+            Some(last),
+            Some(sym),
             message,
-            module: Some(last.name().to_string()),
-            file: Some(last.source.path.clone()),
-            symbol: Some(sym.to_string()),
-            decided_by: rule.into(),
-            tolerated,
-        });
+            Basis::Duplicate {
+                symbol: sym.to_string(),
+                modules,
+                exempt: None,
+            },
+        ));
     }
     out
 }
 
 /// `vmlinux-conflict`: every module export of a symbol vmlinux also exports.
-pub fn vmlinux_conflicts(cx: &CheckContext<'_>) -> Vec<Finding> {
+pub fn vmlinux_conflicts(cx: &CheckContext<'_>) -> Vec<Raw> {
     let g = cx.graph;
     let mut out = Vec::new();
     for sym in contested_symbols(cx) {
@@ -101,25 +87,24 @@ pub fn vmlinux_conflicts(cx: &CheckContext<'_>) -> Vec<Finding> {
                 continue;
             };
             let m = g.module(id);
-            let (level, rule) = vmlinux_verdict(cx.engine, sym, m.name(), m.source.dep_path());
             let winner = match cx.resolution.provider_of(g, sym).map(|x| x.provider) {
                 Some(Provider::Vmlinux) => "vmlinux keeps it",
                 _ => "the module's export is used",
             };
-            out.push(Finding {
-                plugin: None,
-                code: Code::VmlinuxConflict,
-                level,
-                message: format!(
+            out.push(Raw::new(
+                Code::VmlinuxConflict,
+                Some(m),
+                Some(sym),
+                format!(
                     "{}: '{sym}' exported twice. Previous export was in vmlinux ({winner})",
                     m.name()
                 ),
-                module: Some(m.name().to_string()),
-                file: Some(m.source.path.clone()),
-                symbol: Some(sym.to_string()),
-                decided_by: rule.into(),
-                tolerated: false,
-            });
+                Basis::Vmlinux {
+                    symbol: sym.to_string(),
+                    name: m.name().to_string(),
+                    path: m.source.dep_path().to_string(),
+                },
+            ));
         }
     }
     out

@@ -1,8 +1,9 @@
 //! Stage 4, **check**: built-in checks over the resolved graph, one module per check.
 //!
-//! A check takes the graph, its resolution and the policy engine, and returns findings;
-//! it does no IO and prints nothing. Levels come from the policy (and the command line,
-//! applied later by the caller).
+//! A check takes the graph, its resolution and the policy engine, and returns findings
+//! ([`level::Raw`]: at their code's default level, with what the policy decides on); it
+//! does no IO and prints nothing. Levels are decided later, in one step for every
+//! finding: [`level::Levels::decide`] (the policy, then the command line).
 //!
 //! [`run_all`] is what `depmod` reports; [`run_check`] is `modpolicy check`: modpost's
 //! checks (worded as modpost words them, in modpost's output order) and the checks no
@@ -14,6 +15,7 @@ pub mod description;
 pub mod exported_twice;
 pub mod exports;
 pub mod gpl_only;
+pub mod level;
 pub mod license;
 pub mod ns_missing;
 pub mod ns_unneeded;
@@ -22,10 +24,11 @@ pub mod stale_depends;
 pub mod subject;
 pub mod undefined;
 
-use crate::diag::{Code, Finding, Level, RuleRef};
+use crate::diag::Code;
 use crate::graph::{ExportGraph, ModuleId};
 use crate::policy::engine::PolicyEngine;
 use crate::resolve::Resolution;
+use level::{Basis, Raw};
 
 /// What every check sees.
 pub struct CheckContext<'a> {
@@ -37,9 +40,9 @@ pub struct CheckContext<'a> {
     pub engine: &'a PolicyEngine<'a>,
 }
 
-/// Runs every built-in check, in a fixed order, and returns the findings sorted by
-/// module array position, then symbol.
-pub fn run_all(cx: &CheckContext<'_>) -> Vec<Finding> {
+/// Runs every check `depmod` reports, in a fixed order: duplicate exports by symbol,
+/// then vmlinux conflicts by symbol and module.
+pub fn run_all(cx: &CheckContext<'_>) -> Vec<Raw> {
     let mut out = Vec::new();
     out.extend(exports::duplicate_exports(cx));
     out.extend(exports::vmlinux_conflicts(cx));
@@ -59,48 +62,31 @@ pub struct Placed {
     /// The sort key.
     pub place: Place,
     /// The finding.
-    pub finding: Finding,
+    pub finding: Raw,
 }
 
-/// The level of `code` under the policy, and the `severity` entry that set it, if any.
-pub fn severity(cx: &CheckContext<'_>, code: Code) -> (Level, Option<RuleRef>) {
-    let p = cx.engine.policy();
-    (
-        p.level(code),
-        p.severities
-            .get(&code)
-            .and_then(|s| s.loc)
-            .map(|l| cx.engine.rule_ref(&l, "severity", None)),
-    )
-}
-
-/// A finding about module `m` (if any), levelled by the policy's `severity` for `code`.
+/// A finding about module `m` (if any) whose level the policy's `severity` for `code`
+/// decides.
 pub fn finding(
     cx: &CheckContext<'_>,
     code: Code,
     m: Option<ModuleId>,
     symbol: Option<&str>,
     message: String,
-) -> Finding {
-    let (level, rule) = severity(cx, code);
-    let m = m.map(|id| cx.graph.module(id));
-    Finding {
-        plugin: None,
+) -> Raw {
+    Raw::new(
         code,
-        level,
+        m.map(|id| cx.graph.module(id)),
+        symbol,
         message,
-        module: m.map(|m| m.name().to_string()),
-        file: m.map(|m| m.source.path.clone()),
-        symbol: symbol.map(str::to_string),
-        decided_by: rule.into(),
-        tolerated: false,
-    }
+        Basis::Severity,
+    )
 }
 
 /// Runs every check of `modpolicy check` and returns the findings in modpost's output
-/// order (then the checks modpost does not have), including `allow`ed ones: the caller
-/// applies command-line overrides and drops what is allowed.
-pub fn run_check(cx: &CheckContext<'_>, s: &subject::Subject) -> Vec<Finding> {
+/// order (then the checks modpost does not have), undecided: the caller levels them
+/// ([`level::Levels::decide`]) and drops what is allowed.
+pub fn run_check(cx: &CheckContext<'_>, s: &subject::Subject) -> Vec<Raw> {
     let mut v: Vec<Placed> = Vec::new();
     v.extend(license::missing_license(cx, s));
     v.extend(ns_missing::module_namespace_imports(cx, s));

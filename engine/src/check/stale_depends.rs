@@ -5,9 +5,10 @@
 //! The sets are compared (the final link may reorder imports). The finding names the
 //! symbols whose provider is not recorded, and the rule that chose that provider.
 
+use super::level::{Basis, Raw};
 use super::subject::Subject;
-use super::{severity, CheckContext, Placed};
-use crate::diag::{Code, Finding};
+use super::{CheckContext, Placed};
+use crate::diag::Code;
 use crate::resolve::Decision;
 use std::collections::BTreeSet;
 
@@ -67,29 +68,26 @@ pub fn stale_depends(cx: &CheckContext<'_>, s: &Subject) -> Vec<Placed> {
             detail.join("; ")
         );
         let symbol = unrecorded.first().map(|(sym, _)| *sym);
-        let (level, sev_rule) = severity(cx, Code::StaleDepends);
-        // The rule that chose the unrecorded provider, when a policy rule or default did.
+        // The rule that chose the provider is the one the finding is about.
         let rule = symbol
             .and_then(|sym| cx.resolution.chosen.get(g.prefix.import_key(sym)))
             .and_then(|c| match &c.decision {
                 Decision::Rule { rule, .. } => Some(rule.clone()),
                 Decision::Default { set_at, .. } => set_at.clone(),
                 Decision::Only => None,
-            })
-            .or(sev_rule);
+            });
         out.push(Placed {
             place: (2, i, 0, 0),
-            finding: Finding {
-                plugin: None,
-                code: Code::StaleDepends,
-                level,
+            finding: Raw::new(
+                Code::StaleDepends,
+                Some(m),
+                symbol,
                 message,
-                module: Some(m.name().to_string()),
-                file: Some(m.source.path.clone()),
-                symbol: symbol.map(str::to_string),
-                decided_by: rule.into(),
-                tolerated: false,
-            },
+                match rule {
+                    Some(r) => Basis::About(Some(r)),
+                    None => Basis::Severity,
+                },
+            ),
         });
     }
     out

@@ -243,7 +243,8 @@ pub struct CommandLine {
 }
 
 impl CommandLine {
-    /// Applies the command line to `f`, after the policy: `-w` and `-N` first, then the
+    /// Applies the command line to `f`, after the policy (the second half of
+    /// [`crate::check::level::Levels::decide`]): `-w` and `-N` first, then the
     /// last `--allow/--warn-code/--deny` naming its built-in code, then the last naming
     /// its plugin code. Whatever sets the level becomes the decider.
     pub fn apply(&self, mut f: Finding) -> Finding {
@@ -278,8 +279,9 @@ impl CommandLine {
 
 /// One finding: what was found, where, and its level with what decided it.
 ///
-/// A check makes it whole, levelled by the policy; the command line's say is applied
-/// once, by [`CommandLine::apply`], which returns a new finding.
+/// A check makes it at its code's default level; its level is decided once, by
+/// [`crate::check::level::Levels::decide`]: the policy's say, then the command line's
+/// ([`CommandLine::apply`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
     /// The plugin that reported it, or that failed (`None`: a built-in check).

@@ -3,9 +3,12 @@
 //!
 //! Each line names an object: `X.o` as modpost reads it, else the final `X.ko`. A
 //! relative line is under the directory (an in-tree build, named as modpost names it);
-//! an absolute one (an `M=` build) is looked up in the directory by its basename first,
-//! so that a copied build directory reads its own objects, then at its own path. A
-//! directory without `vmlinux.o` is an external (`M=`) build, modpost's `-e` mode.
+//! an absolute one (an `M=` build) is looked up in the directory first, so that a copied
+//! build directory reads its own objects, then at its own path. In the directory, the
+//! longest tail of the path that names a file there wins (`/m/a/x.ko` is `DIR/a/x.o`
+//! before `DIR/x.o`): two modules of one name in two subdirectories (`a/x.o`, `b/x.o`)
+//! stay two objects, as modpost reads them. A directory without `vmlinux.o` is an
+//! external (`M=`) build, modpost's `-e` mode.
 //!
 //! A line that names an object already listed (the same line twice, `x.o` and `x.ko`,
 //! or two lines that find the same file) is skipped with a note: kbuild writes each
@@ -27,6 +30,10 @@ use crate::load::walk::{modname_of, strerror, ModuleSource};
 use crate::load::{read_modules, Limits};
 use rustc_hash::FxHashMap as HashMap;
 use std::path::Path;
+
+/// The most trailing components of an absolute `modules.order` line looked up in the
+/// build directory.
+const MAX_TAIL: usize = 16;
 
 /// The modules a build directory's `modules.order` lists, found.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -65,16 +72,31 @@ pub fn assemble(
             format!("{dir}/{stem}")
         };
         let fallback = format!("{dir}/{base}");
-        let named = stem.to_string();
-        // (where to look, the name modpost gives the module found there)
-        let candidates = if absolute {
-            [(&fallback, &fallback), (&given, &given)]
+        // (where to look, the name modpost gives the module found there): a relative
+        // line where it says, then by its basename; an absolute one in `dir` by each
+        // tail of its path, longest first, then where it says.
+        let mut candidates: Vec<(String, String)> = Vec::new();
+        if absolute {
+            // At most the last `MAX_TAIL` components: work stays linear in the line.
+            let slashes: Vec<usize> = stem.rmatch_indices('/').map(|(i, _)| i).collect();
+            let tails = slashes
+                .into_iter()
+                .take(MAX_TAIL)
+                .rev()
+                .map(|i| &stem[i + 1..])
+                .filter(|t| !t.is_empty());
+            candidates.extend(tails.map(|t| {
+                let p = format!("{dir}/{t}");
+                (p.clone(), p)
+            }));
+            candidates.push((given.clone(), given.clone()));
         } else {
-            [(&given, &named), (&fallback, &fallback)]
-        };
+            candidates.push((given.clone(), stem.to_string()));
+            candidates.push((fallback.clone(), fallback.clone()));
+        }
         let found = candidates
             .iter()
-            .flat_map(|(p, name)| [(format!("{p}.o"), *name), (format!("{p}.ko"), *name)])
+            .flat_map(|(p, name)| [(format!("{p}.o"), name), (format!("{p}.ko"), name)])
             .find(|(p, _)| is_file(p));
         let Some((path, name)) = found else {
             return Err(format!("{order_path}:{n}: lists `{line}`, but neither {given}.o nor {given}.ko (nor {fallback}.o/.ko) exists"));
@@ -342,6 +364,34 @@ mod tests {
         assert!(
             a.notes[0].starts_with("/b/modules.order:3: x.o is /b/x.o, listed already on line 1")
         );
+    }
+
+    /// Two modules of one name in two subdirectories, listed by absolute paths (an `M=`
+    /// build, copied): each line finds its own object, not the first one's basename.
+    #[test]
+    fn same_name_in_two_subdirectories_is_two_objects() {
+        let files = ["/b/a/x.o", "/b/b/x.o", "/b/x.o"];
+        let a = assemble(
+            "/b",
+            &order(&["/m/a/x.ko", "/m/b/x.ko", "/m/c/x.ko"]),
+            true,
+            |p| files.contains(&p),
+        )
+        .unwrap();
+        assert_eq!(
+            names(&a),
+            [
+                ("/b/a/x.o", "/b/a/x"),
+                ("/b/b/x.o", "/b/b/x"),
+                ("/b/x.o", "/b/x")
+            ]
+        );
+        assert!(a.notes.is_empty(), "{:?}", a.notes);
+        let a = assemble("/b", &order(&["a/x.o", "b/x.o"]), false, |p| {
+            files.contains(&p)
+        })
+        .unwrap();
+        assert_eq!(names(&a), [("/b/a/x.o", "a/x"), ("/b/b/x.o", "b/x")]);
     }
 
     #[test]

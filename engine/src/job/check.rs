@@ -14,6 +14,7 @@ use super::build::{build_kernel_release, load_build};
 use super::log::Log;
 use super::tree::{load_tree, TreeOptions};
 use super::{today, Stop};
+use crate::check::level::{Basis, Levels, Raw};
 use crate::check::subject::{DumpExport, KernelVersion, ModuleFacts, Subject, SymbolInfo};
 use crate::check::CheckContext;
 use crate::diag::{Code, CommandLine, Finding, Level};
@@ -355,6 +356,7 @@ pub fn run(args: &CheckOptions, log: &Log<'_>) -> Result<CheckOutcome, CheckErro
             resolution: &res,
             engine: &engine,
         };
+        let mut raws = Vec::new();
         for (i, m) in graph.modules.iter().enumerate() {
             if let Some(e) = &m.error {
                 unreadable = true;
@@ -365,19 +367,24 @@ pub fn run(args: &CheckOptions, log: &Log<'_>) -> Result<CheckOutcome, CheckErro
                     None,
                     format!("{}: {e}", m.source.path),
                 );
-                f.level = f.level.max(Level::Warn);
-                findings.push(f);
+                f.basis = Basis::AtLeast(Level::Warn);
+                raws.push(f);
             }
         }
-        findings.extend(crate::check::run_check(&cx, &s));
-        findings.extend(crate::plugin::run_plugins(&plugins, &cx, &s));
-        findings.extend(engine.lints());
+        raws.extend(crate::check::run_check(&cx, &s));
+        raws.extend(crate::plugin::run_plugins(&plugins, &cx, &s));
+        // The one levelling step: the policy, then the command line. The policy's lints
+        // come after it, since levelling marks the rules it applies as used.
+        let levels = Levels::new(&engine, &args.levels);
+        let mut decided: Vec<Finding> = raws.into_iter().map(|r| levels.decide(r)).collect();
+        decided.extend(
+            engine
+                .lints()
+                .into_iter()
+                .map(|f| levels.decide(Raw::lint(f))),
+        );
+        findings.extend(decided.into_iter().filter(|f| f.level != Level::Allow));
     }
-    let findings = findings
-        .into_iter()
-        .map(|f| args.levels.apply(f))
-        .filter(|f| f.level != Level::Allow)
-        .collect();
     Ok(CheckOutcome {
         policy,
         findings,

@@ -10,6 +10,7 @@
 use super::log::Log;
 use super::tree::{absolute_unnormalised, kernel_version, load_tree, Tree, TreeOptions};
 use super::{today, Stop};
+use crate::check::level::{Levels, Raw};
 use crate::check::CheckContext;
 use crate::diag::{Code, CommandLine, Decider, Finding, Level};
 use crate::emit::depmod::{
@@ -397,7 +398,7 @@ fn decide(
     // A module that could not be read: kmod's message was printed while loading and the
     // module is listed without dependencies; the policy decides whether that is fatal
     // (`unreadable-module`: allow in kmod.kdl, deny in a strict policy).
-    let mut findings: Vec<Finding> = graph
+    let mut raws: Vec<Raw> = graph
         .modules
         .iter()
         .enumerate()
@@ -413,11 +414,19 @@ fn decide(
             ))
         })
         .collect();
-    findings.extend(crate::check::run_all(&cx));
-    findings.extend(engine.lints_summarized(log.verbose >= 1));
+    raws.extend(crate::check::run_all(&cx));
+    // The one levelling step (the policy, then the command line), before the policy's
+    // lints, since levelling marks the rules it applies as used.
+    let levels = Levels::new(engine, levels);
+    let mut findings: Vec<Finding> = raws.into_iter().map(|r| levels.decide(r)).collect();
+    findings.extend(
+        engine
+            .lints_summarized(log.verbose >= 1)
+            .into_iter()
+            .map(|f| levels.decide(Raw::lint(f))),
+    );
     let mut denied = 0;
     for f in findings {
-        let f = levels.apply(f);
         if f.tolerated || f.level == Level::Allow {
             continue;
         }

@@ -354,11 +354,17 @@ pub fn run(args: &ExplainOptions, log: &Log<'_>) -> Result<Explained, Stop> {
     let tree = load_tree(&opts, &policy, log, &mut false)?;
     let engine = PolicyEngine::new(&policy, today(), tree.search.clone());
     let res = resolve(&tree.graph, &engine);
-    let findings = crate::check::run_all(&CheckContext {
+    // The policy's levels (explain takes no --allow/--warn-code/--deny).
+    let no_flags = crate::diag::CommandLine::default();
+    let levels = crate::check::level::Levels::new(&engine, &no_flags);
+    let findings: Vec<Finding> = crate::check::run_all(&CheckContext {
         graph: &tree.graph,
         resolution: &res,
         engine: &engine,
-    });
+    })
+    .into_iter()
+    .map(|r| levels.by_policy(r))
+    .collect();
     Ok(Explained {
         symbol: explain_symbol(&tree.graph, &res, &findings, &args.name),
         module: explain_module(&tree.graph, &res, &findings, &args.name, tree.have_kernel),

@@ -6,8 +6,9 @@
 //!    sha256 differs from the policy's, and compiles it (or loads the precompiled
 //!    artifact from the [`host::Cache`]);
 //! 2. [`run_plugins`] (no IO): encodes the view ([`abi`]), runs every plugin in its
-//!    sandbox ([`host`]), and turns its output into [`Finding`]s, levelled and tolerated
-//!    by the policy exactly like built-in findings, with the plugin as the deciding rule.
+//!    sandbox ([`host`]), and turns its output into findings that the one levelling
+//!    step ([`crate::check::level`]) levels and tolerates under the policy like
+//!    built-in findings, with the plugin as the deciding rule.
 //!
 //! A plugin that cannot be loaded or fails to run becomes a `plugin-refused` or
 //! `plugin-failed` finding naming the plugin and the reason; the run goes on.
@@ -15,9 +16,10 @@
 pub mod abi;
 pub mod host;
 
+use crate::check::level::{Basis, Raw};
 use crate::check::subject::{Owner, Subject, SymbolInfo};
 use crate::check::CheckContext;
-use crate::diag::{Code, Finding, PluginOrigin, RuleRef};
+use crate::diag::{Code, Decider, Finding, PluginOrigin};
 use crate::load::elf::ExportKind;
 use crate::policy::model::PluginDecl;
 use crate::policy::Policy;
@@ -267,121 +269,81 @@ pub fn encode_view(cx: &CheckContext<'_>, s: &Subject) -> Encoder {
     e
 }
 
-fn plugin_rule(cx: &CheckContext<'_>, d: &PluginDecl) -> RuleRef {
-    let reason = d
-        .meta
-        .reason
-        .clone()
-        .unwrap_or_else(|| format!("plugin {} ({})", d.name, d.path.display()));
-    cx.engine.rule_ref(&d.meta.loc, "plugin", Some(&reason))
-}
-
-fn failure_finding(cx: &CheckContext<'_>, d: &PluginDecl, f: &Failure) -> Finding {
+fn failure_finding(decl: usize, d: &PluginDecl, f: &Failure) -> Raw {
     let code = match f {
         Failure::Refused(_) => Code::PluginRefused,
         Failure::Failed(_) => Code::PluginFailed,
-    };
-    let (level, rule) = match d.on_failure {
-        Some(l) => (l, Some(plugin_rule(cx, d))),
-        None => match crate::check::severity(cx, code) {
-            (l, Some(r)) => (l, Some(r)),
-            (l, None) => (l, Some(plugin_rule(cx, d))),
-        },
     };
     let verb = match f {
         Failure::Refused(_) => "was not run",
         Failure::Failed(_) => "failed",
     };
-    Finding {
-        plugin: Some(Box::new(PluginOrigin {
-            plugin: d.name.clone(),
-            code: None,
-        })),
-        code,
-        level,
-        message: format!("plugin {} {verb}: {f}", d.name),
-        module: None,
-        file: None,
-        symbol: None,
-        decided_by: rule.into(),
-        tolerated: false,
+    Raw {
+        finding: Finding {
+            plugin: Some(Box::new(PluginOrigin {
+                plugin: d.name.clone(),
+                code: None,
+            })),
+            code,
+            level: code.default_level(),
+            message: format!("plugin {} {verb}: {f}", d.name),
+            module: None,
+            file: None,
+            symbol: None,
+            decided_by: Decider::Default,
+            tolerated: false,
+        },
+        basis: Basis::PluginFailure { decl },
     }
 }
 
-/// Turns one plugin's decoded output into findings under the policy.
-fn to_findings(cx: &CheckContext<'_>, d: &PluginDecl, raw: Vec<abi::RawFinding>) -> Vec<Finding> {
-    let policy = cx.engine.policy();
+/// Turns one plugin's decoded output into findings, for the policy to level.
+fn to_findings(
+    cx: &CheckContext<'_>,
+    decl: usize,
+    d: &PluginDecl,
+    raw: Vec<abi::RawFinding>,
+) -> Vec<Raw> {
     raw.into_iter()
         .map(|r| {
-            let full = format!("{}/{}", d.name, r.code);
-            let (level, rule) = if let Some(s) = policy.plugin_severities.get(&full) {
-                (
-                    s.value,
-                    s.loc.map(|l| cx.engine.rule_ref(&l, "severity", None)),
-                )
-            } else if let Some(s) = policy.severities.get(&Code::PluginFinding) {
-                (
-                    s.value,
-                    s.loc.map(|l| cx.engine.rule_ref(&l, "severity", None)),
-                )
-            } else {
-                (r.level, Some(plugin_rule(cx, d)))
-            };
             let id = r
                 .module
                 .as_deref()
                 .and_then(|m| cx.graph.find_module(&m.replace('-', "_")));
             let module = id.map(|id| cx.graph.module(id));
-            let (mname, mpath) = match module {
-                Some(m) => (
-                    m.name(),
-                    m.source.relpath.as_deref().unwrap_or(&m.source.path),
-                ),
-                None => (r.module.as_deref().unwrap_or(""), ""),
-            };
-            let allow = policy.allow_findings.iter().find(|a| {
-                cx.engine.live(&a.meta)
-                    && a.codes.iter().any(|c| c.matches_symbol(&full))
-                    && (a.modules.is_empty()
-                        || (r.module.is_some()
-                            && a.modules.iter().any(|p| p.matches_module(mname, mpath))))
-                    && (a.symbols.is_empty()
-                        || r.symbol
-                            .as_deref()
-                            .is_some_and(|s| a.symbols.iter().any(|p| p.matches_symbol(s))))
-            });
-            let (rule, tolerated) = match allow {
-                Some(a) => (
-                    Some(cx.engine.rule_ref(
-                        &a.meta.loc,
-                        "allow-finding",
-                        a.meta.reason.as_deref(),
-                    )),
-                    true,
-                ),
-                None => (rule, false),
-            };
-            Finding {
-                plugin: Some(Box::new(PluginOrigin {
-                    plugin: d.name.clone(),
-                    code: Some(r.code),
-                })),
-                code: Code::PluginFinding,
-                level,
-                message: r.message,
-                module: module.map(|m| m.name().to_string()).or(r.module),
-                file: module.map(|m| m.source.path.clone()),
-                symbol: r.symbol,
-                decided_by: rule.into(),
-                tolerated,
+            let path = module
+                .map(|m| m.source.relpath.as_deref().unwrap_or(&m.source.path))
+                .unwrap_or("")
+                .to_string();
+            Raw {
+                finding: Finding {
+                    plugin: Some(Box::new(PluginOrigin {
+                        plugin: d.name.clone(),
+                        code: Some(r.code),
+                    })),
+                    code: Code::PluginFinding,
+                    level: Code::PluginFinding.default_level(),
+                    message: r.message,
+                    module: module.map(|m| m.name().to_string()).or(r.module),
+                    file: module.map(|m| m.source.path.clone()),
+                    symbol: r.symbol,
+                    decided_by: Decider::Default,
+                    tolerated: false,
+                },
+                basis: Basis::Plugin {
+                    decl,
+                    level: r.level,
+                    path,
+                },
             }
         })
         .collect()
 }
 
 /// Runs every prepared plugin over the view of `cx` and `s`, each in its sandbox on its
-/// own thread, and returns their findings (and failures) in declaration order. No IO.
-pub fn run_plugins(plugins: &Plugins, cx: &CheckContext<'_>, s: &Subject) -> Vec<Finding> {
+/// own thread, and returns their findings (and failures) in declaration order, for
+/// [`crate::check::level::Levels::decide`] to level. No IO.
+pub fn run_plugins(plugins: &Plugins, cx: &CheckContext<'_>, s: &Subject) -> Vec<Raw> {
     if plugins.prepared.is_empty() {
         return Vec::new();
     }
@@ -458,9 +420,9 @@ pub fn run_plugins(plugins: &Plugins, cx: &CheckContext<'_>, s: &Subject) -> Vec
                         ),
                     });
                 }
-                out.extend(to_findings(cx, d, raw))
+                out.extend(to_findings(cx, p.index, d, raw))
             }
-            Err(f) => out.push(failure_finding(cx, d, &f)),
+            Err(f) => out.push(failure_finding(p.index, d, &f)),
         }
     }
     out

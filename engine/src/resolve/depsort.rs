@@ -22,7 +22,8 @@ pub enum DepOrder {
         reports: Vec<String>,
         /// The number of distinct modules in the reported cycles.
         modules_in_cycles: usize,
-        /// Set when the report was cut short (kmod itself aborts on such graphs).
+        /// Set when the report was cut short (kmod itself aborts, or reports for ever,
+        /// on such graphs).
         truncated: bool,
     },
 }
@@ -70,6 +71,11 @@ fn remove_root(roots: &mut VecDeque<usize>, m: usize) {
     }
 }
 
+/// The most bytes of cycle reports, and of walk vertices, before the report is cut short
+/// (kmod 30 reports for ever on some graphs of cycles sharing modules).
+const MAX_REPORT_BYTES: usize = 1 << 20;
+const MAX_VERTICES: usize = 1 << 22;
+
 fn report_cycles(deps: &[Vec<ModuleId>], names: &[&str], left: &[u32]) -> DepOrder {
     struct Vertex {
         module: usize,
@@ -83,6 +89,7 @@ fn report_cycles(deps: &[Vec<ModuleId>], names: &[&str], left: &[u32]) -> DepOrd
     let mut in_loop = vec![false; deps.len()];
     let mut reports = Vec::new();
     let mut truncated = false;
+    let mut report_bytes = 0usize;
     while !roots.is_empty() {
         let Some(r) = roots.pop_front() else { break };
         let mut vertices: Vec<Vertex> = vec![Vertex {
@@ -108,13 +115,24 @@ fn report_cycles(deps: &[Vec<ModuleId>], names: &[&str], left: &[u32]) -> DepOrd
                     remove_root(&mut roots, c);
                 }
                 line.push_str(names[m]);
+                report_bytes += line.len();
                 reports.push(format!("Cycle detected: {line}"));
+                if report_bytes > MAX_REPORT_BYTES {
+                    // kmod reports for ever on such graphs: a cycle not through the root
+                    // is walked again and again. Stop, saying so.
+                    truncated = true;
+                    break;
+                }
                 continue;
             }
             visited[m] = true;
             if deps[m].is_empty() {
                 remove_root(&mut roots, m);
                 continue;
+            }
+            if vertices.len() > MAX_VERTICES {
+                truncated = true;
+                break;
             }
             for d in &deps[m] {
                 if stack.len() >= cap {
@@ -247,6 +265,28 @@ mod tests {
                 "Cycle detected: mc -> md -> mc"
             ]
         );
+    }
+
+    /// Two cycles sharing a module (the figure-8 shape, on which kmod 30 reports cycles
+    /// for ever): the walk ends, its report cut short and bounded.
+    #[test]
+    fn entangled_cycles_end_cut_short() {
+        let names = ["user", "a", "b", "c", "d", "leaf"];
+        let (user, a, b, c, d, leaf) = (0, 1, 2, 3, 4, 5);
+        let mut deps = vec![vec![]; 6];
+        deps[user] = ids(&[a]);
+        deps[a] = ids(&[b]);
+        deps[b] = ids(&[a, c]);
+        deps[c] = ids(&[d, leaf]);
+        deps[d] = ids(&[b]);
+        let DepOrder::Cycles {
+            reports, truncated, ..
+        } = dependency_order(&deps, &names)
+        else {
+            panic!("expected cycles")
+        };
+        assert!(truncated);
+        assert!(reports.iter().map(String::len).sum::<usize>() <= MAX_REPORT_BYTES + 4096);
     }
 
     #[test]

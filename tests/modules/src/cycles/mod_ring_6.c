@@ -1,0 +1,27 @@
+// SPDX-License-Identifier: GPL-2.0
+/* mod_ring_6: exports mod_ring_6_fn; depends on mod_ring_1. */
+#include <linux/init.h>
+#include <linux/module.h>
+
+int mod_ring_6_fn(int x);
+int mod_ring_1_fn(int x);
+
+int mod_ring_6_fn(int x)
+{
+	return x > 0 ? mod_ring_1_fn(x - 1) : 0;
+}
+EXPORT_SYMBOL(mod_ring_6_fn);
+
+static int __init mod_ring_6_init(void)
+{
+	return 0;
+}
+
+static void __exit mod_ring_6_exit(void)
+{
+}
+
+module_init(mod_ring_6_init);
+module_exit(mod_ring_6_exit);
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("modpolicy test: mod_ring_6 (depends on mod_ring_1)");
