@@ -102,7 +102,7 @@ fn case(test: &str, keep_basic: bool) {
         &support::fixture_trees().join("dup-export-ab"),
         FIXTURE_VERSION,
     );
-    pair.each(&|root: &Path| {
+    pair.each(|root: &Path| {
         let p = root.join("Module.symvers");
         let t = std::fs::read_to_string(&p).unwrap();
         // __fentry__ and module_layout now disagree with every module's record.
