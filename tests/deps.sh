@@ -31,6 +31,7 @@ required=(
 	"dpkg|dpkg-deb|unpacking the corpus's .deb files"
 	"e2fsprogs|chattr|the read-only output directory test (chattr +i)"
 	"mount|mount|the read-only bind mount and full-disk (tmpfs) tests"
+	"binutils|objcopy|rewriting __versions into extended modversions (conformance ext_modversions)"
 	"clang|clang|building the C example plugins (plugins/build.sh)"
 	"lld|wasm-ld|linking the C example plugins to wasm32"
 	"rustc|/usr/bin/rustc|Debian's rustc 1.63, building the Rust example plugins"

@@ -11,6 +11,8 @@
 //!   damaged `modules.order` files.
 //! - [`cycles_random`]: seeded random graphs of real modules with dependency cycles.
 //! - [`kmod34`]: `--kmod 34`, which has no oracle here, checked against kmod 30's output.
+//! - [`ext_modversions`]: extended modversions (6.14+) written by `objcopy` from
+//!   `__versions`, against kmod on the original modules.
 //! - [`extra`]: trees named in `MODPOLICY_CONFORMANCE_TREES` (e.g. a full kernel).
 //!
 //! Missing shared corpus or kmod fails the tests; `MODPOLICY_NO_CORPUS=1` skips them.
@@ -20,6 +22,7 @@ mod support;
 
 mod corpus;
 mod cycles_random;
+mod ext_modversions;
 mod extra;
 mod fixtures;
 mod kmod34;

@@ -497,14 +497,19 @@ fn parse_generic<'d, Elf: FileHeader<Endian = Endianness>, R: ReadRef<'d>>(
                 if names.get(shndx).copied() != Some(&b".export_symbol"[..]) {
                     continue;
                 }
-                let Some(sh) = sections.section(object::SectionIndex(shndx)).ok() else {
+                // An entry that cannot be read is skipped, not an error: kmod reads no
+                // `.export_symbol`, and a `.ko` must read as kmod reads it.
+                let Some(bytes) = sections
+                    .section(object::SectionIndex(shndx))
+                    .ok()
+                    .and_then(|sh| sh.data(endian, data).ok())
+                else {
                     continue;
                 };
-                let bytes = sh.data(endian, data).map_err(|_| {
-                    ElfError::Malformed("section .export_symbol could not be read".into())
-                })?;
                 let value: u64 = sym.st_value(endian).into();
-                symbol_exports.push(export_symbol_entry(export, bytes, value)?);
+                if let Ok(e) = export_symbol_entry(export, bytes, value) {
+                    symbol_exports.push(e);
+                }
             }
         }
         if !symbol_exports.is_empty() {
@@ -721,8 +726,8 @@ fn read_crc<'d, Elf: FileHeader<Endian = Endianness>, R: ReadRef<'d>>(
 
 /// The export `name` of a 6.5+ object, from its `.export_symbol` entry at `value` in
 /// `section`: the licence string, then the namespace string. An entry that does not lie
-/// in the section, or whose strings are not terminated in it, is malformed; an unknown
-/// licence reads as not GPL-only (modpost reports it, and so would the build).
+/// in the section, whose strings are not terminated in it, or whose name is not UTF-8 is
+/// malformed; an unknown licence reads as not GPL-only (modpost reports it).
 fn export_symbol_entry(name: &[u8], section: &[u8], value: u64) -> Result<Export, ElfError> {
     let bad = |what: &str| {
         ElfError::Malformed(format!(
@@ -862,6 +867,38 @@ mod tests {
                 Some((8 << 20) - k * 400)
             );
         }
+    }
+
+    #[test]
+    fn export_symbol_entries() {
+        let sec = b"GPL\0NS_A\0\0\0\0\0\0\0\0\0\0module:a,b*\0";
+        let e = export_symbol_entry(b"f", sec, 0).unwrap();
+        assert_eq!(
+            (e.kind, e.namespace.as_deref()),
+            (ExportKind::GplOnly, Some("NS_A"))
+        );
+        let e = export_symbol_entry(b"g", sec, 16).unwrap();
+        assert_eq!((e.kind, e.namespace), (ExportKind::Plain, None));
+        let e = export_symbol_entry(b"h", sec, 17).unwrap();
+        assert_eq!(e.namespace.as_deref(), Some("module:a,b*"));
+        assert!(export_symbol_entry(b"x", sec, sec.len() as u64).is_err());
+        assert!(export_symbol_entry(b"x", b"GPL\0NS", 0).is_err());
+        assert!(export_symbol_entry(b"x", b"GPL", 0).is_err());
+        assert!(export_symbol_entry(b"\xff", sec, 0).is_err());
+    }
+
+    #[test]
+    fn extended_versions_pair_crcs_and_names() {
+        let crcs = [1u32, 2, 3]
+            .iter()
+            .flat_map(|c| c.to_le_bytes())
+            .collect::<Vec<u8>>();
+        let v = extended_versions(&crcs, b"a\0bb\0", Endianness::Little);
+        assert_eq!(v, [(&b"a"[..], 1, false), (&b"bb"[..], 2, false)]);
+        let v = extended_versions(&crcs[..5], b"a\0bb\0cc\0", Endianness::Little);
+        assert_eq!(v, [(&b"a"[..], 1, false)]);
+        let v = extended_versions(&2u32.to_be_bytes(), b"z\0", Endianness::Big);
+        assert_eq!(v, [(&b"z"[..], 2, false)]);
     }
 
     #[test]
