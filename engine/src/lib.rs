@@ -16,6 +16,7 @@
 //! thin command line over it.
 #![deny(missing_docs)]
 
+pub mod cache;
 pub mod check;
 pub mod diag;
 pub mod emit;
