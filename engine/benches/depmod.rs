@@ -9,6 +9,13 @@
 //! Each tree is measured in two modes: plain (`depmod -b ROOT VERSION`), and with the
 //! image's stub `System.map` and `-e` (`-F ROOT/boot/System.map-VERSION -e`), where both
 //! print one warning per vmlinux import; stderr then goes to a file, as in a build log.
+//! These runs are full runs (`--no-cache`).
+//!
+//! Then the module cache, each against kmod's full run in the same pairs: `cache, first
+//! run` (the cache removed before each run: every module read and the cache written; its
+//! cost over a `--no-cache` run is printed as `first-run overhead`), `cache, nothing
+//! changed`, and `cache, 1 module replaced` (before each run, one module file is copied
+//! and renamed over itself: a new inode, so it is read again; not timed).
 //!
 //! The trees come from `tests/corpus/setup.sh` (which unpacks `../shared/corpus`). More
 //! trees can be added with `MODPOLICY_BENCH_TREES=ROOT:VERSION[,ROOT:VERSION...]`, e.g. the
@@ -121,13 +128,14 @@ fn main() {
                 .to_string()
         };
         let modes: [(&str, Vec<String>, Vec<String>); 2] = [
-            ("", Vec::new(), Vec::new()),
+            ("", Vec::new(), vec!["--no-cache".into()]),
             (
                 " -F stub -e",
                 vec!["-F".into(), map(&a), "-e".into()],
-                vec!["-F".into(), map(&b), "-e".into()],
+                vec!["--no-cache".into(), "-F".into(), map(&b), "-e".into()],
             ),
         ];
+        let mut no_cache_wall = 0.0;
         for (mode, kmod_extra, our_extra) in modes {
             let kmod_cmd: Vec<String> = [kmod.display().to_string(), "-b".into()]
                 .into_iter()
@@ -154,6 +162,9 @@ fn main() {
                 os.push(o);
             }
             let m = |v: &[Sample], f: fn(&Sample) -> f64| median(v.iter().map(f).collect());
+            if mode.is_empty() {
+                no_cache_wall = m(&os, |s| s.wall);
+            }
             println!(
                 "{:<46} {:>9.4}s {:>9.4}s {:>9.4}s {:>9.4}s {:>9.1} {:>9.1} {:>7.2}x",
                 format!("{label}{mode}"),
@@ -166,9 +177,133 @@ fn main() {
                 median(ratios)
             );
         }
+        cache_modes(
+            label,
+            &kmod,
+            &ours,
+            &a,
+            &b,
+            ver,
+            runs,
+            no_cache_wall,
+            work.path(),
+        );
     }
     println!(
         "speedup = median over pairs of kmod wall / modpolicy wall; MiB = peak resident memory"
+    );
+}
+
+/// The module cache's scenarios on one tree (see the header), each against kmod's full
+/// run, alternating.
+#[allow(clippy::too_many_arguments)]
+fn cache_modes(
+    label: &str,
+    kmod: &Path,
+    ours: &Path,
+    a: &Path,
+    b: &Path,
+    ver: &str,
+    runs: usize,
+    no_cache_wall: f64,
+    work: &Path,
+) {
+    let cache_dir = work.join("cache");
+    let kmod_cmd: Vec<String> = vec![
+        kmod.display().to_string(),
+        "-b".into(),
+        a.display().to_string(),
+        ver.into(),
+    ];
+    let our_cmd: Vec<String> = vec![
+        ours.display().to_string(),
+        "depmod".into(),
+        "--cache".into(),
+        cache_dir.display().to_string(),
+        "-b".into(),
+        b.display().to_string(),
+        ver.into(),
+    ];
+    let moddir = b.join("lib/modules").join(ver);
+    let mut mods = Vec::new();
+    let mut stack = vec![moddir.clone()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if is_module_file(&p, Extensions { gzip: true }) {
+                mods.push(p);
+            }
+        }
+    }
+    mods.sort();
+    // A module of middling size, reinstalled: a new inode, the same contents.
+    let replaced = mods[mods.len() / 2].clone();
+    let reinstall = || {
+        let tmp = replaced.with_extension("bench-tmp");
+        std::fs::copy(&replaced, &tmp).expect("copy module");
+        std::fs::rename(&tmp, &replaced).expect("rename module");
+    };
+    let clear = || {
+        let _ = std::fs::remove_dir_all(&cache_dir);
+    };
+    // Files changed within 2 s of a run are not recorded (the racy window).
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let scenarios: [(&str, &dyn Fn()); 3] = [
+        ("cache, first run (writes it)", &clear),
+        ("cache, nothing changed", &|| {}),
+        ("cache, 1 module replaced", &reinstall),
+    ];
+    for (name, prep) in scenarios {
+        prep();
+        run_to(&our_cmd, None);
+        run_to(&kmod_cmd, None);
+        if name.contains("nothing") {
+            // The warm-up ran within the racy window of the last replacement.
+            std::thread::sleep(std::time::Duration::from_millis(2100));
+            run_to(&our_cmd, None);
+        }
+        let (mut ks, mut os, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..runs {
+            let k = run_to(&kmod_cmd, None);
+            prep();
+            let o = run_to(&our_cmd, None);
+            ratios.push(k.wall / o.wall);
+            ks.push(k);
+            os.push(o);
+        }
+        let m = |v: &[Sample], f: fn(&Sample) -> f64| median(v.iter().map(f).collect());
+        println!(
+            "{:<46} {:>9.4}s {:>9.4}s {:>9.4}s {:>9.4}s {:>9.1} {:>9.1} {:>7.2}x",
+            format!("{label} {name}"),
+            m(&ks, |s| s.wall),
+            m(&os, |s| s.wall),
+            m(&ks, |s| s.cpu),
+            m(&os, |s| s.cpu),
+            m(&ks, |s| s.rss_mib),
+            m(&os, |s| s.rss_mib),
+            median(ratios)
+        );
+        if name.contains("first") && no_cache_wall > 0.0 {
+            println!(
+                "{:<46} {:>+9.1}% (median first run / median --no-cache run)",
+                format!("{label} first-run overhead"),
+                (m(&os, |s| s.wall) / no_cache_wall - 1.0) * 100.0
+            );
+        }
+    }
+    let size: u64 = std::fs::read_dir(&cache_dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.metadata().ok())
+        .map(|m| m.len())
+        .sum();
+    println!(
+        "{:<46} {:>9.2} MiB",
+        format!("{label} cache size"),
+        size as f64 / (1 << 20) as f64
     );
 }
 

@@ -8,7 +8,7 @@
 use super::args::{LevelArgs, PolicyArgs, VmlinuxArgs};
 use clap::{Args, ValueEnum};
 use modpolicy::diag::{CommandLine, Selector};
-use modpolicy::job::depmod::{DepmodOptions, DepmodOutcome, KmodVersion};
+use modpolicy::job::depmod::{CacheChoice, DepmodOptions, DepmodOutcome, KmodVersion};
 use modpolicy::job::{Log, StdStreams};
 use std::io::Write;
 use std::path::PathBuf;
@@ -86,6 +86,14 @@ pub struct DepmodArgs {
     /// compressed one that expands past it.
     #[arg(long = "max-module-size", value_name = "SIZE", value_parser = parse_size)]
     max_module_size: Option<u64>,
+    /// Keep the module cache in DIR (default: BASEDIR/var/cache/modpolicy with -b,
+    /// else /var/cache/modpolicy for root, else $XDG_CACHE_HOME/modpolicy or
+    /// ~/.cache/modpolicy).
+    #[arg(long = "cache", value_name = "DIR")]
+    cache: Option<PathBuf>,
+    /// Neither read nor write the module cache: read every module file.
+    #[arg(long = "no-cache", conflicts_with = "cache")]
+    no_cache: bool,
     /// Kernel version (default: the running kernel's release).
     version: Option<String>,
     /// Module files (absolute paths) for manual mode.
@@ -130,6 +138,11 @@ pub fn run(args: DepmodArgs) -> ExitCode {
         max_module_size: args.max_module_size,
         version: args.version,
         modules: args.modules,
+        cache: match (args.no_cache, args.cache) {
+            (true, _) => CacheChoice::Off,
+            (false, Some(d)) => CacheChoice::Dir(d),
+            (false, None) => CacheChoice::Default,
+        },
     };
     match modpolicy::job::depmod::run(&opts, &log) {
         Ok(outcome) => {

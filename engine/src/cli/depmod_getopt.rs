@@ -149,6 +149,8 @@ static OUR_OPTIONS: &[(&str, HasArg)] = &[
     ("warn-code", HasArg::Required),
     ("deny", HasArg::Required),
     ("max-module-size", HasArg::Required),
+    ("cache", HasArg::Required),
+    ("no-cache", HasArg::No),
 ];
 
 /// What [`rewrite`] decided.

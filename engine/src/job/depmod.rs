@@ -8,7 +8,9 @@
 //! early artifacts overlaps the findings and the dependency sort (see [`run`]).
 
 use super::log::Log;
-use super::tree::{absolute_unnormalised, kernel_version, load_tree, Tree, TreeOptions};
+use super::tree::{
+    absolute_unnormalised, kernel_version, load_tree_cached, CacheUse, Tree, TreeOptions,
+};
 use super::{today, Stop};
 use crate::check::level::{Levels, Raw};
 use crate::check::CheckContext;
@@ -38,6 +40,20 @@ pub enum KmodVersion {
     /// kmod 34: pre-order `.bin`, first duplicate `modules.order` line wins,
     /// `modules.weakdep` written.
     V34,
+}
+
+/// Where the module cache of a run lives (see [`crate::cache`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum CacheChoice {
+    /// The usual place: `BASEDIR/var/cache/modpolicy` with `-b`, else
+    /// `/var/cache/modpolicy` for root, else `$XDG_CACHE_HOME/modpolicy` or
+    /// `~/.cache/modpolicy` ([`crate::cache::default_dir`]).
+    #[default]
+    Default,
+    /// `--cache DIR`.
+    Dir(PathBuf),
+    /// `--no-cache`: every module file is read.
+    Off,
 }
 
 /// What `depmod` is asked to do: kmod's options, and modpolicy's.
@@ -86,6 +102,8 @@ pub struct DepmodOptions {
     pub version: Option<String>,
     /// Module files (absolute paths) for manual mode.
     pub modules: Vec<PathBuf>,
+    /// The module cache (`--cache DIR`, `--no-cache`).
+    pub cache: CacheChoice,
 }
 
 /// What a `depmod` run that did not stop produced.
@@ -154,7 +172,8 @@ pub fn run(args: &DepmodOptions, log: &Log<'_>) -> Result<DepmodOutcome, Stop> {
     })?;
 
     tracing::debug!(elapsed = ?super::elapsed(), "policy loaded");
-    if args.quick && !manual && (args.show || up_to_date(&dirname, &outdirname, log)) {
+    let nanos = args.kmod == KmodVersion::V34;
+    if args.quick && !manual && (args.show || up_to_date(&dirname, &outdirname, nanos, log)) {
         return Ok(DepmodOutcome::UpToDate);
     }
 
@@ -180,7 +199,16 @@ pub fn run(args: &DepmodOptions, log: &Log<'_>) -> Result<DepmodOutcome, Stop> {
         },
     };
     let mut errsyms = args.errsyms;
-    let tree = load_tree(&opts, &policy, log, &mut errsyms)?;
+    let cache_dir = match &args.cache {
+        CacheChoice::Default => crate::cache::default_dir(args.basedir.as_deref()),
+        CacheChoice::Dir(d) => Some(d.clone()),
+        CacheChoice::Off => None,
+    };
+    let cache = cache_dir.map(|d| CacheUse {
+        path: d.join(crate::cache::file_name(&dirname, &kver)),
+        write: !args.show,
+    });
+    let tree = load_tree_cached(&opts, &policy, log, &mut errsyms, cache.as_ref())?;
     let check_crcs = args.symvers.is_some();
     let graph = &tree.graph;
     tracing::debug!(elapsed = ?super::elapsed(), modules = graph.modules.len(), peak_kib = peak_rss_kib(), "graph built");
@@ -267,11 +295,15 @@ pub fn run(args: &DepmodOptions, log: &Log<'_>) -> Result<DepmodOutcome, Stop> {
     }
     let builtin_modinfo_is_dir =
         Path::new(&format!("{}/modules.builtin.modinfo", tree.dirname)).is_dir();
-    let retained = |rendered| Retained {
-        rendered,
-        _resolution: res,
-        _builtin: builtin,
-        _tree: tree,
+    // The module cache is written last, once the artifacts are (or, with -n, not at all).
+    let retained = |rendered| {
+        tree.write_cache();
+        Retained {
+            rendered,
+            _resolution: res,
+            _builtin: builtin,
+            _tree: tree,
+        }
     };
     if args.show {
         return Ok(DepmodOutcome::Shown(retained(rendered)));
@@ -490,7 +522,11 @@ fn peak_rss_kib() -> u64 {
 
 /// `-A`: whether `modules.dep` exists and no module file under `dirname` is newer. A
 /// `modules.dep` that cannot be `stat`ed gets kmod's error (and the run goes on).
-fn up_to_date(dirname: &str, outdirname: &str, log: &Log<'_>) -> bool {
+///
+/// kmod 30 compares whole seconds (a module changed in the same second as `modules.dep`
+/// counts as older); kmod 34 (`nanos`) compares nanoseconds. Like kmod, only module
+/// files are compared, not configuration files.
+fn up_to_date(dirname: &str, outdirname: &str, nanos: bool, log: &Log<'_>) -> bool {
     let dep = match std::fs::metadata(format!("{outdirname}/modules.dep")) {
         Ok(d) => d,
         Err(e) => {
@@ -504,11 +540,20 @@ fn up_to_date(dirname: &str, outdirname: &str, log: &Log<'_>) -> bool {
     let Ok(dep_time) = dep.modified() else {
         return false;
     };
-    let dep_secs = dep_time
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    fn newer(dir: &Path, limit: u64) -> bool {
+    // Times as nanoseconds since the epoch, cut to whole seconds for kmod 30.
+    let stamp = |t: std::time::SystemTime| -> i128 {
+        let ns = match t.duration_since(std::time::UNIX_EPOCH) {
+            Ok(d) => d.as_nanos() as i128,
+            Err(e) => -(e.duration().as_nanos() as i128),
+        };
+        if nanos {
+            ns
+        } else {
+            ns.div_euclid(1_000_000_000) * 1_000_000_000
+        }
+    };
+    let dep_stamp = stamp(dep_time);
+    fn newer(dir: &Path, limit: i128, stamp: &dyn Fn(std::time::SystemTime) -> i128) -> bool {
         let Ok(rd) = std::fs::read_dir(dir) else {
             return false;
         };
@@ -523,18 +568,13 @@ fn up_to_date(dirname: &str, outdirname: &str, log: &Log<'_>) -> bool {
                 continue;
             };
             if md.is_dir() {
-                if newer(&p, limit) {
+                if newer(&p, limit, stamp) {
                     return true;
                 }
             } else if md.is_file()
                 && crate::load::walk::is_module_file(&p, Extensions { gzip: true })
             {
-                let t = md
-                    .modified()
-                    .ok()
-                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                    .map(|d| d.as_secs())
-                    .unwrap_or(u64::MAX);
+                let t = md.modified().map(stamp).unwrap_or(i128::MAX);
                 if t > limit {
                     return true;
                 }
@@ -542,5 +582,5 @@ fn up_to_date(dirname: &str, outdirname: &str, log: &Log<'_>) -> bool {
         }
         false
     }
-    !newer(Path::new(dirname), dep_secs)
+    !newer(Path::new(dirname), dep_stamp, &stamp)
 }

@@ -60,6 +60,74 @@ pub struct Tree {
     /// For each module that could not be read, by path: what exactly is wrong (the
     /// graph keeps only the `strerror` text kmod prints).
     pub read_errors: std::collections::HashMap<String, String>,
+    /// The next module cache, when it is to be written ([`Tree::write_cache`]).
+    pub cache_write: Option<CacheWrite>,
+}
+
+/// The module cache one load reads and writes (see [`crate::cache`]).
+#[derive(Debug, Clone)]
+pub struct CacheUse {
+    /// The cache file.
+    pub path: PathBuf,
+    /// Whether to write it back when anything changed (not for `-n`).
+    pub write: bool,
+}
+
+/// What writing the next module cache needs besides the graph.
+pub struct CacheWrite {
+    path: PathBuf,
+    header: crate::cache::Header,
+    run_start_ns: i128,
+    /// Each module read (or taken from the cache), by path: its identity.
+    ids: rustc_hash::FxHashMap<String, crate::cache::FileId>,
+}
+
+impl Tree {
+    /// Writes the module cache, if anything changed since it was read: the caller does
+    /// so once the artifacts are written, so that the cache never takes the disk space
+    /// they need. A failure costs only speed: it is said at `-v` (modpolicy's), never
+    /// printed otherwise.
+    pub fn write_cache(&self) {
+        let Some(w) = &self.cache_write else { return };
+        let dirname = self.dirname.as_str();
+        let records: Vec<crate::cache::Record<'_>> = self
+            .graph
+            .modules
+            .iter()
+            .filter(|m| m.error.is_none())
+            .filter_map(|m| {
+                Some(crate::cache::Record {
+                    key: cache_key(dirname, &m.source.path),
+                    id: *w.ids.get(&m.source.path)?,
+                    hash: None,
+                    image: &m.image,
+                })
+            })
+            .collect();
+        let r = crate::util::timed("cache write", || {
+            crate::cache::write(&w.path, &w.header, &records, w.run_start_ns)
+        });
+        if let Err(e) = r {
+            tracing::info!("module cache {} not written: {e}", w.path.display());
+        }
+    }
+}
+
+/// A cache record's key: the path relative to the module directory (absolute outside it).
+fn cache_key<'p>(dirname: &str, path: &'p str) -> &'p str {
+    path.strip_prefix(dirname)
+        .and_then(|r| r.strip_prefix('/'))
+        .unwrap_or(path)
+}
+
+/// What the walk's visitor found out about one module file.
+struct Visit {
+    /// Its identity and metadata (with a cache only).
+    id: Option<crate::cache::FileId>,
+    /// Whether it was taken from the cache.
+    hit: bool,
+    /// What was read from it, if it has been read yet.
+    read: Option<Result<ModuleImage, ModuleError>>,
 }
 
 /// kmod's `sscanf("%u.%u")` check on the version argument.
@@ -138,6 +206,25 @@ pub fn load_tree(
     log: &Log,
     errsyms: &mut bool,
 ) -> Result<Tree, Stop> {
+    load_tree_cached(opts, policy, log, errsyms, None)
+}
+
+/// [`load_tree`] with a module cache: a module file whose identity and metadata match its
+/// record is not read, and the cache is rewritten (on a thread of its own, see
+/// [`Tree::cache_write`]) when anything changed. Not used in manual mode. A damaged
+/// cache gets one warning (`modpolicy: warning: module cache ...`) and is rewritten;
+/// a cache that cannot be written costs only speed (said at `-v`).
+pub fn load_tree_cached(
+    opts: &TreeOptions,
+    policy: &Policy,
+    log: &Log,
+    errsyms: &mut bool,
+    cache: Option<&CacheUse>,
+) -> Result<Tree, Stop> {
+    let run_start_ns = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i128)
+        .unwrap_or(0);
     let kver = kernel_version(opts.version.as_deref(), log)?;
     let manual = !opts.modules.is_empty();
     let root = opts
@@ -193,11 +280,30 @@ pub fn load_tree(
         None
     };
     let have_kernel = kernel.is_some();
+    let cache = cache.filter(|_| !manual);
+    let cache_header = crate::cache::Header {
+        tree: dirname.clone(),
+        max_module_size: opts.limits.max_module_size,
+    };
+    let opened = cache.map(|c| {
+        let o = crate::util::timed("cache read", || {
+            crate::cache::Cache::open(&c.path, &cache_header)
+        });
+        if let Some(p) = &o.problem {
+            log.line(format_args!(
+                "modpolicy: warning: module cache {} {p}: ignored{}",
+                c.path.display(),
+                if c.write { " and rewritten" } else { "" }
+            ));
+        }
+        o
+    });
+    let cached = opened.as_ref().map(|o| &o.cache);
 
     let exts = Extensions { gzip: opts.gzip };
     let mut search_cfg = SearchConfig::default();
     // Each module found, with what was read from it if it has been read yet.
-    type Found = (ModuleSource, Option<Result<ModuleImage, ModuleError>>);
+    type Found = (ModuleSource, Option<Visit>);
     let sources: Vec<Found> = if manual {
         let mut v: Vec<Found> = Vec::new();
         for p in &opts.modules {
@@ -279,12 +385,30 @@ pub fn load_tree(
         // Uncompressed modules are read as the walk finds them, so reading overlaps the
         // walk; compressed ones are read after it, largest first (see `read_modules`).
         let limits = &opts.limits;
+        // With a cache, each file is `stat`ed first (before it is read: a change after
+        // that shows in the next run's `stat`) and taken from the cache if it matches.
         let read_plain = |f: &FoundFile| {
-            (!is_compressed(Path::new(f.path))).then(|| {
+            let id =
+                cached.and_then(|_| f.stat().ok().map(|st| crate::cache::FileId::from_stat(&st)));
+            if let (Some(c), Some(id)) = (cached, &id) {
+                if let Some(image) = c.lookup(cache_key(&dirname, f.path), id) {
+                    return Some(Visit {
+                        id: Some(*id),
+                        hit: true,
+                        read: Some(Ok(image)),
+                    });
+                }
+            }
+            let read = (!is_compressed(Path::new(f.path))).then(|| {
                 crate::util::heap::prime_this_thread();
                 f.open()
                     .map_err(ModuleError::from)
                     .and_then(|file| read_module_file(file, limits))
+            });
+            (read.is_some() || id.is_some()).then_some(Visit {
+                id,
+                hit: false,
+                read,
             })
         };
         let found = match discover_with(&dirname, &search_cfg, exts, &mut walk_msgs, &read_plain) {
@@ -332,13 +456,25 @@ pub fn load_tree(
 
     let unread: Vec<&str> = sources
         .iter()
-        .filter(|(_, r)| r.is_none())
+        .filter(|(_, v)| v.as_ref().is_none_or(|v| v.read.is_none()))
         .map(|(s, _)| s.path.as_str())
         .collect();
+    // The previous cache has given what it could: its memory is not needed any more.
+    let old_records = opened.as_ref().map_or(0, |o| o.cache.len());
+    let problem = opened.is_some_and(|o| o.problem.is_some());
     let mut rest = read_modules(&unread, &opts.limits).into_iter();
+    // For the next cache: each module's identity, and whether it came from the cache.
+    let mut meta: rustc_hash::FxHashMap<String, (crate::cache::FileId, bool)> = Default::default();
     let (sources, images): (Vec<ModuleSource>, Vec<Result<ModuleImage, ModuleError>>) = sources
         .into_iter()
-        .map(|(s, r)| {
+        .map(|(s, v)| {
+            let (r, id, hit) = match v {
+                Some(v) => (v.read, v.id, v.hit),
+                None => (None, None, false),
+            };
+            if let Some(id) = id {
+                meta.insert(s.path.clone(), (id, hit));
+            }
             let r = r.or_else(|| rest.next());
             (s, r.expect("one read result per module"))
         })
@@ -373,11 +509,43 @@ pub fn load_tree(
             ));
         }
     }
+    let mut cache_write = None;
+    if let Some(c) = cache {
+        let hits = meta.values().filter(|(_, h)| *h).count();
+        let read = graph.modules.len() - hits;
+        tracing::debug!(hits, read, "module cache");
+        // For tests: how many module files came from the cache.
+        if let Some(p) = std::env::var_os("MODPOLICY_CACHE_REPORT") {
+            use std::io::Write;
+            if let Ok(mut f) = std::fs::OpenOptions::new()
+                .append(true)
+                .create(true)
+                .open(p)
+            {
+                let _ = writeln!(f, "cached={hits} read={read}");
+            }
+        }
+        // Rewritten when a module was read, one is gone, or the cache was damaged.
+        let fresh = graph
+            .modules
+            .iter()
+            .filter(|m| m.error.is_none() && meta.get(&m.source.path).is_some_and(|(_, h)| !h))
+            .count();
+        if c.write && (fresh > 0 || hits != old_records || problem) {
+            cache_write = Some(CacheWrite {
+                path: c.path.clone(),
+                header: cache_header,
+                run_start_ns,
+                ids: meta.into_iter().map(|(k, (id, _))| (k, id)).collect(),
+            });
+        }
+    }
     Ok(Tree {
         dirname,
         graph,
         search,
         have_kernel,
         read_errors,
+        cache_write,
     })
 }

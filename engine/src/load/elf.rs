@@ -112,6 +112,11 @@ impl Modinfo {
         }
     }
 
+    /// The section's bytes as read (what [`Modinfo::parse`] was given, up to 4 GiB).
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.data
+    }
+
     /// Every entry, in file order.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = ModinfoEntry<'_>> + '_ {
         self.entries.iter().map(|&(s, k, e)| {

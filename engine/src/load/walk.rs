@@ -66,6 +66,15 @@ impl FoundFile<'_> {
             None => open_input(Path::new(self.path), Accept::Regular),
         }
     }
+
+    /// `stat` of the file (following a symlink, as kmod does), relative to its
+    /// directory when the walk holds that open.
+    pub fn stat(&self) -> std::io::Result<rustix::fs::Stat> {
+        Ok(match self.dir {
+            Some(d) => rustix::fs::statat(d, self.name, rustix::fs::AtFlags::empty())?,
+            None => rustix::fs::stat(self.path)?,
+        })
+    }
 }
 
 /// Which file extensions count as modules.
