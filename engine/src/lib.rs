@@ -10,12 +10,15 @@
 //! 5. [`plugin`] runs the policy's WebAssembly checks in a sandbox over the same view;
 //! 6. [`emit`] writes depmod artifacts and renders diagnostics.
 //!
+//! [`abi`] compares two kernels' exports (the ABI gate) under the policy's ABI rules.
+//!
 //! [`index`] is the `.bin` trie format that `modprobe` reads, shared by the writer and
 //! by tests that read artifacts back. [`job`] runs each command end to end over these
 //! stages (`depmod`, `check`, `explain`, the policy tools); the `modpolicy` binary is a
 //! thin command line over it.
 #![deny(missing_docs)]
 
+pub mod abi;
 pub mod check;
 pub mod diag;
 pub mod emit;
