@@ -120,7 +120,7 @@ fn main() {
         median(ratios)
     );
     // In process: reading both files, and the comparison with rules alone.
-    let pol = modpolicy::policy::load(&[policy.clone()], "").expect("policy");
+    let pol = modpolicy::policy::load(std::slice::from_ref(&policy), "").expect("policy");
     let (mut read, mut cmp) = (vec![], vec![]);
     let mut n = 0;
     for _ in 0..runs {

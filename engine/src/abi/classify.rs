@@ -16,6 +16,9 @@ use crate::policy::source::Loc;
 use rustc_hash::FxHashMap as HashMap;
 use std::fmt::Write as _;
 
+/// Which rules' module lists match an exporter, if the change has one on that side.
+type Bits = Option<Box<[bool]>>;
+
 /// The ABI rules of a policy, ready to classify changes.
 pub struct AbiRules<'p> {
     policy: &'p Policy,
@@ -69,7 +72,7 @@ impl<'p> AbiRules<'p> {
             return None;
         }
         let (old_mod, new_mod) = (c.old.map(|e| &*e.module), c.new.map(|e| &*e.module));
-        let (bo, bn): (Option<Box<[bool]>>, Option<Box<[bool]>>) = if self.any_modules {
+        let (bo, bn): (Bits, Bits) = if self.any_modules {
             (
                 old_mod.map(|m| self.bits(m).into()),
                 new_mod
@@ -79,7 +82,7 @@ impl<'p> AbiRules<'p> {
         } else {
             (None, None)
         };
-        fn ns<'e>(e: Option<&'e SymversEntry>) -> Option<&'e str> {
+        fn ns(e: Option<&SymversEntry>) -> Option<&str> {
             e.map(|e| &*e.namespace).filter(|n| !n.is_empty())
         }
         let (ns_old, ns_new) = (ns(c.old), ns(c.new));
@@ -88,7 +91,7 @@ impl<'p> AbiRules<'p> {
                 continue;
             }
             if !r.modules.is_empty() {
-                let hit = |b: &Option<Box<[bool]>>| b.as_ref().is_some_and(|b| b[i]);
+                let hit = |b: &Bits| b.as_ref().is_some_and(|b| b[i]);
                 if !hit(&bo) && !hit(&bn) {
                     continue;
                 }

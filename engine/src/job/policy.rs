@@ -258,7 +258,8 @@ mod tests {
                     SYMBOL ABC_* FAIL\n";
         let kdl = import_kabi_text("sev", text).unwrap();
         let p = crate::policy::load_str("imported.kdl", &kdl, "6.1.0").expect(&kdl);
-        let got: Vec<(AbiVerdict, Vec<&str>, Vec<&str>, Vec<&str>)> = p
+        type Shape<'a> = (AbiVerdict, Vec<&'a str>, Vec<&'a str>, Vec<&'a str>);
+        let got: Vec<Shape<'_>> = p
             .abi
             .iter()
             .map(|r| {
