@@ -16,6 +16,9 @@ _modpolicy() {
             ",$1")
                 cmd="modpolicy"
                 ;;
+            modpolicy,abi)
+                cmd="modpolicy__subcmd__abi"
+                ;;
             modpolicy,check)
                 cmd="modpolicy__subcmd__check"
                 ;;
@@ -36,6 +39,9 @@ _modpolicy() {
                 ;;
             modpolicy,policy)
                 cmd="modpolicy__subcmd__policy"
+                ;;
+            modpolicy__subcmd__help,abi)
+                cmd="modpolicy__subcmd__help__subcmd__abi"
                 ;;
             modpolicy__subcmd__help,check)
                 cmd="modpolicy__subcmd__help__subcmd__check"
@@ -64,6 +70,9 @@ _modpolicy() {
             modpolicy__subcmd__help__subcmd__policy,import-depmod-conf)
                 cmd="modpolicy__subcmd__help__subcmd__policy__subcmd__import__subcmd__depmod__subcmd__conf"
                 ;;
+            modpolicy__subcmd__help__subcmd__policy,import-kabi-rules)
+                cmd="modpolicy__subcmd__help__subcmd__policy__subcmd__import__subcmd__kabi__subcmd__rules"
+                ;;
             modpolicy__subcmd__help__subcmd__policy,lint)
                 cmd="modpolicy__subcmd__help__subcmd__policy__subcmd__lint"
                 ;;
@@ -88,6 +97,9 @@ _modpolicy() {
             modpolicy__subcmd__policy,import-depmod-conf)
                 cmd="modpolicy__subcmd__policy__subcmd__import__subcmd__depmod__subcmd__conf"
                 ;;
+            modpolicy__subcmd__policy,import-kabi-rules)
+                cmd="modpolicy__subcmd__policy__subcmd__import__subcmd__kabi__subcmd__rules"
+                ;;
             modpolicy__subcmd__policy,lint)
                 cmd="modpolicy__subcmd__policy__subcmd__lint"
                 ;;
@@ -99,6 +111,9 @@ _modpolicy() {
                 ;;
             modpolicy__subcmd__policy__subcmd__help,import-depmod-conf)
                 cmd="modpolicy__subcmd__policy__subcmd__help__subcmd__import__subcmd__depmod__subcmd__conf"
+                ;;
+            modpolicy__subcmd__policy__subcmd__help,import-kabi-rules)
+                cmd="modpolicy__subcmd__policy__subcmd__help__subcmd__import__subcmd__kabi__subcmd__rules"
                 ;;
             modpolicy__subcmd__policy__subcmd__help,lint)
                 cmd="modpolicy__subcmd__policy__subcmd__help__subcmd__lint"
@@ -113,7 +128,7 @@ _modpolicy() {
 
     case "${cmd}" in
         modpolicy)
-            opts="-v -q -h -V --verbose --quiet --help --version depmod check explain policy plugin generate-docs help"
+            opts="-v -q -h -V --verbose --quiet --help --version depmod check explain abi policy plugin generate-docs help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -126,8 +141,58 @@ _modpolicy() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        modpolicy__subcmd__abi)
+            opts="-h --policy --format --consumers --baseline-kernel --new-kernel --symbol --allow --warn-code --deny --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --policy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "human json sarif text" -- "${cur}"))
+                    return 0
+                    ;;
+                --consumers)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --baseline-kernel)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --new-kernel)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --symbol)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --allow)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --warn-code)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --deny)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         modpolicy__subcmd__check)
-            opts="-b -C -w -N -h --policy --symvers --format --basedir --config --warn-undefined --allow-missing-ns-imports --allow --warn-code --deny --plugin-cache --no-plugin-cache --help"
+            opts="-b -C -w -N -h --policy --symvers --format --basedir --config --warn-undefined --allow-missing-ns-imports --kernel-version --allow --warn-code --deny --plugin-cache --no-plugin-cache --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -161,6 +226,10 @@ _modpolicy() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --kernel-version)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --allow)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -185,7 +254,7 @@ _modpolicy() {
             return 0
             ;;
         modpolicy__subcmd__depmod)
-            opts="-a -A -b -m -o -C -F -E -e -n -w -v -P -h --all --quick --basedir --moduledir --outdir --config --filesyms --symvers --errsyms --dry-run --show --warn --verbose --symbol-prefix --kmod --gzip --sync --policy --allow --warn-code --deny --max-module-size --help"
+            opts="-a -A -b -m -o -C -F -E -e -n -w -v -P -h --all --quick --basedir --moduledir --outdir --config --filesyms --symvers --errsyms --dry-run --show --warn --verbose --symbol-prefix --kmod --gzip --sync --policy --allow --warn-code --deny --max-module-size --cache --no-cache --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -271,6 +340,10 @@ _modpolicy() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --cache)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -343,8 +416,22 @@ _modpolicy() {
             return 0
             ;;
         modpolicy__subcmd__help)
-            opts="depmod check explain policy plugin generate-docs help"
+            opts="depmod check explain abi policy plugin generate-docs help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        modpolicy__subcmd__help__subcmd__abi)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -455,7 +542,7 @@ _modpolicy() {
             return 0
             ;;
         modpolicy__subcmd__help__subcmd__policy)
-            opts="import-depmod-conf lint show"
+            opts="import-depmod-conf import-kabi-rules lint show"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -469,6 +556,20 @@ _modpolicy() {
             return 0
             ;;
         modpolicy__subcmd__help__subcmd__policy__subcmd__import__subcmd__depmod__subcmd__conf)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        modpolicy__subcmd__help__subcmd__policy__subcmd__import__subcmd__kabi__subcmd__rules)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -589,7 +690,7 @@ _modpolicy() {
             return 0
             ;;
         modpolicy__subcmd__policy)
-            opts="-h --help import-depmod-conf lint show help"
+            opts="-h --help import-depmod-conf import-kabi-rules lint show help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -603,7 +704,7 @@ _modpolicy() {
             return 0
             ;;
         modpolicy__subcmd__policy__subcmd__help)
-            opts="import-depmod-conf lint show help"
+            opts="import-depmod-conf import-kabi-rules lint show help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -631,6 +732,20 @@ _modpolicy() {
             return 0
             ;;
         modpolicy__subcmd__policy__subcmd__help__subcmd__import__subcmd__depmod__subcmd__conf)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        modpolicy__subcmd__policy__subcmd__help__subcmd__import__subcmd__kabi__subcmd__rules)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -673,6 +788,20 @@ _modpolicy() {
             return 0
             ;;
         modpolicy__subcmd__policy__subcmd__import__subcmd__depmod__subcmd__conf)
+            opts="-h --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        modpolicy__subcmd__policy__subcmd__import__subcmd__kabi__subcmd__rules)
             opts="-h --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -10,13 +10,18 @@
 //! 5. [`plugin`] runs the policy's WebAssembly checks in a sandbox over the same view;
 //! 6. [`emit`] writes depmod artifacts and renders diagnostics.
 //!
+//! [`abi`] compares two kernels' exports (the ABI gate) under the policy's ABI rules.
+//!
 //! [`cache`] keeps what each module file said between `depmod` runs, so a re-run reads
-//! only the files that changed. [`index`] is the `.bin` trie format that `modprobe` reads, shared by the writer and
+//! only the files that changed.
+//!
+//! [`index`] is the `.bin` trie format that `modprobe` reads, shared by the writer and
 //! by tests that read artifacts back. [`job`] runs each command end to end over these
 //! stages (`depmod`, `check`, `explain`, the policy tools); the `modpolicy` binary is a
 //! thin command line over it.
 #![deny(missing_docs)]
 
+pub mod abi;
 pub mod cache;
 pub mod check;
 pub mod diag;

@@ -10,6 +10,8 @@
 #   <dest>/headers-6.1/    dpkg-deb -x of linux-headers-6.1.0-47-cloud-amd64_*.deb
 #   <dest>/headers-6.12/   dpkg-deb -x of linux-headers-6.12.107+deb12-cloud-amd64_*.deb
 #   <dest>/system-map/System.map-<version>   decompressed from system-map/*.xz
+#   <dest>/abi/Module.symvers-<abi>           decompressed from abi/*.xz (the ABI gate's
+#                                             real Debian ABIs; own stamp, <dest>/abi/.stamp)
 #
 # Idempotent: a stamp file (<dest>/.stamp) records what was unpacked; when it matches,
 # nothing is done. Concurrent callers are serialised with flock(1) on <dest>.lock.
@@ -58,6 +60,22 @@ want=$(
 	done
 	echo "layout 1"
 )
+# The real Debian kernel ABIs (Module.symvers of four ABIs), for `modpolicy abi`: their own
+# stamp, so adding them never re-unpacks the trees above.
+if [ -d "$SRC/abi" ]; then
+	abi_want=$(for f in "$SRC"/abi/*.xz; do echo "${f##*/} $(stat -c '%s %Y' "$f")"; done)
+	if ! [ -f "$DEST/abi/.stamp" ] || [ "$(cat "$DEST/abi/.stamp")" != "$abi_want" ]; then
+		rm -rf "$DEST/abi" "$DEST/abi.tmp"
+		mkdir -p "$DEST/abi.tmp"
+		for f in "$SRC"/abi/*.xz; do
+			b=${f##*/}
+			xz -dc "$f" >"$DEST/abi.tmp/${b%.xz}"
+		done
+		printf '%s\n' "$abi_want" >"$DEST/abi.tmp/.stamp"
+		mv "$DEST/abi.tmp" "$DEST/abi"
+	fi
+fi
+
 if [ -f "$DEST/.stamp" ] && [ "$(cat "$DEST/.stamp")" = "$want" ]; then
 	exit 0
 fi

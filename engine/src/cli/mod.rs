@@ -5,6 +5,7 @@
 //!
 //! Only this module knows about clap, terminals, logging setup and exit codes.
 
+mod abi;
 mod args;
 mod check;
 mod depmod;
@@ -51,6 +52,10 @@ enum Command {
     /// Explain a symbol's provider (every exporter, the deciding rule, the importers) or
     /// a module's imports and dependencies.
     Explain(explain::ExplainArgs),
+    /// Compare a kernel's exports with a baseline ABI under the policy's ABI rules:
+    /// every removed, changed, moved export with the modules that import it; exit 1 on a
+    /// denied change, 2 on bad input.
+    Abi(abi::AbiArgs),
     /// Tools for policy files.
     #[command(subcommand)]
     Policy(policy::PolicyCommand),
@@ -131,6 +136,7 @@ pub fn main() -> ExitCode {
     match cli.command {
         Command::Depmod(args) => depmod::run(args),
         Command::Check(args) => check::run(args),
+        Command::Abi(args) => abi::run(args),
         Command::Explain(args) => explain::run(args),
         Command::Policy(cmd) => policy::run(cmd),
         Command::Plugin(cmd) => plugin::run(cmd),

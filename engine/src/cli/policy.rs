@@ -2,6 +2,7 @@
 //! [`modpolicy::job::policy`]).
 //!
 //! - `import-depmod-conf DIR...` prints a KDL policy equivalent to depmod.d files.
+//! - `import-kabi-rules FILE` prints the ABI rules equivalent to SUSE's kABI severities.
 //! - `lint FILE...` validates policies and reports rules that can never apply: exit 1
 //!   on a problem or an error-level finding.
 //! - `show [-b BASEDIR] [--policy FILE]...` prints the effective layers (the system
@@ -20,6 +21,9 @@ pub enum PolicyCommand {
     /// Print a KDL policy equivalent to depmod.d configuration (files or directories,
     /// read with kmod's precedence rules).
     ImportDepmodConf(ImportArgs),
+    /// Print a KDL policy equivalent to SUSE's kABI severity rules (`abi-tolerate` and
+    /// `abi-deny` rules for `modpolicy abi`); exit 2 naming each malformed line.
+    ImportKabiRules(ImportKabiArgs),
     /// Validate policy files and report rules that can never apply.
     Lint(LintArgs),
     /// Print the effective policy layers, lowest first: the system policies
@@ -49,6 +53,13 @@ pub struct ImportArgs {
     paths: Vec<PathBuf>,
 }
 
+/// Arguments of `import-kabi-rules`.
+#[derive(Debug, Args)]
+pub struct ImportKabiArgs {
+    /// The severities file (lines `[MODULE|NAMESPACE|SYMBOL] PATTERN PASS|FAIL`).
+    file: PathBuf,
+}
+
 /// Arguments of `lint`.
 #[derive(Debug, Args)]
 pub struct LintArgs {
@@ -64,6 +75,7 @@ pub struct LintArgs {
 pub fn run(cmd: PolicyCommand) -> ExitCode {
     match cmd {
         PolicyCommand::ImportDepmodConf(a) => import(&a.paths),
+        PolicyCommand::ImportKabiRules(a) => import_kabi(&a.file),
         PolicyCommand::Lint(a) => lint(&a.files, &a.kernel),
         PolicyCommand::Show(a) => show(&a),
     }
@@ -80,6 +92,37 @@ fn import(paths: &[PathBuf]) -> ExitCode {
     }
     print!("{text}");
     ExitCode::SUCCESS
+}
+
+fn import_kabi(file: &std::path::Path) -> ExitCode {
+    let text = match modpolicy::util::fs::read_input(
+        file,
+        modpolicy::util::fs::Accept::RegularOrPipe,
+        "kABI severity files",
+        modpolicy::policy::MAX_POLICY_SIZE,
+    ) {
+        Ok(t) => String::from_utf8_lossy(&t).into_owned(),
+        Err(e) => {
+            eprintln!(
+                "modpolicy policy import-kabi-rules: error: cannot read {}: {}",
+                file.display(),
+                modpolicy::load::walk::strerror(&e)
+            );
+            return ExitCode::from(2);
+        }
+    };
+    match modpolicy::job::policy::import_kabi_text(&file.display().to_string(), &text) {
+        Ok(kdl) => {
+            print!("{kdl}");
+            ExitCode::SUCCESS
+        }
+        Err(errors) => {
+            for e in errors {
+                eprintln!("modpolicy policy import-kabi-rules: error: {e}");
+            }
+            ExitCode::from(2)
+        }
+    }
 }
 
 fn lint(files: &[PathBuf], kver: &str) -> ExitCode {

@@ -117,6 +117,26 @@ codes! {
     /// A module imports a `module:` namespace explicitly (modpost 6.16+:
     /// `<mod>: explicitly importing namespace "module:..." is not allowed.`).
     ModuleNamespaceImport = "module-namespace-import", Deny, "a module imports a module: namespace explicitly, which only the modules it names may use, without importing";
+    /// `abi`: an export of the baseline is missing from the new side.
+    AbiExportRemoved = "abi-export-removed", Deny, "an export of the baseline ABI is gone";
+    /// `abi`: an export's CRC differs between the baseline and the new side.
+    AbiCrcChanged = "abi-crc-changed", Deny, "an export's CRC changed since the baseline ABI";
+    /// `abi`: an export moved (to or from vmlinux, or between modules).
+    AbiExportMoved = "abi-export-moved", Deny, "an export moved to another module, or to or from vmlinux";
+    /// `abi`: `EXPORT_SYMBOL` became `EXPORT_SYMBOL_GPL`.
+    AbiLicenseTightened = "abi-license-tightened", Deny, "an export became GPL-only";
+    /// `abi`: `EXPORT_SYMBOL_GPL` became `EXPORT_SYMBOL`.
+    AbiLicenseLoosened = "abi-license-loosened", Warn, "a GPL-only export became usable by any module";
+    /// `abi`: an export was put in a namespace.
+    AbiNamespaceAdded = "abi-namespace-added", Deny, "an export was put in a symbol namespace";
+    /// `abi`: an export left its namespace.
+    AbiNamespaceRemoved = "abi-namespace-removed", Warn, "an export left its symbol namespace";
+    /// `abi`: an export moved to another namespace.
+    AbiNamespaceChanged = "abi-namespace-changed", Deny, "an export moved to another symbol namespace";
+    /// `abi`: a new export (reported, does not fail the gate).
+    AbiExportAdded = "abi-export-added", Warn, "a new export, not in the baseline ABI";
+    /// `abi`: an export has CRC 0x00000000 (not versioned) on one side.
+    AbiUnversioned = "abi-unversioned", Warn, "an export has no CRC (0x00000000): its ABI cannot be compared";
 }
 
 impl Code {

@@ -10,10 +10,12 @@
 //! - [`depmod::run`]: kmod's `depmod`, writing the artifacts (or returning them for `-n`);
 //! - [`check::run`]: modpost's checks and more, over trees and build directories;
 //! - [`explain::run`]: why a symbol has its provider, how a module's imports resolved;
-//! - [`policy`]: `import-depmod-conf` and `lint`;
+//! - [`abi::run`]: the ABI gate, a baseline's exports against a new kernel's;
+//! - [`policy`]: `import-depmod-conf`, `import-kabi-rules` and `lint`;
 //! - [`scaffold`]: a new plugin's directory;
 //! - [`system`]: the build-time module directory and the system policy layers.
 
+pub mod abi;
 pub mod build;
 pub mod check;
 pub mod depmod;

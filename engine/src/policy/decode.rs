@@ -53,6 +53,8 @@ pub struct FileRules {
     pub allow_findings: Vec<AllowFinding>,
     /// `severity` entries for plugin codes (`PLUGIN/CODE`).
     pub plugin_severities: Vec<(String, Level, Loc)>,
+    /// `abi-tolerate` and `abi-deny` rules in file order.
+    pub abi: Vec<AbiRule>,
 }
 
 /// One setting of a rule: its name, its values with their locations, and where it is.
@@ -69,6 +71,8 @@ const TOP_NODES: &[&str] = &[
     "depmod",
     "plugin",
     "allow-finding",
+    "abi-tolerate",
+    "abi-deny",
 ];
 const STRATEGIES: &[&str] = &["first-in-order", "last-in-order", "search-order"];
 
@@ -772,6 +776,11 @@ pub fn decode_file(
                     meta,
                 });
             }
+            "abi-tolerate" | "abi-deny" => {
+                if let Some(rule) = decode_abi(&mut cx, node) {
+                    r.abi.push(rule);
+                }
+            }
             other => {
                 let help = did_you_mean(other, TOP_NODES)
                     .or_else(|| Some(format!("policy nodes are: {}", TOP_NODES.join(", "))));
@@ -849,6 +858,120 @@ pub fn decode_file(
         }
     }
     (r, cx.diags)
+}
+
+/// Decodes an `abi-tolerate` or `abi-deny` node: optional symbol patterns as arguments,
+/// `modules`, `namespaces`, `changes`, and the metadata (`abi-tolerate` needs a reason).
+fn decode_abi(cx: &mut Cx<'_>, node: &KdlNode) -> Option<AbiRule> {
+    let name = node.name().value();
+    let verdict = if name == "abi-tolerate" {
+        AbiVerdict::Tolerate
+    } else {
+        AbiVerdict::Deny
+    };
+    let vals: Vec<(KdlValue, Loc)> = cx
+        .args(node)
+        .iter()
+        .map(|e| (e.value().clone(), cx.loc(e.span())))
+        .collect();
+    let symbols = cx.patterns(&vals, false);
+    let settings = cx.settings(
+        node,
+        &[
+            "modules",
+            "namespaces",
+            "changes",
+            "reason",
+            "owner",
+            "expires",
+        ],
+    );
+    let (mut modules, mut namespaces, mut changes) = (Vec::new(), Vec::new(), Vec::new());
+    let mut selected = !vals.is_empty();
+    let kinds: Vec<&str> = crate::abi::ChangeKind::ALL
+        .iter()
+        .map(|k| k.name())
+        .collect();
+    for (n, vals, at) in &settings {
+        let list = match n.as_str() {
+            "modules" | "namespaces" | "changes" => n.as_str(),
+            _ => continue,
+        };
+        selected = true;
+        if vals.is_empty() {
+            cx.diags.push(PolicyDiagnostic {
+                code: "policy::missing-argument",
+                message: format!("`{list}` needs at least one value"),
+                loc: *at,
+                label: "empty list".into(),
+                help: Some(format!("leave `{list}` out to match any")),
+            });
+        }
+        match list {
+            "modules" => {
+                for (v, l) in vals {
+                    match v {
+                        // A path pattern matches the whole path, `*` crossing `/` (as in
+                        // SUSE's severities); a name pattern folds `-` to `_`.
+                        KdlValue::String(t) if t.contains('/') => {
+                            modules.extend(cx.patterns(&[(v.clone(), *l)], false))
+                        }
+                        _ => modules.extend(cx.patterns(&[(v.clone(), *l)], true)),
+                    }
+                }
+            }
+            "namespaces" => namespaces.extend(cx.patterns(vals, false)),
+            _ => {
+                for (v, l) in vals {
+                    let KdlValue::String(t) = v else {
+                        cx.diags.push(PolicyDiagnostic {
+                            code: "policy::wrong-type",
+                            message: format!("a change kind must be a string, found {}", kind(v)),
+                            loc: *l,
+                            label: "expected a string".into(),
+                            help: None,
+                        });
+                        continue;
+                    };
+                    match crate::abi::ChangeKind::from_name(t) {
+                        Some(k) => changes.push(k),
+                        None => {
+                            let help = did_you_mean(t, &kinds)
+                                .or_else(|| Some(format!("one of {}", kinds.join(", "))));
+                            cx.diags.push(PolicyDiagnostic {
+                                code: "policy::bad-change",
+                                message: format!("unknown ABI change `{t}`"),
+                                loc: *l,
+                                label: "unknown change".into(),
+                                help,
+                            });
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let meta = cx.meta(node, &settings, verdict == AbiVerdict::Tolerate);
+    if !selected {
+        cx.err(
+            "policy::missing-argument",
+            node.name().span(),
+            format!("`{name}` needs a symbol pattern, `modules`, `namespaces` or `changes`"),
+            "matches nothing in particular",
+            Some(format!(
+                "e.g. `{name} \"my_symbol\" {{ ... }}`, or `{name} \"*\"` for every change"
+            )),
+        );
+        return None;
+    }
+    Some(AbiRule {
+        verdict,
+        symbols,
+        modules,
+        namespaces,
+        changes,
+        meta,
+    })
 }
 
 fn decode_depmod(cx: &mut Cx<'_>, node: &KdlNode, d: &mut DepmodSettings) {

@@ -240,6 +240,9 @@ impl Loader<'_> {
         for r in &mut rules.plugins {
             r.meta.layer = layer;
         }
+        for r in &mut rules.abi {
+            r.meta.layer = layer;
+        }
         self.layers.push(rules);
     }
 }
@@ -305,7 +308,7 @@ pub fn kmod_policy(kver: &str) -> Policy {
 
 /// Merges decoded layers (lowest first) into one policy.
 ///
-/// - Rules (`provider`, `vmlinux-conflict`, `allow-duplicate`): higher layers first, file
+/// - Rules (`provider`, `vmlinux-conflict`, `allow-duplicate`, `abi-*`): higher layers first, file
 ///   order within a layer; the first matching rule applies.
 /// - Scalars (`defaults`, each `severity` code): the highest layer that sets one wins.
 /// - `depmod`: `search` from the highest layer that has one; overrides, excludes and
@@ -367,6 +370,7 @@ fn merge(sources: Sources, layers: Vec<decode::FileRules>) -> Policy {
         p.providers.extend(layer.providers);
         p.allow_duplicates.extend(layer.allow_duplicates);
         p.vmlinux.extend(layer.vmlinux);
+        p.abi.extend(layer.abi);
     }
     p
 }

@@ -227,6 +227,61 @@ pub struct AllowFinding {
     pub meta: Meta,
 }
 
+/// What an ABI rule does with the changes it matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AbiVerdict {
+    /// `abi-tolerate`: the change is reported as tolerated and does not fail the gate.
+    Tolerate,
+    /// `abi-deny`: the change fails the gate, whatever its code's level.
+    Deny,
+}
+
+/// `abi-tolerate` / `abi-deny`: a verdict on changes between a baseline ABI and a new
+/// one, for the symbols, modules and namespaces given (each list empty: any).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AbiRule {
+    /// What the rule does.
+    pub verdict: AbiVerdict,
+    /// Symbol patterns (empty: any symbol).
+    pub symbols: Vec<Pattern>,
+    /// Module patterns: with a `/`, matched against the module's path as
+    /// `Module.symvers` writes it, `*` crossing `/`; otherwise against its name (`-` and
+    /// `_` alike); `vmlinux` for the kernel's own exports. Empty: any module.
+    pub modules: Vec<Pattern>,
+    /// Namespace patterns (empty: any namespace, or none).
+    pub namespaces: Vec<Pattern>,
+    /// The kinds of change it applies to (empty: every kind).
+    pub changes: Vec<crate::abi::ChangeKind>,
+    /// Metadata.
+    pub meta: Meta,
+}
+
+impl AbiRule {
+    /// The node name.
+    pub fn node(&self) -> &'static str {
+        match self.verdict {
+            AbiVerdict::Tolerate => "abi-tolerate",
+            AbiVerdict::Deny => "abi-deny",
+        }
+    }
+
+    /// Whether a module pattern of this rule matches the exporter at `path` (as
+    /// `Module.symvers` writes it, `vmlinux` for the kernel), or the rule has none.
+    pub fn matches_module(&self, path: &str) -> bool {
+        self.modules.is_empty() || self.modules.iter().any(|p| abi_module_match(p, path))
+    }
+}
+
+/// Matches an ABI rule's module pattern against an exporter's `Module.symvers` path.
+pub fn abi_module_match(p: &Pattern, path: &str) -> bool {
+    if p.as_str().contains('/') {
+        p.matches_symbol(path) || p.matches_symbol(&format!("{path}.ko"))
+    } else {
+        let base = path.rsplit('/').next().unwrap_or(path);
+        p.matches_module(&base.replace('-', "_"), path)
+    }
+}
+
 /// A setting with the location that set it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Set<T> {
@@ -277,6 +332,8 @@ pub struct Policy {
     pub allow_findings: Vec<AllowFinding>,
     /// Levels `severity` blocks set for plugin codes (`PLUGIN/CODE`).
     pub plugin_severities: BTreeMap<String, Set<Level>>,
+    /// `abi-tolerate` and `abi-deny` rules, in precedence order.
+    pub abi: Vec<AbiRule>,
 }
 
 impl Policy {
@@ -301,6 +358,7 @@ impl Policy {
             plugins: Vec::new(),
             allow_findings: Vec::new(),
             plugin_severities: BTreeMap::new(),
+            abi: Vec::new(),
         }
     }
 

@@ -369,7 +369,7 @@ fn unknown_node_with_did_you_mean() {
         w(
             "policy::unknown-node",
             "unknown policy node `foo`",
-            Some("policy nodes are: version, include, defaults, severity, allow-duplicate, provider, vmlinux-conflict, depmod, plugin, allow-finding"),
+            Some("policy nodes are: version, include, defaults, severity, allow-duplicate, provider, vmlinux-conflict, depmod, plugin, allow-finding, abi-tolerate, abi-deny"),
             2,
             "foo",
         ),

@@ -67,6 +67,11 @@ fn one(f: &Finding, r: &Report<'_>) -> miette::Report {
 
 /// Renders every finding and a closing summary line.
 pub fn render(r: &Report<'_>) -> String {
+    render_for(r, "modpolicy check")
+}
+
+/// [`render`], the summary line naming `prog` (`modpolicy abi`, ...).
+pub fn render_for(r: &Report<'_>, prog: &str) -> String {
     let handler =
         GraphicalReportHandler::new_themed(GraphicalTheme::unicode_nocolor()).with_width(100);
     let mut out = String::new();
@@ -77,7 +82,7 @@ pub fn render(r: &Report<'_>) -> String {
         }
     }
     out.push_str(&format!(
-        "modpolicy check: {} error(s), {} warning(s), {} tolerated\n",
+        "{prog}: {} error(s), {} warning(s), {} tolerated\n",
         r.errors(),
         r.warnings(),
         r.tolerated()

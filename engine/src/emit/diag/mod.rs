@@ -1,6 +1,7 @@
 //! Rendering the findings of `modpolicy check`, one file per output format:
 //! [`modpost`] (modpost's lines), [`human`] (miette reports), [`json`] (the versioned
-//! schema of `docs/json-schema.md`) and [`sarif`] (SARIF 2.1.0).
+//! schema of `docs/json-schema.md`), [`sarif`] (SARIF 2.1.0) and [`text`] (one plain line
+//! per finding; `abi`'s `--format text`).
 //!
 //! Renderers receive findings already levelled (policy, then command line); they drop
 //! nothing but `allow`ed findings and decide only presentation.
@@ -9,6 +10,7 @@ pub mod human;
 pub mod json;
 pub mod modpost;
 pub mod sarif;
+pub mod text;
 pub mod view;
 
 use crate::diag::{Code, Finding, Level};
