@@ -174,10 +174,11 @@ impl Cache {
     pub fn open(path: &Path, want: &Header) -> Opened {
         let bytes = match read_cache_file(path) {
             Ok(b) => b,
-            // No cache yet (nor, perhaps, its directory).
+            // No cache yet (nor, perhaps, its directory), or a path that does not resolve
+            // (a `-b BASEDIR` that is a symlink loop, which the run itself then reports).
             Err(e)
                 if e.kind() == io::ErrorKind::NotFound
-                    || e.raw_os_error() == Some(libc::ENOTDIR) =>
+                    || matches!(e.raw_os_error(), Some(libc::ENOTDIR | libc::ELOOP)) =>
             {
                 return Opened {
                     cache: Cache::default(),

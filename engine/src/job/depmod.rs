@@ -45,8 +45,8 @@ pub enum KmodVersion {
 /// Where the module cache of a run lives (see [`crate::cache`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum CacheChoice {
-    /// The usual place: `BASEDIR/var/cache/modpolicy` with `-b`, else
-    /// `/var/cache/modpolicy` for root, else `$XDG_CACHE_HOME/modpolicy` or
+    /// The usual place: `OUTDIR/var/cache/modpolicy` with `-o` (the input tree is only
+    /// read), `BASEDIR/var/cache/modpolicy` with `-b`, else `/var/cache/modpolicy` for root, else `$XDG_CACHE_HOME/modpolicy` or
     /// `~/.cache/modpolicy` ([`crate::cache::default_dir`]).
     #[default]
     Default,
@@ -200,7 +200,10 @@ pub fn run(args: &DepmodOptions, log: &Log<'_>) -> Result<DepmodOutcome, Stop> {
     };
     let mut errsyms = args.errsyms;
     let cache_dir = match &args.cache {
-        CacheChoice::Default => crate::cache::default_dir(args.basedir.as_deref()),
+        // With -o the run writes nothing under BASEDIR: the cache goes with the artifacts.
+        CacheChoice::Default => {
+            crate::cache::default_dir(args.outdir.as_deref().or(args.basedir.as_deref()))
+        }
         CacheChoice::Dir(d) => Some(d.clone()),
         CacheChoice::Off => None,
     };

@@ -99,7 +99,10 @@ pub fn policy_layers(root: Option<&str>, command_line: &[PathBuf]) -> Result<Lay
         let rd = match std::fs::read_dir(&dir) {
             Ok(rd) => rd,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) if e.raw_os_error() == Some(libc::ENOTDIR) => continue,
+            // No such directory: a path component is a file, or the path cannot be
+            // resolved at all (a `-b BASEDIR` that is a symlink loop: kmod then reports
+            // the module directory, which the run goes on to open).
+            Err(e) if matches!(e.raw_os_error(), Some(libc::ENOTDIR | libc::ELOOP)) => continue,
             Err(e) => return Err(format!("could not read {}: {e}", dir.display())),
         };
         let mut names = Vec::new();
