@@ -427,7 +427,7 @@ fn write_with(path: &Path, fill: impl FnOnce(&mut dyn Write) -> io::Result<()>) 
 }
 
 /// Writes `bytes` to `path` through a temporary in the same directory and `rename` (as
-/// [`write`] does).
+/// [`write()`] does).
 pub fn write_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
     write_with(path, |f| f.write_all(bytes))
 }

@@ -181,7 +181,7 @@ pub fn kmod_symvers(
 const SYSTEM_MAP_LINE_BUFFER: usize = 10240;
 
 /// Reads `System.map` the way `depmod -F` does: line by line as `fgets` gives them (at
-/// most [`SYSTEM_MAP_LINE_BUFFER`] - 1 bytes, the newline included; C strings, so
+/// most `SYSTEM_MAP_LINE_BUFFER` - 1 bytes, the newline included; C strings, so
 /// nothing past a NUL counts), the text after the second space of each; names starting
 /// with `__ksymtab_` are exports (up to the newline). A line with fewer than two spaces
 /// is reported through `err` with kmod's text, which ends with the line as read (its
