@@ -114,21 +114,7 @@ impl<'p> AbiRules<'p> {
     }
 
     fn rule_ref(&self, loc: &Loc, kind: &str, reason: Option<&str>) -> RuleRef {
-        let file = self
-            .policy
-            .sources
-            .files
-            .get(loc.file.0)
-            .map(|f| f.path.display().to_string())
-            .unwrap_or_default();
-        RuleRef {
-            source: loc.file,
-            file,
-            line: loc.line,
-            span: (loc.offset, loc.len),
-            kind: kind.to_string(),
-            reason: reason.map(str::to_string),
-        }
+        self.policy.rule_ref(loc, kind, reason)
     }
 
     /// The finding for one change: its level and decider from the first matching rule

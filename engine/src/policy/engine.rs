@@ -89,21 +89,7 @@ impl<'p> PolicyEngine<'p> {
 
     /// A reference to the rule at `loc`, for decisions and findings.
     pub fn rule_ref(&self, loc: &Loc, kind: &str, reason: Option<&str>) -> RuleRef {
-        let file = self
-            .policy
-            .sources
-            .files
-            .get(loc.file.0)
-            .map(|f| f.path.display().to_string())
-            .unwrap_or_default();
-        RuleRef {
-            source: loc.file,
-            file,
-            line: loc.line,
-            span: (loc.offset, loc.len),
-            kind: kind.to_string(),
-            reason: reason.map(str::to_string),
-        }
+        self.policy.rule_ref(loc, kind, reason)
     }
 
     /// Whether a rule with this metadata still applies (it has not expired).

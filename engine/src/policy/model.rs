@@ -337,6 +337,25 @@ pub struct Policy {
 }
 
 impl Policy {
+    /// A reference to the rule at `loc` (its file by source id and path, line and span),
+    /// for the decisions and findings the rule makes.
+    pub fn rule_ref(&self, loc: &Loc, kind: &str, reason: Option<&str>) -> crate::diag::RuleRef {
+        let file = self
+            .sources
+            .files
+            .get(loc.file.0)
+            .map(|f| f.path.display().to_string())
+            .unwrap_or_default();
+        crate::diag::RuleRef {
+            source: loc.file,
+            file,
+            line: loc.line,
+            span: (loc.offset, loc.len),
+            kind: kind.to_string(),
+            reason: reason.map(str::to_string),
+        }
+    }
+
     /// The built-in policy: kmod's rules, nothing reported beyond the code table's
     /// defaults.
     pub fn builtin() -> Policy {
