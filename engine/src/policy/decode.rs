@@ -813,49 +813,35 @@ pub fn decode_file(
     // first earlier rule of the same patterns that chose otherwise, found through a map
     // (comparing every pair was quadratic).
     let key = |v: &[Pattern]| v.iter().map(Pattern::as_str).collect::<Vec<_>>().join("\0");
-    let mut first: HashMap<String, (usize, Option<usize>)> = HashMap::new();
-    for i in 0..r.providers.len() {
-        let b = &r.providers[i];
-        let e = first.entry(key(&b.symbols)).or_insert((i, None));
-        let against = if r.providers[e.0].strategy != b.strategy {
-            e.1.get_or_insert(i);
-            Some(e.0)
-        } else {
-            e.1
-        };
-        if let Some(j) = against.filter(|&j| j < i) {
-            let a = &r.providers[j];
-            cx.diags.push(PolicyDiagnostic {
-                code: "policy::contradictory",
-                message: format!("this `provider` rule contradicts the one on line {}: same symbols, another choice", a.meta.loc.line),
-                loc: b.meta.loc,
-                label: "contradicting rule".into(),
-                help: Some("keep one of the two".into()),
-            });
-        }
+    for (j, i) in contradictions(
+        &r.providers,
+        |p| key(&p.symbols),
+        |a, b| a.strategy != b.strategy,
+    ) {
+        let (a, b) = (&r.providers[j], &r.providers[i]);
+        cx.diags.push(PolicyDiagnostic {
+            code: "policy::contradictory",
+            message: format!(
+                "this `provider` rule contradicts the one on line {}: same symbols, another choice",
+                a.meta.loc.line
+            ),
+            loc: b.meta.loc,
+            label: "contradicting rule".into(),
+            help: Some("keep one of the two".into()),
+        });
     }
-    let mut first: HashMap<String, (usize, Option<usize>)> = HashMap::new();
-    for i in 0..r.vmlinux.len() {
-        let b = &r.vmlinux[i];
-        let k = format!("{}\0\0{}", key(&b.symbols), key(&b.modules));
-        let e = first.entry(k).or_insert((i, None));
-        let f = &r.vmlinux[e.0];
-        let against = if f.action != b.action || f.winner != b.winner {
-            e.1.get_or_insert(i);
-            Some(e.0)
-        } else {
-            e.1
-        };
-        if let Some(j) = against.filter(|&j| j < i) {
-            let a = &r.vmlinux[j];
-            cx.diags.push(PolicyDiagnostic {
-                code: "policy::contradictory",
-                message: format!("this `vmlinux-conflict` rule contradicts the one on line {}: same symbols and modules, another verdict", a.meta.loc.line),
-                loc: b.meta.loc,
-                label: "contradicting rule".into(),
-                help: Some("keep one of the two".into()),
-            });
-        }
+    let vmlinux_key = |v: &VmlinuxRule| format!("{}\0\0{}", key(&v.symbols), key(&v.modules));
+    let verdict_differs =
+        |a: &VmlinuxRule, b: &VmlinuxRule| a.action != b.action || a.winner != b.winner;
+    for (j, i) in contradictions(&r.vmlinux, vmlinux_key, verdict_differs) {
+        let (a, b) = (&r.vmlinux[j], &r.vmlinux[i]);
+        cx.diags.push(PolicyDiagnostic {
+            code: "policy::contradictory",
+            message: format!("this `vmlinux-conflict` rule contradicts the one on line {}: same symbols and modules, another verdict", a.meta.loc.line),
+            loc: b.meta.loc,
+            label: "contradicting rule".into(),
+            help: Some("keep one of the two".into()),
+        });
     }
     (r, cx.diags)
 }
@@ -1425,4 +1411,30 @@ fn decode_plugin_config(cx: &mut Cx<'_>, c: &KdlNode, out: &mut Vec<(String, Str
             Some("e.g. `config \"prefix\" \"foo_\"` or `config { prefix \"foo_\" }`".into()),
         ),
     }
+}
+
+/// The contradictions among `rules` (in file order): `(j, i)` for each rule `i` that
+/// chose otherwise (`differs`) than an earlier rule `j` with the same `key`, `j` being the
+/// first earlier rule of that key that chose otherwise. Found through a map: comparing
+/// every pair was quadratic.
+fn contradictions<T>(
+    rules: &[T],
+    key: impl Fn(&T) -> String,
+    differs: impl Fn(&T, &T) -> bool,
+) -> Vec<(usize, usize)> {
+    let mut first: HashMap<String, (usize, Option<usize>)> = HashMap::new();
+    let mut found = Vec::new();
+    for (i, b) in rules.iter().enumerate() {
+        let e = first.entry(key(b)).or_insert((i, None));
+        let against = if differs(&rules[e.0], b) {
+            e.1.get_or_insert(i);
+            Some(e.0)
+        } else {
+            e.1
+        };
+        if let Some(j) = against.filter(|&j| j < i) {
+            found.push((j, i));
+        }
+    }
+    found
 }
