@@ -318,9 +318,21 @@ fn field(raw: &[u8], line: usize, what: &str) -> Result<String, String> {
     String::from_utf8(b).map_err(|_| format!("line {line}: {what} is not UTF-8"))
 }
 
-/// Decodes a plugin's output; the error says what is malformed, with the line.
-pub fn decode_output(out: &[u8]) -> Result<Vec<RawFinding>, String> {
-    let mut v = Vec::new();
+/// A plugin's decoded output: the findings kept, and how many valid findings after them
+/// were not kept.
+#[derive(Debug, Default)]
+pub struct Output {
+    /// The first findings of the output, at most the `keep` given to [`decode_output`].
+    pub findings: Vec<RawFinding>,
+    /// How many findings followed them (each still checked to be well formed).
+    pub dropped: usize,
+}
+
+/// Decodes a plugin's output, keeping its first `keep` findings; the rest are checked to be
+/// well formed and counted, never held (a plugin's output is bounded by its memory, not by
+/// what the host can keep of it). The error says what is malformed, with the line.
+pub fn decode_output(out: &[u8], keep: usize) -> Result<Output, String> {
+    let mut v = Output::default();
     if out.is_empty() {
         return Ok(v);
     }
@@ -366,13 +378,17 @@ pub fn decode_output(out: &[u8]) -> Result<Vec<RawFinding>, String> {
         if message.is_empty() {
             return Err(format!("line {n}: empty message"));
         }
-        v.push(RawFinding {
-            code,
-            level,
-            module,
-            symbol,
-            message,
-        });
+        if v.findings.len() < keep {
+            v.findings.push(RawFinding {
+                code,
+                level,
+                module,
+                symbol,
+                message,
+            });
+        } else {
+            v.dropped += 1;
+        }
     }
     Ok(v)
 }
@@ -427,14 +443,24 @@ mod tests {
     #[test]
     fn output_decoding() {
         let ok = b"finding\tbad-ns\tdeny\tm\tsym\tno\\tnamespace\nfinding\tx\twarn\t-\t-\tmsg\n";
-        let v = decode_output(ok).unwrap();
+        let v = decode_output(ok, usize::MAX).unwrap();
+        assert_eq!(v.dropped, 0);
+        let v = v.findings;
         assert_eq!(v.len(), 2);
         assert_eq!(v[0].code, "bad-ns");
         assert_eq!(v[0].level, Level::Deny);
         assert_eq!(v[0].module.as_deref(), Some("m"));
         assert_eq!(v[0].message, "no\tnamespace");
         assert_eq!(v[1].module, None);
-        assert!(decode_output(b"").unwrap().is_empty());
+        assert!(decode_output(b"", 1).unwrap().findings.is_empty());
+        // Findings past `keep` are counted, not kept.
+        let v = decode_output(ok, 1).unwrap();
+        assert_eq!((v.findings.len(), v.dropped), (1, 1));
+        assert_eq!(v.findings[0].code, "bad-ns");
+        // ... and still checked: a malformed line after the kept ones is an error.
+        let mut late = ok.to_vec();
+        late.extend_from_slice(b"oops\n");
+        assert!(decode_output(&late, 1).unwrap_err().contains("line 3"));
         for (bad, why) in [
             (&b"finding\tx\twarn\t-\t-\tmsg"[..], "newline"),
             (b"finding\tX\twarn\t-\t-\tmsg\n", "invalid code"),
@@ -445,7 +471,7 @@ mod tests {
             (b"finding\tx\twarn\t-\t-\t\xff\n", "UTF-8"),
             (b"finding\tx\twarn\t-\t-\ta\\q\n", "escape"),
         ] {
-            let e = decode_output(bad).unwrap_err();
+            let e = decode_output(bad, 0).unwrap_err();
             assert!(e.contains(why), "{e} should mention {why}");
         }
     }

@@ -340,8 +340,17 @@ fn to_findings(
         .collect()
 }
 
+/// How many plugins run at once: the processors this process may use (at least one).
+/// Each running plugin holds its linear memory, its input and its output, so running
+/// every declared plugin at once would make peak memory grow with the policy.
+pub fn concurrency() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
 /// Runs every prepared plugin over the view of `cx` and `s`, each in its sandbox on its
-/// own thread, and returns their findings (and failures) in declaration order, for
+/// own thread (with the stack its limits give it), at most [`concurrency`] at a time so
+/// that memory stays bounded by a few plugins' however many a policy declares, and returns
+/// their findings (and failures) in declaration order, for
 /// [`crate::check::level::Levels::decide`] to level. No IO.
 pub fn run_plugins(plugins: &Plugins, cx: &CheckContext<'_>, s: &Subject) -> Vec<Raw> {
     if plugins.prepared.is_empty() {
@@ -349,67 +358,79 @@ pub fn run_plugins(plugins: &Plugins, cx: &CheckContext<'_>, s: &Subject) -> Vec
     }
     let policy = cx.engine.policy();
     let view = encode_view(cx, s);
-    let results: Vec<Result<Vec<abi::RawFinding>, Failure>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = plugins
-            .prepared
-            .iter()
-            .map(|p| {
-                let d = &policy.plugins[p.index];
-                let ready = match &p.state {
-                    Ok(r) => r,
-                    Err(why) => return Err(Failure::Refused(why.clone())),
+    let run_one = |p: &Prepared| -> Result<abi::Output, Failure> {
+        let d = &policy.plugins[p.index];
+        let ready = match &p.state {
+            Ok(r) => r,
+            Err(why) => return Err(Failure::Refused(why.clone())),
+        };
+        let mut input = Encoder::new(&d.name);
+        for (k, v) in &d.config {
+            input.config(k, v);
+        }
+        for (name, bytes) in &ready.files {
+            input.file(name, bytes);
+        }
+        input.extend(&view);
+        let input = input.finish();
+        let stack = usize::try_from(ready.limits.stack).unwrap_or(64 << 20);
+        let name = &d.name;
+        std::thread::scope(|scope| {
+            std::thread::Builder::new()
+                .name(format!("plugin-{name}"))
+                .stack_size(stack.saturating_add(8 << 20))
+                .spawn_scoped(scope, || {
+                    let start = Instant::now();
+                    let out = host::run(&ready.engine, &ready.module, &ready.limits, &input)?;
+                    for line in out.log.lines() {
+                        tracing::info!("plugin {name}: {line}");
+                    }
+                    tracing::info!(
+                        "plugin {name}: ran in {:.1} ms, {} fuel, {} bytes in, {} bytes out",
+                        start.elapsed().as_secs_f64() * 1e3,
+                        out.fuel_used,
+                        input.len(),
+                        out.output.len()
+                    );
+                    abi::decode_output(&out.output, MAX_FINDINGS_PER_PLUGIN)
+                        .map_err(|e| Failure::Failed(format!("returned malformed output: {e}")))
+                })
+                .map_err(|e| Failure::Failed(format!("cannot start its thread: {e}")))?
+                .join()
+                .unwrap_or_else(|_| Err(Failure::Failed("the host thread panicked".into())))
+        })
+    };
+    // Workers take the next plugin in declaration order; each result lands in its slot.
+    let n = plugins.prepared.len();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let slots: Vec<std::sync::Mutex<Option<Result<abi::Output, Failure>>>> =
+        (0..n).map(|_| std::sync::Mutex::new(None)).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..concurrency().min(n) {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(p) = plugins.prepared.get(i) else {
+                    break;
                 };
-                let mut input = Encoder::new(&d.name);
-                for (k, v) in &d.config {
-                    input.config(k, v);
-                }
-                for (name, bytes) in &ready.files {
-                    input.file(name, bytes);
-                }
-                input.extend(&view);
-                let input = input.finish();
-                let stack = usize::try_from(ready.limits.stack).unwrap_or(64 << 20);
-                let name = d.name.clone();
-                std::thread::Builder::new()
-                    .name(format!("plugin-{}", d.name))
-                    .stack_size(stack.saturating_add(8 << 20))
-                    .spawn_scoped(scope, move || {
-                        let start = Instant::now();
-                        let out = host::run(&ready.engine, &ready.module, &ready.limits, &input)?;
-                        for line in out.log.lines() {
-                            tracing::info!("plugin {name}: {line}");
-                        }
-                        tracing::info!(
-                            "plugin {name}: ran in {:.1} ms, {} fuel, {} bytes in, {} bytes out",
-                            start.elapsed().as_secs_f64() * 1e3,
-                            out.fuel_used,
-                            input.len(),
-                            out.output.len()
-                        );
-                        abi::decode_output(&out.output)
-                            .map_err(|e| Failure::Failed(format!("returned malformed output: {e}")))
-                    })
-                    .map_err(|e| Failure::Failed(format!("cannot start its thread: {e}")))
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| match h {
-                Ok(h) => h
-                    .join()
-                    .unwrap_or_else(|_| Err(Failure::Failed("the host thread panicked".into()))),
-                Err(f) => Err(f),
-            })
-            .collect()
+                let r = run_one(p);
+                *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
+            });
+        }
+    });
+    let results = slots.into_iter().map(|m| {
+        m.into_inner()
+            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_else(|| Err(Failure::Failed("the host thread panicked".into())))
     });
     let mut out = Vec::new();
     for (p, r) in plugins.prepared.iter().zip(results) {
         let d = &policy.plugins[p.index];
         match r {
-            Ok(mut raw) => {
-                if raw.len() > MAX_FINDINGS_PER_PLUGIN {
-                    let dropped = raw.len() - MAX_FINDINGS_PER_PLUGIN;
-                    raw.truncate(MAX_FINDINGS_PER_PLUGIN);
+            Ok(abi::Output {
+                findings: mut raw,
+                dropped,
+            }) => {
+                if dropped > 0 {
                     raw.push(abi::RawFinding {
                         code: "findings-dropped".into(),
                         level: crate::diag::Level::Warn,
