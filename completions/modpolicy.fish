@@ -50,7 +50,7 @@ complete -c modpolicy -n "__fish_modpolicy_using_subcommand depmod" -l allow -d 
 complete -c modpolicy -n "__fish_modpolicy_using_subcommand depmod" -l warn-code -d 'Report findings with this code as warnings (repeatable)' -r
 complete -c modpolicy -n "__fish_modpolicy_using_subcommand depmod" -l deny -d 'Report findings with this code as errors; depmod then writes nothing (repeatable)' -r
 complete -c modpolicy -n "__fish_modpolicy_using_subcommand depmod" -l max-module-size -d 'The largest module file accepted, decompressed (suffix K, M or G for KiB, MiB, GiB; default 512M). A larger module is unreadable (`unreadable-module`), as is a compressed one that expands past it' -r
-complete -c modpolicy -n "__fish_modpolicy_using_subcommand depmod" -l cache -d 'Keep the module cache in DIR (default: BASEDIR/var/cache/modpolicy with -b, else /var/cache/modpolicy for root, else $XDG_CACHE_HOME/modpolicy or ~/.cache/modpolicy)' -r -F
+complete -c modpolicy -n "__fish_modpolicy_using_subcommand depmod" -l cache -d 'Keep the module cache in DIR (default: BASEDIR/var/cache/modpolicy with -b, else /var/cache/modpolicy for root, else $XDG_CACHE_HOME/modpolicy or ~/.cache/modpolicy; run as `depmod` with -b or -o, none unless this is given)' -r -F
 complete -c modpolicy -n "__fish_modpolicy_using_subcommand depmod" -s a -l all -d 'Probe all modules (the default when no module paths are given)'
 complete -c modpolicy -n "__fish_modpolicy_using_subcommand depmod" -s A -l quick -d 'Do nothing if modules.dep is newer than every module file'
 complete -c modpolicy -n "__fish_modpolicy_using_subcommand depmod" -s e -l errsyms -d 'Report unknown symbols and CRC disagreements (needs -E or -F)'

@@ -1,6 +1,7 @@
 //! The binary run through a link named `depmod` is kmod's `depmod`: the same exit status,
 //! stdout, stderr (copy paths replaced) and files as `/usr/sbin/depmod` on identical
-//! copies of each fixture tree, for good command lines and bad ones.
+//! copies of each fixture tree, for good command lines and bad ones, and no other file
+//! anywhere under BASEDIR.
 
 use crate::support::{self, Pair, RunOutput, Tool, FIXTURE_VERSION};
 use crate::{depmod_link, link_as_depmod, run, run_in};
@@ -44,6 +45,13 @@ fn compare(pair: &Pair, links: &Links, args: &[&str], what: &str) {
         .collect();
     let [kmod, ours]: [RunOutput; 2] = outputs.try_into().expect("two runs");
     pair.compare(kmod, ours).assert_same(what);
+    // Nothing anywhere else under BASEDIR either (no module cache in BASEDIR/var/cache:
+    // mkinitramfs packs the whole BASEDIR it runs `depmod -b` on).
+    assert_eq!(
+        support::list_files(&pair.root(Tool::Kmod)),
+        support::list_files(&pair.root(Tool::Ours)),
+        "{what}: the files under the root differ"
+    );
 }
 
 #[test]

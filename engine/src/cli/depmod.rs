@@ -88,7 +88,7 @@ pub struct DepmodArgs {
     max_module_size: Option<u64>,
     /// Keep the module cache in DIR (default: BASEDIR/var/cache/modpolicy with -b,
     /// else /var/cache/modpolicy for root, else $XDG_CACHE_HOME/modpolicy or
-    /// ~/.cache/modpolicy).
+    /// ~/.cache/modpolicy; run as `depmod` with -b or -o, none unless this is given).
     #[arg(long = "cache", value_name = "DIR")]
     cache: Option<PathBuf>,
     /// Neither read nor write the module cache: read every module file.

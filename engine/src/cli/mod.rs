@@ -122,13 +122,40 @@ fn as_invoked(mut argv: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
     argv
 }
 
+/// Run as `depmod` (the link) with `-b BASEDIR` or `-o OUTDIR` and no `--cache`/`--no-cache`,
+/// the module cache is off: kmod writes nothing under BASEDIR (OUTDIR) but
+/// `lib/modules/VERSION`, and callers pack the whole tree (initramfs-tools' `mkinitramfs`
+/// runs `depmod -b` on the tree it turns into the initramfs, which would carry
+/// `var/cache/modpolicy`). `argv` is
+/// [`depmod_getopt::rewrite`]'s output: options spelled `--name=value` before `--`.
+fn depmod_cache_off_under_basedir(mut argv: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let invoked_as_depmod = argv
+        .first()
+        .and_then(|a0| std::path::Path::new(a0).file_name())
+        .is_some_and(|n| n == "depmod");
+    if !invoked_as_depmod || argv.get(1).is_none_or(|s| s != "depmod") {
+        return argv;
+    }
+    let options = argv.iter().skip(2).take_while(|a| *a != "--");
+    let (mut basedir, mut cache_chosen) = (false, false); // -b or -o; --cache or --no-cache
+    for a in options {
+        let a = a.as_encoded_bytes();
+        basedir |= a.starts_with(b"--basedir=") || a.starts_with(b"--outdir=");
+        cache_chosen |= a.starts_with(b"--cache=") || a == b"--no-cache";
+    }
+    if basedir && !cache_chosen {
+        argv.insert(2, "--no-cache".into());
+    }
+    argv
+}
+
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
     modpolicy::job::elapsed();
     let argv = as_invoked(std::env::args_os().collect());
     // `depmod`'s arguments are read as kmod's getopt_long reads them (messages, exit 1).
     let argv = match depmod_getopt::rewrite(argv) {
-        depmod_getopt::Outcome::Parse(argv) => argv,
+        depmod_getopt::Outcome::Parse(argv) => depmod_cache_off_under_basedir(argv),
         depmod_getopt::Outcome::Exit(code) => return code,
     };
     let cli = Cli::parse_from(argv);
@@ -141,5 +168,49 @@ pub fn main() -> ExitCode {
         Command::Policy(cmd) => policy::run(cmd),
         Command::Plugin(cmd) => plugin::run(cmd),
         Command::GenerateDocs(args) => docs::run(args),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::depmod_cache_off_under_basedir as cache_off;
+    use std::ffi::OsString;
+
+    fn v(words: &[&str]) -> Vec<OsString> {
+        words.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn depmod_link_under_basedir_or_outdir_has_no_cache_unless_asked() {
+        let off = |w: &[&str]| cache_off(v(w)).iter().any(|a| a == "--no-cache");
+        assert!(off(&[
+            "/sbin/depmod",
+            "depmod",
+            "--basedir=/r",
+            "--",
+            "6.1"
+        ]));
+        assert!(off(&["depmod", "depmod", "--outdir=/o", "--"]));
+        // No -b/-o: the usual cache; an explicit choice stands.
+        assert!(!off(&["/sbin/depmod", "depmod", "--all", "--", "6.1"]));
+        assert!(!off(&[
+            "depmod",
+            "depmod",
+            "--basedir=/r",
+            "--cache=/c",
+            "--"
+        ]));
+        assert_eq!(
+            cache_off(v(&["depmod", "depmod", "--basedir=/r", "--no-cache", "--"])).len(),
+            5
+        );
+        // An operand spelled like an option is not one; `modpolicy depmod -b` keeps its cache.
+        assert!(!off(&["depmod", "depmod", "--", "--basedir=/r"]));
+        assert!(!off(&[
+            "/usr/bin/modpolicy",
+            "depmod",
+            "--basedir=/r",
+            "--"
+        ]));
     }
 }
