@@ -3,8 +3,9 @@
 # system's dpkg database and /usr (an overlay), in a private mount namespace: nothing outside it
 # sees the diversion, and the real /usr/sbin/depmod is never touched. Needs root and
 # unshare(1). Checks: after configure, dpkg diverts kmod's depmod (the path dpkg knows)
-# to depmod.kmod, kmod's binary is there, and depmod is a link to /usr/bin/modpolicy;
-# after remove, kmod's depmod is back and no diversion is left; purge is clean too.
+# to /usr/lib/modpolicy/kmod/depmod, kmod's binary is there, and depmod is a link to
+# /usr/bin/modpolicy; after remove, kmod's depmod is back and no diversion is left; purge
+# is clean too. tests/e2e/bookworm.sh runs the real package in a Debian root.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 if [ "${MODPOLICY_IN_NAMESPACE:-}" != 1 ]; then

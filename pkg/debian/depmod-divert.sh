@@ -48,4 +48,6 @@ modpolicy_undivert_depmod() {
             dpkg-divert --package modpolicy --remove --rename --divert "$MODPOLICY_KMOD_DEPMOD" "$p"
         fi
     done
+    # The directories modpolicy_divert_depmod made (the package ships nothing in them).
+    rmdir "$DPKG_ROOT${MODPOLICY_KMOD_DEPMOD%/*}" "$DPKG_ROOT/usr/lib/modpolicy" 2>/dev/null || true
 }
