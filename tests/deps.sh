@@ -8,7 +8,8 @@
 #
 # --fuzz adds what `fuzz/run.sh` needs from the system (a C++ compiler for libFuzzer; zstd
 # for compressed seeds). The Rust side of fuzzing (a nightly toolchain or RUSTC_BOOTSTRAP,
-# cargo-fuzz) is handled by `.ci/run` and `fuzz/run.sh`.
+# cargo-fuzz) is handled by `.ci/run` and `fuzz/run.sh`; so is cargo-deb, which the Debian
+# package's end-to-end test (tests/e2e/bookworm.sh) builds the package with.
 #
 # Package names are Debian bookworm's (the distribution the oracles come from: kmod 30).
 set -euo pipefail
@@ -37,6 +38,7 @@ required=(
 	"rustc|/usr/bin/rustc|Debian's rustc 1.63, building the Rust example plugins"
 	"cargo|/usr/bin/cargo|Debian's cargo, building the Rust example plugins"
 	"libstd-rust-dev-wasm32|/usr/lib/rustlib/wasm32-unknown-unknown|the wasm32 std for Debian's rustc"
+	"debootstrap|/usr/sbin/debootstrap|the Debian bookworm root of the package's end-to-end test (tests/e2e)"
 )
 if [ $fuzz = 1 ]; then
 	required+=(

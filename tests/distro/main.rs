@@ -19,6 +19,7 @@
 mod support;
 
 mod docs;
+mod e2e;
 mod link;
 mod moduledir;
 mod package;
