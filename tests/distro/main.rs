@@ -11,7 +11,9 @@
 //!   `BASEDIR/etc/modpolicy/policy.d` (masking, name order, `--policy` on top, a broken
 //!   file stopping the run with nothing written), and `policy show`;
 //! - [`docs`]: the committed man pages and completions are what `generate-docs` writes;
-//! - [`package`]: the Debian maintainer scripts, in a private mount namespace.
+//! - [`package`]: the Debian maintainer scripts, in a private mount namespace;
+//! - [`e2e`]: the Debian package built with `cargo deb`, end to end in a debootstrapped
+//!   bookworm root with the real 6.1 kernel package (`tests/e2e/bookworm.sh`).
 //!
 //! `MODPOLICY_NO_CORPUS=1` skips the comparisons with kmod where it is missing.
 
