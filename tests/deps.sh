@@ -37,6 +37,7 @@ required=(
 	"rustc|/usr/bin/rustc|Debian's rustc 1.63, building the Rust example plugins"
 	"cargo|/usr/bin/cargo|Debian's cargo, building the Rust example plugins"
 	"libstd-rust-dev-wasm32|/usr/lib/rustlib/wasm32-unknown-unknown|the wasm32 std for Debian's rustc"
+	"chromium|/usr/bin/chromium|the HTML report's browser tests (tests/html, headless)"
 )
 if [ $fuzz = 1 ]; then
 	required+=(
