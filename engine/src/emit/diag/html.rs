@@ -82,6 +82,9 @@ pub struct MapDecision {
     pub reason: Option<String>,
 }
 
+/// For `abi`: the modules that import a symbol.
+pub type Affected<'a> = dyn Fn(&str) -> Vec<String> + 'a;
+
 /// The page's summary and extras, beside the findings.
 pub struct Page<'a> {
     /// The findings and inputs.
@@ -93,7 +96,7 @@ pub struct Page<'a> {
     /// One graph per input that has one.
     pub maps: &'a [ExportMap],
     /// For `abi`: the modules that import a symbol (they are affected by its change).
-    pub affected: Option<&'a dyn Fn(&str) -> Vec<String>>,
+    pub affected: Option<&'a Affected<'a>>,
     /// Extra summary lines (label, value), e.g. `abi`'s export counts.
     pub notes: &'a [(String, String)],
 }
