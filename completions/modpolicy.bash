@@ -153,7 +153,7 @@ _modpolicy() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "human json sarif text" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "human json sarif text html" -- "${cur}"))
                     return 0
                     ;;
                 --consumers)
@@ -207,7 +207,7 @@ _modpolicy() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "modpost human json sarif" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "modpost human json sarif html" -- "${cur}"))
                     return 0
                     ;;
                 --basedir)

@@ -66,7 +66,8 @@ complete -c modpolicy -n "__fish_modpolicy_using_subcommand check" -l symvers -d
 complete -c modpolicy -n "__fish_modpolicy_using_subcommand check" -l format -d 'Output format' -r -f -a "modpost\t'modpost\'s lines (`ERROR: modpost: ...`), in modpost\'s order and wording'
 human\t'miette reports with spans into the policy, and a summary'
 json\t'The versioned JSON schema of docs/json-schema.md'
-sarif\t'SARIF 2.1.0 (GitHub code scanning)'"
+sarif\t'SARIF 2.1.0 (GitHub code scanning)'
+html\t'One self-contained HTML page: summary, filterable findings, contested symbols with their deciding rules, and a drawing of the export graph'"
 complete -c modpolicy -n "__fish_modpolicy_using_subcommand check" -s b -l basedir -d 'Root directory: check BASEDIR/lib/modules/VERSION (then the one positional argument is VERSION), as for depmod' -r
 complete -c modpolicy -n "__fish_modpolicy_using_subcommand check" -s C -l config -d 'depmod configuration file or directory for installed trees (repeatable)' -r -F
 complete -c modpolicy -n "__fish_modpolicy_using_subcommand check" -l kernel-version -d 'The kernel release whose modpost rules apply (e.g. 6.18.0; `module:` namespaces from 6.16). Default: each input\'s own, from a module\'s `vermagic`, the tree\'s version, or the kernel build tree of the first `--symvers`' -r
@@ -88,7 +89,8 @@ complete -c modpolicy -n "__fish_modpolicy_using_subcommand abi" -l policy -d 'P
 complete -c modpolicy -n "__fish_modpolicy_using_subcommand abi" -l format -d 'Output format' -r -f -a "human\t'miette reports with spans into the policy, and a summary'
 json\t'The versioned JSON schema of docs/json-schema.md'
 sarif\t'SARIF 2.1.0 (GitHub code scanning)'
-text\t'One line per finding: `SEVERITY: CODE: MESSAGE [RULE]`, then a summary'"
+text\t'One line per finding: `SEVERITY: CODE: MESSAGE [RULE]`, then a summary'
+html\t'One self-contained HTML page: summary, filterable findings, the changes by kind with the modules they affect, and a drawing of each changed symbol\'s importers'"
 complete -c modpolicy -n "__fish_modpolicy_using_subcommand abi" -l consumers -d 'A module tree or build directory whose modules\' imports say who must be rebuilt (repeatable; the new side\'s own modules are always counted)' -r
 complete -c modpolicy -n "__fish_modpolicy_using_subcommand abi" -l baseline-kernel -d 'The baseline kernel\'s Module.symvers, for vmlinux\'s exports when BASELINE is a tree or build directory' -r -F
 complete -c modpolicy -n "__fish_modpolicy_using_subcommand abi" -l new-kernel -d 'The new kernel\'s Module.symvers, for vmlinux\'s exports when NEW (or a consumer) is a tree or build directory' -r -F

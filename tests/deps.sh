@@ -39,6 +39,7 @@ required=(
 	"cargo|/usr/bin/cargo|Debian's cargo, building the Rust example plugins"
 	"libstd-rust-dev-wasm32|/usr/lib/rustlib/wasm32-unknown-unknown|the wasm32 std for Debian's rustc"
 	"debootstrap|/usr/sbin/debootstrap|the Debian bookworm root of the package's end-to-end test (tests/e2e)"
+	"chromium|/usr/bin/chromium|the HTML report's browser tests (tests/html, headless)"
 )
 if [ $fuzz = 1 ]; then
 	required+=(

@@ -1,5 +1,5 @@
 //! `modpolicy abi`: the command line of the ABI gate ([`modpolicy::job::abi`]), and its
-//! output: human reports, JSON, SARIF or plain lines on stdout.
+//! output: human reports, JSON, SARIF, plain lines or an HTML page on stdout.
 //!
 //! `BASELINE` and `NEW` are each a `Module.symvers`, an installed tree
 //! (`.../lib/modules/VERSION`) or a build directory holding `modules.order`.
@@ -9,7 +9,7 @@
 use super::args::{LevelArgs, PolicyArgs};
 use clap::{Args, ValueEnum};
 use modpolicy::diag::{CommandLine, Selector};
-use modpolicy::emit::diag::{human, json, sarif, text, Report};
+use modpolicy::emit::diag::{html, human, json, sarif, text, Report};
 use modpolicy::job::abi::{AbiError, AbiOptions, SideInput};
 use modpolicy::job::{Log, StdStreams};
 use std::io::Write;
@@ -27,6 +27,9 @@ pub enum Format {
     Sarif,
     /// One line per finding: `SEVERITY: CODE: MESSAGE [RULE]`, then a summary.
     Text,
+    /// One self-contained HTML page: summary, filterable findings, the changes by kind
+    /// with the modules they affect, and a drawing of each changed symbol's importers.
+    Html,
 }
 
 /// Arguments of `modpolicy abi`.
@@ -188,6 +191,44 @@ pub fn run(args: AbiArgs) -> ExitCode {
         }
         Format::Json => json::write(&report, &mut out),
         Format::Sarif => sarif::write(&report, &mut out),
+        Format::Html => {
+            let layers: Vec<String> = args
+                .policy
+                .policy
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect();
+            let affected = |s: &str| -> Vec<String> {
+                outcome
+                    .importers
+                    .of(s)
+                    .into_iter()
+                    .map(str::to_string)
+                    .collect()
+            };
+            let notes = [
+                (
+                    format!("exports in {}", outcome.inputs[0]),
+                    c.baseline.to_string(),
+                ),
+                (
+                    format!("exports in {}", outcome.inputs[1]),
+                    c.new.to_string(),
+                ),
+                ("exports in both".to_string(), c.common.to_string()),
+            ];
+            html::write(
+                &html::Page {
+                    report: &report,
+                    title: "modpolicy abi",
+                    layers: &layers,
+                    maps: &[],
+                    affected: Some(&affected),
+                    notes: &notes,
+                },
+                &mut out,
+            )
+        }
     };
     if written.and_then(|_| out.flush()).is_err() {
         return ExitCode::from(2);

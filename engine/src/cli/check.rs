@@ -1,5 +1,5 @@
 //! `modpolicy check`: the command line of the `check` job ([`modpolicy::job::check`]),
-//! and its output: modpost text, human reports, JSON or SARIF on stdout.
+//! and its output: modpost text, human reports, JSON, SARIF or an HTML page on stdout.
 //!
 //! Each `DIR` is an installed tree (`.../lib/modules/VERSION`; or `-b BASEDIR VERSION`)
 //! or a build directory holding `modules.order`.
@@ -9,7 +9,7 @@
 use super::args::{LevelArgs, PolicyArgs};
 use clap::{Args, ValueEnum};
 use modpolicy::diag::{CommandLine, Selector};
-use modpolicy::emit::diag::{human, json, modpost, sarif, Report};
+use modpolicy::emit::diag::{html, human, json, modpost, sarif, Report};
 use modpolicy::job::check::{default_plugin_cache, CheckError, CheckOptions, Input};
 use modpolicy::job::{Log, StdStreams, Stop};
 use std::io::Write;
@@ -27,6 +27,9 @@ pub enum Format {
     Json,
     /// SARIF 2.1.0 (GitHub code scanning).
     Sarif,
+    /// One self-contained HTML page: summary, filterable findings, contested symbols
+    /// with their deciding rules, and a drawing of the export graph.
+    Html,
 }
 
 /// Arguments of `modpolicy check`.
@@ -94,6 +97,7 @@ fn options(args: &CheckArgs) -> Result<CheckOptions, String> {
         } else {
             args.plugin_cache.clone().or_else(default_plugin_cache)
         },
+        export_maps: args.format == Format::Html,
         ..Default::default()
     };
     // Built-in codes first, then `PLUGIN/CODE`s: an unknown built-in code is reported
@@ -164,15 +168,32 @@ pub fn run(args: CheckArgs) -> ExitCode {
     let text = match args.format {
         Format::Modpost => Some(modpost::render(&report)),
         Format::Human => Some(human::render(&report)),
-        Format::Json | Format::Sarif => None,
+        Format::Json | Format::Sarif | Format::Html => None,
     };
     log.flush();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    // JSON and SARIF stream to stdout, one finding at a time.
+    // JSON, SARIF and HTML stream to stdout, one finding at a time.
+    let layers: Vec<String> = args
+        .policy
+        .policy
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
     let written = match (text, args.format) {
         (Some(text), _) => out.write_all(text.as_bytes()),
         (None, Format::Json) => json::write(&report, &mut out),
+        (None, Format::Html) => html::write(
+            &html::Page {
+                report: &report,
+                title: "modpolicy check",
+                layers: &layers,
+                maps: &outcome.maps,
+                affected: None,
+                notes: &[],
+            },
+            &mut out,
+        ),
         (None, _) => sarif::write(&report, &mut out),
     };
     if written.and_then(|_| out.flush()).is_err() {

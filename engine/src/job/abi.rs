@@ -127,6 +127,9 @@ pub struct AbiOutcome {
     pub inputs: Vec<String>,
     /// The symbols asked for with [`AbiOptions::symbols`], in that order.
     pub explained: Vec<SymbolAbi>,
+    /// Who imports each symbol: the new side's modules and the consumers' (the modules a
+    /// change affects).
+    pub importers: Importers,
 }
 
 impl AbiOutcome {
@@ -279,6 +282,7 @@ pub fn run(args: &AbiOptions, log: &Log<'_>) -> Result<AbiOutcome, AbiError> {
         policy,
         inputs,
         explained,
+        importers,
     })
 }
 

@@ -49,6 +49,9 @@ pub struct CheckOptions {
     /// input's own: a module's `vermagic`, the tree's version, or the kernel build tree
     /// of the first symbol file.
     pub kernel_version: Option<String>,
+    /// Keep what the HTML report shows of each input's export graph
+    /// ([`CheckOutcome::maps`]).
+    pub export_maps: bool,
 }
 
 /// What `check` found.
@@ -59,6 +62,8 @@ pub struct CheckOutcome {
     pub findings: Vec<Finding>,
     /// Whether a module could not be read (the run is then incomplete: exit 2).
     pub unreadable: bool,
+    /// With [`CheckOptions::export_maps`], each input's export map, in input order.
+    pub maps: Vec<crate::emit::diag::html::ExportMap>,
 }
 
 /// Why `check` stopped.
@@ -270,6 +275,7 @@ pub fn run(args: &CheckOptions, log: &Log<'_>) -> Result<CheckOutcome, CheckErro
     };
     let mut findings: Vec<Finding> = Vec::new();
     let mut unreadable = false;
+    let mut maps = Vec::new();
     for input in &args.inputs {
         let (graph, search, facts, builtin, release) = match input {
             Input::Tree(root, version) => {
@@ -351,6 +357,21 @@ pub fn run(args: &CheckOptions, log: &Log<'_>) -> Result<CheckOutcome, CheckErro
         let mut s = subject(&graph, &sv, facts, builtin);
         s.kernel_version = forced.or_else(|| release.as_deref().and_then(KernelVersion::parse));
         s.resolve_imports(&graph, &res);
+        if args.export_maps {
+            let label = match input {
+                Input::Tree(root, version) => format!(
+                    "{}/lib/modules/{version}",
+                    root.as_deref().unwrap_or("").trim_end_matches('/')
+                ),
+                Input::Build(dir) => dir.clone(),
+            };
+            maps.push(super::export_map::build(
+                &label,
+                args.kernel_version.clone().or(release.clone()),
+                &graph,
+                &res,
+            ));
+        }
         let cx = CheckContext {
             graph: &graph,
             resolution: &res,
@@ -389,5 +410,6 @@ pub fn run(args: &CheckOptions, log: &Log<'_>) -> Result<CheckOutcome, CheckErro
         policy,
         findings,
         unreadable,
+        maps,
     })
 }

@@ -20,6 +20,7 @@ pub mod build;
 pub mod check;
 pub mod depmod;
 pub mod explain;
+pub mod export_map;
 pub mod log;
 pub mod policy;
 pub mod scaffold;

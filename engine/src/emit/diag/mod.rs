@@ -1,11 +1,13 @@
 //! Rendering the findings of `modpolicy check`, one file per output format:
 //! [`modpost`] (modpost's lines), [`human`] (miette reports), [`json`] (the versioned
 //! schema of `docs/json-schema.md`), [`sarif`] (SARIF 2.1.0) and [`text`] (one plain line
-//! per finding; `abi`'s `--format text`).
+//! per finding; `abi`'s `--format text`) and [`html`] (one self-contained page for people,
+//! with the export graph's decisions).
 //!
 //! Renderers receive findings already levelled (policy, then command line); they drop
 //! nothing but `allow`ed findings and decide only presentation.
 
+pub mod html;
 pub mod human;
 pub mod json;
 pub mod modpost;
