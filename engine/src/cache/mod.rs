@@ -903,7 +903,7 @@ mod tests {
                 }
             )
             .is_none());
-        assert_eq!(c.lookup_content("kernel/a.ko", 3, 77), Some(img));
+        assert_eq!(c.lookup_content("kernel/a.ko", 3, 77), Some(img.clone()));
         // Neither kind is taken for the other.
         assert!(Cache::parse(bytes, &header()).is_err());
         let local = encode(&header(), &rec, 10_000_000_000);
