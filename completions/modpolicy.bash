@@ -254,7 +254,7 @@ _modpolicy() {
             return 0
             ;;
         modpolicy__subcmd__depmod)
-            opts="-a -A -b -m -o -C -F -E -e -n -w -v -P -h --all --quick --basedir --moduledir --outdir --config --filesyms --symvers --errsyms --dry-run --show --warn --verbose --symbol-prefix --kmod --gzip --sync --policy --allow --warn-code --deny --max-module-size --cache --no-cache --help"
+            opts="-a -A -b -m -o -C -F -E -e -n -w -v -P -h --all --quick --basedir --moduledir --outdir --config --filesyms --symvers --errsyms --dry-run --show --warn --verbose --symbol-prefix --kmod --gzip --sync --policy --allow --warn-code --deny --max-module-size --cache --no-cache --write-shipped-cache --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

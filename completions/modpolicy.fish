@@ -60,6 +60,7 @@ complete -c modpolicy -n "__fish_modpolicy_using_subcommand depmod" -s v -l verb
 complete -c modpolicy -n "__fish_modpolicy_using_subcommand depmod" -l gzip -d 'Treat `.ko.gz` files as modules (kmod built with zlib; Debian\'s kmod 30 is not)'
 complete -c modpolicy -n "__fish_modpolicy_using_subcommand depmod" -l sync -d 'Flush each artifact to disk before it replaces the old one'
 complete -c modpolicy -n "__fish_modpolicy_using_subcommand depmod" -l no-cache -d 'Neither read nor write the module cache: read every module file'
+complete -c modpolicy -n "__fish_modpolicy_using_subcommand depmod" -l write-shipped-cache -d 'Also write the shipped module cache, MODULEDIR/VERSION/modules.modpolicy-cache: every module\'s content hash and what it says, for a kernel package to ship beside its modules (the target\'s first depmod then hashes instead of decompressing)'
 complete -c modpolicy -n "__fish_modpolicy_using_subcommand depmod" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c modpolicy -n "__fish_modpolicy_using_subcommand check" -l policy -d 'Policy file (repeatable; later files are higher layers). Default: the built-in policy (kmod\'s provider rules; every code at its default level)' -r -F
 complete -c modpolicy -n "__fish_modpolicy_using_subcommand check" -l symvers -d 'The kernel\'s Module.symvers first, then extra symbol dumps (repeatable)' -r -F

@@ -14,8 +14,15 @@
 //! Then the module cache, each against kmod's full run in the same pairs: `cache, first
 //! run` (the cache removed before each run: every module read and the cache written; its
 //! cost over a `--no-cache` run is printed as `first-run overhead`), `cache, nothing
-//! changed`, and `cache, 1 module replaced` (before each run, one module file is copied
-//! and renamed over itself: a new inode, so it is read again; not timed).
+//! changed`, `cache, 1 module replaced` (before each run, one module file is copied
+//! and renamed over itself: a new inode, so it is read again; not timed), and `fresh tree,
+//! shipped cache` (a kernel package install: the shipped cache is written once with
+//! `--write-shipped-cache`, then before each run the module directory is copied anew with
+//! `cp -r` and the local cache removed, so that no identity matches and every module is
+//! verified by its content hash; not timed).
+//!
+//! `-- --only TEXT` runs only the modes and scenarios whose label contains TEXT (e.g.
+//! `--only 6.12`, `--only shipped`).
 //!
 //! The trees come from `tests/corpus/setup.sh` (which unpacks `../shared/corpus`). More
 //! trees can be added with `MODPOLICY_BENCH_TREES=ROOT:VERSION[,ROOT:VERSION...]`, e.g. the
@@ -56,6 +63,12 @@ fn main() {
         .and_then(|i| args.get(i + 1))
         .and_then(|s| s.parse().ok())
         .unwrap_or(10);
+    let only: String = args
+        .iter()
+        .position(|a| a == "--only")
+        .and_then(|i| args.get(i + 1))
+        .cloned()
+        .unwrap_or_default();
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .unwrap()
@@ -137,6 +150,11 @@ fn main() {
         ];
         let mut no_cache_wall = 0.0;
         for (mode, kmod_extra, our_extra) in modes {
+            let wanted = format!("{label}{mode}").contains(&only)
+                || (mode.is_empty() && format!("{label} cache, first run").contains(&only));
+            if !wanted {
+                continue;
+            }
             let kmod_cmd: Vec<String> = [kmod.display().to_string(), "-b".into()]
                 .into_iter()
                 .chain([a.display().to_string()])
@@ -187,6 +205,7 @@ fn main() {
             runs,
             no_cache_wall,
             work.path(),
+            &only,
         );
     }
     println!(
@@ -207,6 +226,7 @@ fn cache_modes(
     runs: usize,
     no_cache_wall: f64,
     work: &Path,
+    only: &str,
 ) {
     let cache_dir = work.join("cache");
     let kmod_cmd: Vec<String> = vec![
@@ -248,14 +268,47 @@ fn cache_modes(
     let clear = || {
         let _ = std::fs::remove_dir_all(&cache_dir);
     };
+    // A package install: the module directory unpacked anew (new inodes and times), the
+    // shipped cache in it, no local cache.
+    let fresh_install = || {
+        let new = moddir.with_extension("new");
+        let ok = Command::new("cp")
+            .arg("-r")
+            .arg(&moddir)
+            .arg(&new)
+            .status()
+            .expect("cp")
+            .success();
+        assert!(ok, "cp -r {}", moddir.display());
+        std::fs::remove_dir_all(&moddir).expect("remove the module directory");
+        std::fs::rename(&new, &moddir).expect("rename the module directory");
+        clear();
+        // SAFETY: sync(2) takes no arguments and cannot fail.
+        unsafe { libc::sync() };
+    };
     // Files changed within 2 s of a run are not recorded (the racy window).
     std::thread::sleep(std::time::Duration::from_millis(2100));
-    let scenarios: [(&str, &dyn Fn()); 3] = [
+    let scenarios: [(&str, &dyn Fn()); 4] = [
         ("cache, first run (writes it)", &clear),
         ("cache, nothing changed", &|| {}),
         ("cache, 1 module replaced", &reinstall),
+        ("fresh tree, shipped cache", &fresh_install),
     ];
     for (name, prep) in scenarios {
+        if !format!("{label} {name}").contains(only) {
+            continue;
+        }
+        if name.contains("shipped") {
+            // Written once, as a package build would (`-n`: no artifact).
+            let mut ship = our_cmd.clone();
+            ship.insert(2, "--write-shipped-cache".into());
+            ship.insert(3, "-n".into());
+            run_to(&ship, None);
+            assert!(
+                moddir.join("modules.modpolicy-cache").is_file(),
+                "--write-shipped-cache wrote nothing"
+            );
+        }
         prep();
         run_to(&our_cmd, None);
         run_to(&kmod_cmd, None);
@@ -292,6 +345,13 @@ fn cache_modes(
                 (m(&os, |s| s.wall) / no_cache_wall - 1.0) * 100.0
             );
         }
+    }
+    if let Ok(m) = std::fs::metadata(moddir.join("modules.modpolicy-cache")) {
+        println!(
+            "{:<46} {:>9.2} MiB",
+            format!("{label} shipped cache size"),
+            m.len() as f64 / (1 << 20) as f64
+        );
     }
     let size: u64 = std::fs::read_dir(&cache_dir)
         .into_iter()

@@ -274,7 +274,7 @@ fn change(t: &Trio, rng: &mut Rng, st: &mut State) -> String {
     let mods = modules_in(&t.moddir("kmod"));
     let pick = |rng: &mut Rng| mods[rng.below(mods.len())].clone();
     let pool = modules_in(&t.source);
-    match rng.below(17) {
+    match rng.below(18) {
         0 => {
             let m = pool[rng.below(pool.len())].clone();
             t.each(|d| {
@@ -498,6 +498,13 @@ fn change(t: &Trio, rng: &mut Rng, st: &mut State) -> String {
             st.policy = !st.policy;
             format!("policy first-in-order: {}", st.policy)
         }
+        16 => {
+            // A kernel package reinstalled: a shipped cache written from the `cached`
+            // copy's tree (as a package build would), then every copy's module directory
+            // unpacked anew (new inodes and change times), the shipped cache in each.
+            ship(t);
+            "tree reinstalled with a shipped cache".to_string()
+        }
         _ => "nothing".to_string(),
     }
 }
@@ -600,6 +607,241 @@ fn differential_6_1() {
 #[test]
 fn differential_6_12() {
     differential("differential_6_12", |c| &c.v6_12);
+}
+
+// --- shipped caches ------------------------------------------------------------------
+
+/// The shipped cache's name in the module directory.
+const SHIPPED: &str = "modules.modpolicy-cache";
+
+/// Writes the shipped cache of the `cached` copy's tree (`--write-shipped-cache -n`: no
+/// artifact written), puts it in every copy's module directory, and reinstalls each
+/// module directory (see [`reinstall`]).
+fn ship(t: &Trio) {
+    let out = t.run(
+        "cached",
+        &[],
+        &["--write-shipped-cache".into(), "-n".into()],
+    );
+    assert!(
+        out.code == Some(0) || out.code == Some(1),
+        "--write-shipped-cache: {:?}\n{}",
+        out.code,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let shipped = std::fs::read(t.moddir("cached").join(SHIPPED)).expect("shipped cache written");
+    for c in COPIES {
+        std::fs::write(t.moddir(c).join(SHIPPED), &shipped).unwrap();
+        reinstall(&t.moddir(c));
+    }
+}
+
+/// Copies `dir` with `cp -r` (nothing preserved: new inodes, modification and change
+/// times, as a package's unpacking gives) and puts the copy in its place.
+fn reinstall(dir: &Path) {
+    let new = dir.with_extension("new");
+    let ok = Command::new("cp")
+        .arg("-r")
+        .arg(dir)
+        .arg(&new)
+        .status()
+        .expect("cp")
+        .success();
+    assert!(ok, "cp -r {}", dir.display());
+    std::fs::remove_dir_all(dir).unwrap();
+    std::fs::rename(&new, dir).unwrap();
+}
+
+/// Every run after a package install: the three copies' runs agree (kmod's included),
+/// with the `cached` copy's warnings about the module cache left out and counted.
+fn compare_all(t: &Trio, what: &str) -> usize {
+    compare_all_stderr(t, what).0
+}
+
+/// [`compare_all`], with the `cached` run's stderr.
+fn compare_all_stderr(t: &Trio, what: &str) -> (usize, String) {
+    let k = t.run("kmod", &[], &[]);
+    let p = t.run("plain", &[], &[]);
+    let q = t.run("cached", &[], &[]);
+    let text = String::from_utf8_lossy(&q.stderr).into_owned();
+    let (rest, warnings) = without_warnings(&q.stderr);
+    let q = Out {
+        code: q.code,
+        stdout: q.stdout,
+        stderr: rest,
+    };
+    let mut d = t.differences(("plain", &p), ("cached", &q));
+    d.extend(
+        t.differences(("kmod", &k), ("plain", &p))
+            .into_iter()
+            .map(|d| format!("kmod vs modpolicy: {d}")),
+    );
+    assert!(d.is_empty(), "{what}:\n{}", d.join("\n"));
+    (warnings, text)
+}
+
+/// A fresh tree with a shipped cache: every module verified by its content hash (none
+/// decoded), the artifacts kmod's; then the local cache takes over (content, then
+/// identity); a module edited after shipping (same size) is read again.
+fn shipped_cache(test: &str, tree: impl Fn(&support::Corpus) -> &KernelTree) {
+    let (Some(c), Some(_)) = (corpus(test), kmod(test)) else {
+        return;
+    };
+    let t = Trio::new(tree(c), 8);
+    let report = t.tmp.path().join("report");
+    ship(&t);
+    let n = modules_in(&t.moddir("cached")).len();
+    assert_eq!(compare_all(&t, "first run on the new tree"), 0);
+    assert_eq!(
+        cache_report(&report),
+        (n, 0),
+        "{test}: every module from the shipped cache"
+    );
+    let line = std::fs::read_to_string(&report).unwrap();
+    assert!(
+        line.trim_end().ends_with(&format!("verified={n}")),
+        "{test}: verified by content: {line}"
+    );
+    // The local cache was written (files within the racy window: by content only), then
+    // with the identities trusted.
+    wait_out_racy_window();
+    assert_eq!(compare_all(&t, "second run"), 0);
+    assert_eq!(cache_report(&report), (n, 0), "{test}: second run");
+    assert_eq!(compare_all(&t, "third run"), 0);
+    let line = std::fs::read_to_string(&report).unwrap();
+    assert!(
+        line.trim_end()
+            .ends_with(&format!("cached={n} read=0 verified=0")),
+        "{test}: the third run by identity: {line}"
+    );
+
+    // Shipped again; then one module changed in place after shipping (one byte, size kept).
+    ship(&t);
+    let mods = modules_in(&t.moddir("kmod"));
+    let m = &mods[mods.len() / 2];
+    let data = std::fs::read(t.moddir("kmod").join(m)).unwrap();
+    // A letter of its `.modinfo` (uncompressed: still a valid module, other aliases), or
+    // a byte of the compressed stream.
+    let at = data
+        .windows(6)
+        .position(|w| w == b"alias=")
+        .map(|i| i + 6)
+        .unwrap_or(data.len() / 2);
+    let by = if data[at].is_ascii_lowercase() {
+        if data[at] == b'z' {
+            b'a'
+        } else {
+            data[at] + 1
+        }
+    } else {
+        data[at] ^ 0x55
+    };
+    for c in COPIES {
+        use std::os::unix::fs::FileExt;
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(t.moddir(c).join(m))
+            .unwrap();
+        f.write_all_at(&[by], at as u64).unwrap();
+    }
+    assert_eq!(compare_all(&t, &format!("{m} edited after shipping")), 0);
+    let (cached, read) = cache_report(&report);
+    assert_eq!(
+        (cached, read),
+        (n - 1, 1),
+        "{test}: only the edited module {m} is read"
+    );
+}
+
+#[test]
+fn shipped_cache_6_1() {
+    shipped_cache("shipped_cache_6_1", |c| &c.v6_1);
+}
+
+#[test]
+fn shipped_cache_6_12() {
+    shipped_cache("shipped_cache_6_12", |c| &c.v6_12);
+}
+
+/// A shipped cache that is damaged or foreign: one warning each run (it is never
+/// rewritten: the package owns it), every module read, the artifacts kmod's.
+#[test]
+fn damaged_shipped_caches() {
+    let test = "damaged_shipped_caches";
+    let (Some(c), Some(_)) = (corpus(test), kmod(test)) else {
+        return;
+    };
+    let t = Trio::new(&c.v6_12, 16);
+    let report = t.tmp.path().join("report");
+    ship(&t);
+    let good = std::fs::read(t.moddir("cached").join(SHIPPED)).unwrap();
+    let n = modules_in(&t.moddir("cached")).len();
+    // A local cache in its place: sound, but not a shipped one.
+    let local = {
+        let _ = t.run("cached", &[], &[]);
+        let f = cache_file(&t, "cached");
+        let b = std::fs::read(&f).unwrap();
+        std::fs::remove_dir_all(t.root("cached").join("var/cache")).unwrap();
+        b
+    };
+    let mut other_format = good.clone();
+    other_format[8] ^= 0x7f;
+    let n8 = other_format.len() - 8;
+    let sum = xxhash_rust::xxh3::xxh3_64(&other_format[..n8]);
+    other_format[n8..].copy_from_slice(&sum.to_ne_bytes());
+    let mut flipped = good.clone();
+    let i = flipped.len() / 3;
+    flipped[i] ^= 1;
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("truncated", good[..good.len() / 2].to_vec(), "truncated"),
+        ("a byte flipped", flipped, "bad checksum"),
+        ("another format", other_format, "format"),
+        (
+            "another modpolicy version",
+            with_header_field(&good, 1, b"0.0.1-old"),
+            "0.0.1-old",
+        ),
+        (
+            "another architecture",
+            with_header_field(&good, 0, b"riscv64"),
+            "riscv64",
+        ),
+        ("a local cache", local, "not a shipped cache"),
+        (
+            "not a cache",
+            b"hello\n".to_vec(),
+            "not a modpolicy module cache",
+        ),
+    ];
+    for (what, bytes, reason) in cases {
+        for c in COPIES {
+            std::fs::write(t.moddir(c).join(SHIPPED), &bytes).unwrap();
+            reinstall(&t.moddir(c));
+        }
+        // No local cache: the shipped one is asked for every module.
+        let _ = std::fs::remove_dir_all(t.root("cached").join("var/cache"));
+        let (warnings, text) = compare_all_stderr(&t, what);
+        assert_eq!(warnings, 1, "{what}: one warning:\n{text}");
+        assert!(
+            text.contains(reason) && text.contains(SHIPPED),
+            "{what}: the warning names the shipped cache and says why ({reason}):\n{text}"
+        );
+        assert_eq!(cache_report(&report), (0, n), "{what}: every module read");
+        assert_eq!(
+            std::fs::read(t.moddir("cached").join(SHIPPED)).unwrap(),
+            bytes,
+            "{what}: the shipped cache is never rewritten"
+        );
+    }
+    // A directory in its place.
+    for c in COPIES {
+        let p = t.moddir(c).join(SHIPPED);
+        std::fs::remove_file(&p).unwrap();
+        std::fs::create_dir(&p).unwrap();
+    }
+    let _ = std::fs::remove_dir_all(t.root("cached").join("var/cache"));
+    reinstall(&t.moddir("cached"));
+    assert_eq!(compare_all(&t, "a directory in its place"), 1);
 }
 
 // --- faults -------------------------------------------------------------------------

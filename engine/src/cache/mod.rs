@@ -5,18 +5,33 @@
 //! One file per tree, read whole at the start of a run and rewritten (a temporary file,
 //! then `rename`) when anything changed. It holds a header (magic, format version, the
 //! modpolicy version, the architecture and byte order, the tree it describes and the
-//! module size limit in force), one record per module file and, last, an XXH3-64
-//! checksum of everything before it. A record holds the file's path (relative to the
-//! module directory, or absolute for an external one), its identity and metadata
-//! (device, inode, size, modification and change times in nanoseconds), an optional
-//! content hash, and the loader's output for it ([`ModuleImage`]: exports with CRCs,
-//! licence class and namespace, imports with their `__versions` CRCs, `.modinfo`).
+//! module size limit in force, whether it is a local or a shipped cache), one record per
+//! module file and, last, an XXH3-64 checksum of everything before it. A record holds the
+//! file's path (relative to the module directory, or absolute for an external one), its
+//! identity and metadata (device, inode, size, modification and change times in
+//! nanoseconds) and whether they may be trusted, its content hash when known (XXH3-128 of
+//! the file's bytes as stored: the compressed bytes of a `.ko.xz`), and the loader's
+//! output for it ([`ModuleImage`]: exports with CRCs, licence class and namespace,
+//! imports with their `__versions` CRCs, `.modinfo`).
 //!
-//! A record is reused only when the file's identity and metadata all match. A record
-//! for a file whose change time is within [`RACY_WINDOW_NS`] of the start of the run that
-//! read it is not written: a second change within one tick of the file system's clock
-//! would leave its metadata as it was (git's "racily clean" problem), so such a file is
-//! read again by the next run. A module that could not be read is never recorded.
+//! A record is reused when the file's identity and metadata all match ([`Cache::lookup`]),
+//! or, whatever its identity, when the file has the record's size and content hash
+//! ([`Cache::lookup_content`]: the caller reads the file's bytes and hashes them, which
+//! for a compressed module costs a small fraction of decompressing it). The identity of a
+//! file whose change time is within [`RACY_WINDOW_NS`] of the start of the run that read
+//! it is not trusted: a second change within one tick of the file system's clock would
+//! leave its metadata as it was (git's "racily clean" problem); such a record is kept
+//! for its content hash alone, or left out when it has none. A module that could not be
+//! read is never recorded.
+//!
+//! **Shipped caches** ([`SHIPPED_NAME`], inside the module directory): written where the
+//! modules were built (`modpolicy depmod --write-shipped-cache`) and shipped with them,
+//! so that the first run on a freshly unpacked tree (new inodes and change times: no
+//! identity matches) verifies hashes instead of decompressing. Such a cache holds no
+//! identities (a build machine's mean nothing on the target), only sizes, content hashes
+//! and images; its tree path is not checked (it was built elsewhere). A run only reads
+//! it: it is replaced with the package that ships it, and a record whose file changed is
+//! simply not used.
 //!
 //! Damage never hurts a run: a cache that is truncated, fails its checksum, was written
 //! by another format, modpolicy version, architecture or byte order, or cannot be read,
@@ -41,7 +56,10 @@ use xxhash_rust::xxh3::xxh3_64;
 pub const MAGIC: &[u8; 8] = b"MPDMODC\0";
 /// The layout of records. Bump it whenever [`ModuleImage`] or its encoding changes, or
 /// the loader starts reading a file differently: a cache of another format is rebuilt.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
+/// The shipped cache's file name, in the module directory (`lib/modules/VERSION/`),
+/// beside the `modules.*` files depmod writes.
+pub const SHIPPED_NAME: &str = "modules.modpolicy-cache";
 /// Written in native byte order: read back on a machine of the other order, it differs.
 const BYTE_ORDER_MARK: u32 = 0x0102_0304;
 /// A cache larger than this is not read (no real tree comes near it).
@@ -100,6 +118,8 @@ pub struct Header {
     /// The module size limit in force (a record read under another limit could be an
     /// error under this one, or the other way round).
     pub max_module_size: u64,
+    /// A shipped cache ([`SHIPPED_NAME`]): no identities, tree not checked.
+    pub shipped: bool,
 }
 
 impl Header {
@@ -109,6 +129,7 @@ impl Header {
         out.extend_from_slice(&BYTE_ORDER_MARK.to_ne_bytes());
         put_short(out, std::env::consts::ARCH.as_bytes());
         put_short(out, env!("CARGO_PKG_VERSION").as_bytes());
+        out.push(self.shipped as u8);
         put_bytes(out, self.tree.as_bytes());
         out.extend_from_slice(&self.max_module_size.to_ne_bytes());
         out.extend_from_slice(&count.to_ne_bytes());
@@ -253,8 +274,16 @@ impl Cache {
                 String::from_utf8_lossy(version)
             ));
         }
+        let shipped = r.u8().ok_or_else(truncated)? != 0;
+        if shipped != want.shipped {
+            return Err(if shipped {
+                "is a shipped cache, not a local one".into()
+            } else {
+                "is not a shipped cache".into()
+            });
+        }
         let tree = r.bytes().ok_or_else(truncated)?;
-        if tree != want.tree.as_bytes() {
+        if !shipped && tree != want.tree.as_bytes() {
             return Err(format!(
                 "describes another tree ({})",
                 String::from_utf8_lossy(tree)
@@ -294,15 +323,43 @@ impl Cache {
         self.index.is_empty()
     }
 
-    /// The record of `key` if the file's identity and metadata are `id`, decoded.
-    /// A record that does not decode is a miss (the checksum makes that unlikely).
+    /// The record of `key` if its identity is trusted and the file's identity and
+    /// metadata are `id`, decoded. A record that does not decode is a miss (the checksum
+    /// makes that unlikely).
     pub fn lookup(&self, key: &str, id: &FileId) -> Option<ModuleImage> {
-        let range = self.index.get(key)?.clone();
-        let rec = decode_record(&self.bytes[range])?;
-        if rec.id != *id {
+        self.lookup_hashed(key, id).map(|(img, _)| img)
+    }
+
+    /// [`Cache::lookup`], with the record's content hash (kept in the next cache).
+    pub fn lookup_hashed(&self, key: &str, id: &FileId) -> Option<(ModuleImage, Option<u128>)> {
+        let (rec, mut r) = self.record(key)?;
+        if !rec.trusted || rec.id != *id {
             return None;
         }
-        rec.image
+        Some((decode_image(&mut r)?, rec.hash))
+    }
+
+    /// Whether `key` has a record with a content hash for a file of `size` bytes: worth
+    /// hashing the file for [`Cache::lookup_content`].
+    pub fn has_content(&self, key: &str, size: u64) -> bool {
+        self.record(key)
+            .is_some_and(|(rec, _)| rec.hash.is_some() && rec.id.size == size)
+    }
+
+    /// The record of `key` if the file's size and content hash (XXH3-128 of its bytes as
+    /// stored) are the record's, whatever the file's identity, decoded.
+    pub fn lookup_content(&self, key: &str, size: u64, hash: u128) -> Option<ModuleImage> {
+        let (rec, mut r) = self.record(key)?;
+        if rec.hash != Some(hash) || rec.id.size != size {
+            return None;
+        }
+        decode_image(&mut r)
+    }
+
+    /// The metadata of `key`'s record, and a reader at its image.
+    fn record(&self, key: &str) -> Option<(Decoded, Reader<'_>)> {
+        let range = self.index.get(key)?.clone();
+        decode_record(&self.bytes[range])
     }
 
     /// Every key, with the record's metadata (for tests and `-vv` diagnostics).
@@ -327,8 +384,8 @@ pub struct Record<'a> {
     pub key: &'a str,
     /// Its identity and metadata, taken before it was read.
     pub id: FileId,
-    /// A content hash (XXH3-64 of the file's bytes), when known.
-    pub hash: Option<u64>,
+    /// Its content hash (XXH3-128 of the file's bytes as stored), when known.
+    pub hash: Option<u128>,
     /// What the loader read.
     pub image: &'a ModuleImage,
 }
@@ -344,17 +401,25 @@ pub fn is_racy(id: &FileId, run_start_ns: i128) -> bool {
 const BATCH: usize = 128;
 
 /// Encodes the cache for `records` into `out`, a batch at a time, with the trailing
-/// checksum. Records of files changed within [`RACY_WINDOW_NS`] of `run_start_ns` are
-/// left out.
+/// checksum. The identity of a file changed within [`RACY_WINDOW_NS`] of `run_start_ns`
+/// is not trusted: its record is kept for its content hash, or left out without one. A
+/// shipped cache keeps only records with a content hash and a relative key, and no
+/// identity (their size only).
 pub fn encode_to(
     out: &mut (impl Write + ?Sized),
     header: &Header,
     records: &[Record<'_>],
     run_start_ns: i128,
 ) -> io::Result<()> {
-    let kept: Vec<&Record<'_>> = records
+    let kept: Vec<(&Record<'_>, bool)> = records
         .iter()
-        .filter(|r| !is_racy(&r.id, run_start_ns))
+        .filter_map(|r| {
+            if header.shipped {
+                return (r.hash.is_some() && !r.key.starts_with('/')).then_some((r, false));
+            }
+            let trusted = !is_racy(&r.id, run_start_ns);
+            (trusted || r.hash.is_some()).then_some((r, trusted))
+        })
         .collect();
     let mut hasher = xxhash_rust::xxh3::Xxh3::new();
     let mut head = Vec::with_capacity(256);
@@ -365,9 +430,17 @@ pub fn encode_to(
         let parts: Vec<Vec<u8>> = batch
             .par_iter()
             .with_min_len(16)
-            .map(|r| {
+            .map(|&(r, trusted)| {
                 let mut v = Vec::with_capacity(512);
-                encode_record(&mut v, r.key, &r.id, r.hash, r.image);
+                let id = if trusted {
+                    r.id
+                } else {
+                    FileId {
+                        size: r.id.size,
+                        ..FileId::default()
+                    }
+                };
+                encode_record(&mut v, r.key, &id, trusted, r.hash, r.image);
                 v
             })
             .collect();
@@ -479,8 +552,20 @@ fn put_i128(out: &mut Vec<u8>, v: i128) {
     out.extend_from_slice(&v.to_ne_bytes());
 }
 
-/// Encodes one record: `u32` length of what follows, key, identity, hash, image.
-fn encode_record(out: &mut Vec<u8>, key: &str, id: &FileId, hash: Option<u64>, img: &ModuleImage) {
+/// A record's flags: it has a content hash.
+const HAS_HASH: u8 = 1;
+/// A record's flags: its identity may be trusted.
+const TRUSTED: u8 = 2;
+
+/// Encodes one record: `u32` length of what follows, key, identity, flags, hash, image.
+fn encode_record(
+    out: &mut Vec<u8>,
+    key: &str,
+    id: &FileId,
+    trusted: bool,
+    hash: Option<u128>,
+    img: &ModuleImage,
+) {
     let start = out.len();
     out.extend_from_slice(&0u32.to_ne_bytes());
     put_bytes(out, key.as_bytes());
@@ -489,8 +574,8 @@ fn encode_record(out: &mut Vec<u8>, key: &str, id: &FileId, hash: Option<u64>, i
     put_u64(out, id.size);
     put_i128(out, id.mtime_ns);
     put_i128(out, id.ctime_ns);
-    out.push(hash.is_some() as u8);
-    put_u64(out, hash.unwrap_or(0));
+    out.push(if hash.is_some() { HAS_HASH } else { 0 } | if trusted { TRUSTED } else { 0 });
+    out.extend_from_slice(&hash.unwrap_or(0).to_ne_bytes());
     // Destructured, so that a field added to the loader's output fails to compile here
     // until the cache stores it (and FORMAT_VERSION is bumped).
     let ModuleImage {
@@ -539,10 +624,12 @@ fn encode_record(out: &mut Vec<u8>, key: &str, id: &FileId, hash: Option<u64>, i
     out[start..start + 4].copy_from_slice(&len.to_ne_bytes());
 }
 
-/// A decoded record.
+/// A decoded record's metadata.
 struct Decoded {
     id: FileId,
-    image: Option<ModuleImage>,
+    /// Whether `id` may be trusted.
+    trusted: bool,
+    hash: Option<u128>,
 }
 
 struct Reader<'a> {
@@ -569,6 +656,9 @@ impl<'a> Reader<'a> {
     fn i128(&mut self) -> Option<i128> {
         Some(i128::from_ne_bytes(self.take(16)?.try_into().ok()?))
     }
+    fn u128(&mut self) -> Option<u128> {
+        Some(u128::from_ne_bytes(self.take(16)?.try_into().ok()?))
+    }
     fn bytes(&mut self) -> Option<&'a [u8]> {
         let n = self.u32()? as usize;
         self.take(n)
@@ -582,8 +672,8 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// Decodes a record: the identity always (when the record is sound), the image too.
-fn decode_record(rec: &[u8]) -> Option<Decoded> {
+/// Decodes a record's metadata, leaving the reader at its image.
+fn decode_record(rec: &[u8]) -> Option<(Decoded, Reader<'_>)> {
     let mut r = Reader { b: rec, pos: 4 };
     let _key = r.bytes()?;
     let id = FileId {
@@ -593,10 +683,14 @@ fn decode_record(rec: &[u8]) -> Option<Decoded> {
         mtime_ns: r.i128()?,
         ctime_ns: r.i128()?,
     };
-    let _has_hash = r.u8()?;
-    let _hash = r.u64()?;
-    let image = decode_image(&mut r);
-    Some(Decoded { id, image })
+    let flags = r.u8()?;
+    let hash = r.u128()?;
+    let d = Decoded {
+        id,
+        trusted: flags & TRUSTED != 0,
+        hash: (flags & HAS_HASH != 0).then_some(hash),
+    };
+    Some((d, r))
 }
 
 fn decode_image(r: &mut Reader<'_>) -> Option<ModuleImage> {
@@ -697,6 +791,7 @@ mod tests {
         Header {
             tree: "/lib/modules/6.1.0".into(),
             max_module_size: 512 << 20,
+            shipped: false,
         }
     }
 
@@ -714,6 +809,105 @@ mod tests {
         assert_eq!(c.lookup("kernel/a.ko", &id(5)).expect("hit"), img);
         assert!(c.lookup("kernel/a.ko", &id(6)).is_none());
         assert!(c.lookup("kernel/b.ko", &id(5)).is_none());
+    }
+
+    #[test]
+    fn content_lookups_need_size_and_hash() {
+        let img = image();
+        let rec = [
+            Record {
+                key: "kernel/a.ko",
+                id: id(5),
+                hash: Some(0x1234_5678_9abc_def0_0fed_cba9_8765_4321),
+                image: &img,
+            },
+            Record {
+                key: "kernel/b.ko",
+                id: id(5),
+                hash: None,
+                image: &img,
+            },
+        ];
+        let c = Cache::parse(encode(&header(), &rec, 10_000_000_000), &header())
+            .unwrap()
+            .unwrap();
+        let h = 0x1234_5678_9abc_def0_0fed_cba9_8765_4321;
+        assert!(c.has_content("kernel/a.ko", 3));
+        assert!(!c.has_content("kernel/a.ko", 4));
+        assert!(!c.has_content("kernel/b.ko", 3));
+        assert_eq!(c.lookup_content("kernel/a.ko", 3, h), Some(img.clone()));
+        assert!(c.lookup_content("kernel/a.ko", 4, h).is_none());
+        assert!(c.lookup_content("kernel/a.ko", 3, h ^ 1).is_none());
+        assert!(c.lookup_content("kernel/b.ko", 3, 0).is_none());
+    }
+
+    #[test]
+    fn racy_files_are_kept_for_their_content_only() {
+        let img = image();
+        let rec = [Record {
+            key: "kernel/a.ko",
+            id: id(9_000_000_000),
+            hash: Some(77),
+            image: &img,
+        }];
+        let c = Cache::parse(encode(&header(), &rec, 10_000_000_000), &header())
+            .unwrap()
+            .unwrap();
+        assert_eq!(c.len(), 1);
+        assert!(c.lookup("kernel/a.ko", &id(9_000_000_000)).is_none());
+        assert_eq!(c.lookup_content("kernel/a.ko", 3, 77), Some(img));
+    }
+
+    #[test]
+    fn a_shipped_cache_holds_no_identities_and_any_tree() {
+        let img = image();
+        let rec = [
+            Record {
+                key: "kernel/a.ko",
+                id: id(5),
+                hash: Some(77),
+                image: &img,
+            },
+            Record {
+                key: "kernel/unhashed.ko",
+                id: id(5),
+                hash: None,
+                image: &img,
+            },
+            Record {
+                key: "/elsewhere/b.ko",
+                id: id(5),
+                hash: Some(78),
+                image: &img,
+            },
+        ];
+        let built = Header {
+            tree: "/build/staging/lib/modules/6.1.0".into(),
+            shipped: true,
+            ..header()
+        };
+        let bytes = encode(&built, &rec, 10_000_000_000);
+        let target = Header {
+            shipped: true,
+            ..header()
+        };
+        let c = Cache::parse(bytes.clone(), &target).unwrap().unwrap();
+        assert_eq!(c.keys().collect::<Vec<_>>(), ["kernel/a.ko"]);
+        assert!(c.lookup("kernel/a.ko", &id(5)).is_none());
+        assert!(c
+            .lookup(
+                "kernel/a.ko",
+                &FileId {
+                    size: 3,
+                    ..FileId::default()
+                }
+            )
+            .is_none());
+        assert_eq!(c.lookup_content("kernel/a.ko", 3, 77), Some(img.clone()));
+        // Neither kind is taken for the other.
+        assert!(Cache::parse(bytes, &header()).is_err());
+        let local = encode(&header(), &rec, 10_000_000_000);
+        assert!(Cache::parse(local, &target).is_err());
     }
 
     #[test]

@@ -94,6 +94,11 @@ pub struct DepmodArgs {
     /// Neither read nor write the module cache: read every module file.
     #[arg(long = "no-cache", conflicts_with = "cache")]
     no_cache: bool,
+    /// Also write the shipped module cache, MODULEDIR/VERSION/modules.modpolicy-cache:
+    /// every module's content hash and what it says, for a kernel package to ship beside
+    /// its modules (the target's first depmod then hashes instead of decompressing).
+    #[arg(long = "write-shipped-cache", conflicts_with = "no_cache")]
+    write_shipped_cache: bool,
     /// Kernel version (default: the running kernel's release).
     version: Option<String>,
     /// Module files (absolute paths) for manual mode.
@@ -143,6 +148,7 @@ pub fn run(args: DepmodArgs) -> ExitCode {
             (false, Some(d)) => CacheChoice::Dir(d),
             (false, None) => CacheChoice::Default,
         },
+        write_shipped_cache: args.write_shipped_cache,
     };
     match modpolicy::job::depmod::run(&opts, &log) {
         Ok(outcome) => {

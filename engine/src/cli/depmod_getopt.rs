@@ -151,6 +151,7 @@ static OUR_OPTIONS: &[(&str, HasArg)] = &[
     ("max-module-size", HasArg::Required),
     ("cache", HasArg::Required),
     ("no-cache", HasArg::No),
+    ("write-shipped-cache", HasArg::No),
 ];
 
 /// What [`rewrite`] decided.

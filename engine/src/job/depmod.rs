@@ -9,7 +9,7 @@
 
 use super::log::Log;
 use super::tree::{
-    absolute_unnormalised, kernel_version, load_tree_cached, CacheUse, Tree, TreeOptions,
+    absolute_unnormalised, kernel_version, load_tree_cached, CacheUse, Shipped, Tree, TreeOptions,
 };
 use super::{today, Stop};
 use crate::check::level::{Levels, Raw};
@@ -104,6 +104,10 @@ pub struct DepmodOptions {
     pub modules: Vec<PathBuf>,
     /// The module cache (`--cache DIR`, `--no-cache`).
     pub cache: CacheChoice,
+    /// `--write-shipped-cache`: read every module file whole and write the shipped cache
+    /// into the module directory ([`crate::cache::SHIPPED_NAME`]), for a kernel package
+    /// to ship beside its modules.
+    pub write_shipped_cache: bool,
 }
 
 /// What a `depmod` run that did not stop produced.
@@ -210,8 +214,15 @@ pub fn run(args: &DepmodOptions, log: &Log<'_>) -> Result<DepmodOutcome, Stop> {
     let cache = cache_dir.map(|d| CacheUse {
         path: d.join(crate::cache::file_name(&dirname, &kver)),
         write: !args.show,
+        shipped: if args.write_shipped_cache {
+            Shipped::Write
+        } else {
+            Shipped::Read
+        },
     });
     let tree = load_tree_cached(&opts, &policy, log, &mut errsyms, cache.as_ref())?;
+    // Before the artifacts: a failure stops the run with nothing else written.
+    tree.write_shipped_cache().map_err(Stop::Fatal)?;
     let check_crcs = args.symvers.is_some();
     let graph = &tree.graph;
     tracing::debug!(elapsed = ?super::elapsed(), modules = graph.modules.len(), peak_kib = peak_rss_kib(), "graph built");

@@ -15,7 +15,8 @@ use crate::load::order::{read_modules_order, ModulesOrder};
 use crate::load::symvers::{kmod_symvers, kmod_system_map, KernelSymbol};
 use crate::load::walk::{discover_with, modname_of, strerror, Extensions, FoundFile, ModuleSource};
 use crate::load::{
-    is_compressed, read_module_file, read_modules, Limits, ModuleError, ModuleImage,
+    is_compressed, read_module_file_hashed, read_modules_hashed, Hashing, Limits, ModuleError,
+    ModuleImage,
 };
 use crate::policy::Policy;
 use std::path::{Path, PathBuf};
@@ -62,6 +63,8 @@ pub struct Tree {
     pub read_errors: std::collections::HashMap<String, String>,
     /// The next module cache, when it is to be written ([`Tree::write_cache`]).
     pub cache_write: Option<CacheWrite>,
+    /// The shipped cache to write, when asked ([`Tree::write_shipped_cache`]).
+    pub shipped_write: Option<ShippedWrite>,
 }
 
 /// The module cache one load reads and writes (see [`crate::cache`]).
@@ -71,6 +74,29 @@ pub struct CacheUse {
     pub path: PathBuf,
     /// Whether to write it back when anything changed (not for `-n`).
     pub write: bool,
+    /// What to do with the shipped cache (`MODULEDIR/VERSION/`[`crate::cache::SHIPPED_NAME`]).
+    pub shipped: Shipped,
+}
+
+/// What a run does with the shipped cache, the one written where the modules were built
+/// and shipped beside them (see [`crate::cache`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Shipped {
+    /// Read it (only when the local cache has no record for a module file): a record
+    /// whose size and content hash match the file's is used.
+    #[default]
+    Read,
+    /// `--write-shipped-cache`: read every module file whole, hash it, and write the
+    /// shipped cache ([`Tree::write_shipped_cache`]); neither cache is read.
+    Write,
+}
+
+/// What writing the shipped cache needs besides the graph.
+pub struct ShippedWrite {
+    path: PathBuf,
+    header: crate::cache::Header,
+    /// Each module's size and content hash, by path.
+    hashes: rustc_hash::FxHashMap<String, (u64, u128)>,
 }
 
 /// What writing the next module cache needs besides the graph.
@@ -78,8 +104,9 @@ pub struct CacheWrite {
     path: PathBuf,
     header: crate::cache::Header,
     run_start_ns: i128,
-    /// Each module read (or taken from the cache), by path: its identity.
-    ids: rustc_hash::FxHashMap<String, crate::cache::FileId>,
+    /// Each module read (or taken from the cache), by path: its identity and content
+    /// hash.
+    ids: rustc_hash::FxHashMap<String, (crate::cache::FileId, Option<u128>)>,
 }
 
 impl Tree {
@@ -96,10 +123,11 @@ impl Tree {
             .iter()
             .filter(|m| m.error.is_none())
             .filter_map(|m| {
+                let (id, hash) = *w.ids.get(&m.source.path)?;
                 Some(crate::cache::Record {
                     key: cache_key(dirname, &m.source.path),
-                    id: *w.ids.get(&m.source.path)?,
-                    hash: None,
+                    id,
+                    hash,
                     image: &m.image,
                 })
             })
@@ -113,6 +141,44 @@ impl Tree {
     }
 }
 
+impl Tree {
+    /// Writes the shipped cache (`--write-shipped-cache`): every module of the tree that
+    /// could be read, by its path relative to the module directory, with its size,
+    /// content hash and what was read. Written through a temporary and `rename`; the
+    /// error names the file.
+    pub fn write_shipped_cache(&self) -> Result<(), String> {
+        let Some(w) = &self.shipped_write else {
+            return Ok(());
+        };
+        let dirname = self.dirname.as_str();
+        let records: Vec<crate::cache::Record<'_>> = self
+            .graph
+            .modules
+            .iter()
+            .filter(|m| m.error.is_none())
+            .filter_map(|m| {
+                let (size, hash) = *w.hashes.get(&m.source.path)?;
+                Some(crate::cache::Record {
+                    key: cache_key(dirname, &m.source.path),
+                    id: crate::cache::FileId {
+                        size,
+                        ..Default::default()
+                    },
+                    hash: Some(hash),
+                    image: &m.image,
+                })
+            })
+            .collect();
+        crate::cache::write(&w.path, &w.header, &records, 0).map_err(|e| {
+            format!(
+                "could not write the shipped module cache {}: {}",
+                w.path.display(),
+                strerror(&e)
+            )
+        })
+    }
+}
+
 /// A cache record's key: the path relative to the module directory (absolute outside it).
 fn cache_key<'p>(dirname: &str, path: &'p str) -> &'p str {
     path.strip_prefix(dirname)
@@ -120,12 +186,26 @@ fn cache_key<'p>(dirname: &str, path: &'p str) -> &'p str {
         .unwrap_or(path)
 }
 
+/// Where a module's image came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Hit {
+    /// The file was read.
+    No,
+    /// The local cache, by identity.
+    Identity,
+    /// A cache (local or shipped), by size and content hash: the file was hashed, not
+    /// decoded.
+    Content,
+}
+
 /// What the walk's visitor found out about one module file.
 struct Visit {
     /// Its identity and metadata (with a cache only).
     id: Option<crate::cache::FileId>,
-    /// Whether it was taken from the cache.
-    hit: bool,
+    /// Where its image came from.
+    hit: Hit,
+    /// Its content hash, when known.
+    hash: Option<u128>,
     /// What was read from it, if it has been read yet.
     read: Option<Result<ModuleImage, ModuleError>>,
 }
@@ -284,8 +364,29 @@ pub fn load_tree_cached(
     let cache_header = crate::cache::Header {
         tree: dirname.clone(),
         max_module_size: opts.limits.max_module_size,
+        shipped: false,
     };
-    let opened = cache.map(|c| {
+    let write_shipped = cache.is_some_and(|c| c.shipped == Shipped::Write);
+    let shipped_path = PathBuf::from(format!("{dirname}/{}", crate::cache::SHIPPED_NAME));
+    let shipped_header = crate::cache::Header {
+        shipped: true,
+        ..cache_header.clone()
+    };
+    // The shipped cache is opened only when the local one lacks a module's record (a
+    // run on a tree whose local cache is up to date never reads it).
+    let shipped_cell: std::sync::OnceLock<crate::cache::Opened> = std::sync::OnceLock::new();
+    let shipped = || -> Option<&crate::cache::Cache> {
+        if cache.is_none() || write_shipped {
+            return None;
+        }
+        let o = shipped_cell.get_or_init(|| {
+            crate::util::timed("shipped cache read", || {
+                crate::cache::Cache::open(&shipped_path, &shipped_header)
+            })
+        });
+        Some(&o.cache)
+    };
+    let opened = cache.filter(|_| !write_shipped).map(|c| {
         let o = crate::util::timed("cache read", || {
             crate::cache::Cache::open(&c.path, &cache_header)
         });
@@ -299,6 +400,16 @@ pub fn load_tree_cached(
         o
     });
     let cached = opened.as_ref().map(|o| &o.cache);
+    // A record of either cache with this size and content hash.
+    let known = |key: &str, size: u64, hash: u128| {
+        cached
+            .and_then(|c| c.lookup_content(key, size, hash))
+            .or_else(|| shipped()?.lookup_content(key, size, hash))
+    };
+    let has_content = |key: &str, size: u64| {
+        cached.is_some_and(|c| c.has_content(key, size))
+            || shipped().is_some_and(|c| c.has_content(key, size))
+    };
 
     let exts = Extensions { gzip: opts.gzip };
     let mut search_cfg = SearchConfig::default();
@@ -387,28 +498,51 @@ pub fn load_tree_cached(
         let limits = &opts.limits;
         // With a cache, each file is `stat`ed first (before it is read: a change after
         // that shows in the next run's `stat`) and taken from the cache if it matches.
+        // An uncompressed file that a record may match by content is read whole and
+        // hashed (see `Hashing`); compressed ones are hashed when read, after the walk.
         let read_plain = |f: &FoundFile| {
             let id =
-                cached.and_then(|_| f.stat().ok().map(|st| crate::cache::FileId::from_stat(&st)));
+                cache.and_then(|_| f.stat().ok().map(|st| crate::cache::FileId::from_stat(&st)));
+            let key = cache_key(&dirname, f.path);
             if let (Some(c), Some(id)) = (cached, &id) {
-                if let Some(image) = c.lookup(cache_key(&dirname, f.path), id) {
+                if let Some((image, hash)) = c.lookup_hashed(key, id) {
                     return Some(Visit {
                         id: Some(*id),
-                        hit: true,
+                        hit: Hit::Identity,
+                        hash,
                         read: Some(Ok(image)),
                     });
                 }
             }
-            let read = (!is_compressed(Path::new(f.path))).then(|| {
-                crate::util::heap::prime_this_thread();
-                f.open()
-                    .map_err(ModuleError::from)
-                    .and_then(|file| read_module_file(file, limits))
-            });
-            (read.is_some() || id.is_some()).then_some(Visit {
+            if is_compressed(Path::new(f.path)) {
+                return id.map(|id| Visit {
+                    id: Some(id),
+                    hit: Hit::No,
+                    hash: None,
+                    read: None,
+                });
+            }
+            crate::util::heap::prime_this_thread();
+            let hashing = if write_shipped || id.is_some_and(|id| has_content(key, id.size)) {
+                Hashing::Always
+            } else {
+                Hashing::Off
+            };
+            let r = match f.open() {
+                Ok(file) => read_module_file_hashed(file, limits, hashing, &|size, hash| {
+                    known(key, size, hash)
+                }),
+                Err(e) => crate::load::HashedRead {
+                    image: Err(e.into()),
+                    hash: None,
+                    known: false,
+                },
+            };
+            Some(Visit {
                 id,
-                hit: false,
-                read,
+                hit: if r.known { Hit::Content } else { Hit::No },
+                hash: r.hash,
+                read: Some(r.image),
             })
         };
         let found = match discover_with(&dirname, &search_cfg, exts, &mut walk_msgs, &read_plain) {
@@ -459,23 +593,50 @@ pub fn load_tree_cached(
         .filter(|(_, v)| v.as_ref().is_none_or(|v| v.read.is_none()))
         .map(|(s, _)| s.path.as_str())
         .collect();
-    // The previous cache has given what it could: its memory is not needed any more.
+    let hashing = match cache {
+        Some(_) if write_shipped => Hashing::Always,
+        Some(_) => Hashing::Compressed,
+        None => Hashing::Off,
+    };
+    let rest = read_modules_hashed(&unread, &opts.limits, hashing, &|i, size, hash| {
+        known(cache_key(&dirname, unread[i]), size, hash)
+    });
+    let mut rest = rest.into_iter();
+    // The previous caches have given what they could: their memory is not needed any more.
     let old_records = opened.as_ref().map_or(0, |o| o.cache.len());
     let problem = opened.is_some_and(|o| o.problem.is_some());
-    let mut rest = read_modules(&unread, &opts.limits).into_iter();
-    // For the next cache: each module's identity, and whether it came from the cache.
-    let mut meta: rustc_hash::FxHashMap<String, (crate::cache::FileId, bool)> = Default::default();
+    if let Some(p) = shipped_cell.into_inner().and_then(|o| o.problem) {
+        log.line(format_args!(
+            "modpolicy: warning: module cache {} {p}: ignored",
+            shipped_path.display()
+        ));
+    }
+    // For the next cache: each module's identity, where its image came from, and its
+    // content hash.
+    type Meta = (crate::cache::FileId, Hit, Option<u128>);
+    let mut meta: rustc_hash::FxHashMap<String, Meta> = Default::default();
+    let mut hashes: rustc_hash::FxHashMap<String, (u64, u128)> = Default::default();
     let (sources, images): (Vec<ModuleSource>, Vec<Result<ModuleImage, ModuleError>>) = sources
         .into_iter()
         .map(|(s, v)| {
-            let (r, id, hit) = match v {
-                Some(v) => (v.read, v.id, v.hit),
-                None => (None, None, false),
+            let (mut r, id, mut hit, mut hash) = match v {
+                Some(v) => (v.read, v.id, v.hit, v.hash),
+                None => (None, None, Hit::No, None),
             };
-            if let Some(id) = id {
-                meta.insert(s.path.clone(), (id, hit));
+            if r.is_none() {
+                let h = rest.next().expect("one read result per module");
+                r = Some(h.image);
+                hash = h.hash;
+                if h.known {
+                    hit = Hit::Content;
+                }
             }
-            let r = r.or_else(|| rest.next());
+            if let Some(id) = id {
+                meta.insert(s.path.clone(), (id, hit, hash));
+                if let (true, Some(h)) = (write_shipped, hash) {
+                    hashes.insert(s.path.clone(), (id.size, h));
+                }
+            }
             (s, r.expect("one read result per module"))
         })
         .unzip();
@@ -510,8 +671,10 @@ pub fn load_tree_cached(
         }
     }
     let mut cache_write = None;
+    let mut shipped_write = None;
     if let Some(c) = cache {
-        let hits = meta.values().filter(|(_, h)| *h).count();
+        let hits = meta.values().filter(|(_, h, _)| *h != Hit::No).count();
+        let verified = meta.values().filter(|(_, h, _)| *h == Hit::Content).count();
         let read = graph.modules.len() - hits;
         tracing::debug!(hits, read, "module cache");
         // For tests: how many module files came from the cache.
@@ -522,21 +685,38 @@ pub fn load_tree_cached(
                 .create(true)
                 .open(p)
             {
-                let _ = writeln!(f, "cached={hits} read={read}");
+                let _ = writeln!(f, "cached={hits} read={read} verified={verified}");
             }
         }
-        // Rewritten when a module was read, one is gone, or the cache was damaged.
+        // Rewritten when a module was read or matched by content only (its identity is
+        // new), one is gone, or the cache was damaged.
         let fresh = graph
             .modules
             .iter()
-            .filter(|m| m.error.is_none() && meta.get(&m.source.path).is_some_and(|(_, h)| !h))
+            .filter(|m| {
+                m.error.is_none()
+                    && meta
+                        .get(&m.source.path)
+                        .is_some_and(|(_, h, _)| *h != Hit::Identity)
+            })
             .count();
-        if c.write && (fresh > 0 || hits != old_records || problem) {
+        let identity_hits = hits - verified;
+        if c.write && (fresh > 0 || identity_hits != old_records || problem) {
             cache_write = Some(CacheWrite {
                 path: c.path.clone(),
                 header: cache_header,
                 run_start_ns,
-                ids: meta.into_iter().map(|(k, (id, _))| (k, id)).collect(),
+                ids: meta
+                    .into_iter()
+                    .map(|(k, (id, _, hash))| (k, (id, hash)))
+                    .collect(),
+            });
+        }
+        if write_shipped {
+            shipped_write = Some(ShippedWrite {
+                path: shipped_path,
+                header: shipped_header,
+                hashes,
             });
         }
     }
@@ -547,5 +727,6 @@ pub fn load_tree_cached(
         have_kernel,
         read_errors,
         cache_write,
+        shipped_write,
     })
 }

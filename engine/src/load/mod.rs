@@ -89,8 +89,92 @@ pub fn read_module(path: &Path, limits: &Limits) -> Result<ModuleImage, ModuleEr
     )
 }
 
+/// Whether a read also computes the module file's content hash: XXH3-128 of its bytes as
+/// stored (compressed bytes for a compressed module), for the module cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hashing {
+    /// No hash.
+    Off,
+    /// Only where the file is read whole anyway (a compressed module, where hashing costs
+    /// a small fraction of decompressing); an uncompressed module is read sparsely, unhashed.
+    Compressed,
+    /// Every module: an uncompressed one is then read whole and parsed from memory.
+    Always,
+}
+
+/// A module file read with [`read_module_hashed`].
+#[derive(Debug)]
+pub struct HashedRead {
+    /// What was read (or given by `known`).
+    pub image: Result<ModuleImage, ModuleError>,
+    /// The content hash, when computed (the file was read whole).
+    pub hash: Option<u128>,
+    /// Whether `image` came from `known` (the bytes were hashed, never decoded).
+    pub known: bool,
+}
+
+/// What the caller already knows about files of a given size and content hash: the
+/// image to use instead of decoding the file.
+pub type Known<'a> = &'a (dyn Fn(u64, u128) -> Option<ModuleImage> + Sync);
+
+/// The hashing of one read, threaded through its attempts.
+struct HashState<'a> {
+    hashing: Hashing,
+    known: Known<'a>,
+    hash: Option<u128>,
+    known_hit: bool,
+}
+
 /// [`read_module`] on a file already open.
 pub fn read_module_file(file: std::fs::File, limits: &Limits) -> Result<ModuleImage, ModuleError> {
+    read_module_file_hashed(file, limits, Hashing::Off, &|_, _| None).image
+}
+
+/// [`read_module`] with the file's content hash (see [`Hashing`]): when the file is read
+/// whole and `known` gives an image for its size and hash, that image is the result and
+/// the file is not decoded (`known` in the result).
+pub fn read_module_hashed(
+    path: &Path,
+    limits: &Limits,
+    hashing: Hashing,
+    known: Known<'_>,
+) -> HashedRead {
+    match crate::util::fs::open_input(path, crate::util::fs::Accept::Regular) {
+        Ok(f) => read_module_file_hashed(f, limits, hashing, known),
+        Err(e) => HashedRead {
+            image: Err(e.into()),
+            hash: None,
+            known: false,
+        },
+    }
+}
+
+/// [`read_module_hashed`] on a file already open.
+pub fn read_module_file_hashed(
+    file: std::fs::File,
+    limits: &Limits,
+    hashing: Hashing,
+    known: Known<'_>,
+) -> HashedRead {
+    let mut hs = HashState {
+        hashing,
+        known,
+        hash: None,
+        known_hit: false,
+    };
+    let image = read_module_file_with(file, limits, &mut hs);
+    HashedRead {
+        image,
+        hash: hs.hash,
+        known: hs.known_hit,
+    }
+}
+
+fn read_module_file_with(
+    file: std::fs::File,
+    limits: &Limits,
+    hs: &mut HashState<'_>,
+) -> Result<ModuleImage, ModuleError> {
     let len = file.metadata()?.len();
     if len < KMOD_MAGIC_LEN {
         return Err(ModuleError::TooShort { size: len });
@@ -105,12 +189,12 @@ pub fn read_module_file(file: std::fs::File, limits: &Limits) -> Result<ModuleIm
     // First without the budget's turn; if the run's budget has no room for this module
     // now (or an allocation failed while other threads held memory), everything is
     // freed and the module read again holding the turn.
-    match read_attempt(&file, len, limits, false) {
+    match read_attempt(&file, len, limits, false, hs) {
         Err(ModuleError::Decompress(
             compress::DecompressError::OutOfBudget | compress::DecompressError::NoMemory { .. },
         )) => {
             let _turn = compress::BUDGET.turn();
-            read_attempt(&file, len, limits, true)
+            read_attempt(&file, len, limits, true, hs)
         }
         r => r,
     }
@@ -123,6 +207,7 @@ fn read_attempt(
     len: u64,
     limits: &Limits,
     with_turn: bool,
+    hs: &mut HashState<'_>,
 ) -> Result<ModuleImage, ModuleError> {
     let mut grant = compress::Grant::new(compress::run_budget(limits), with_turn);
     BUF.with(|buf| {
@@ -140,7 +225,7 @@ fn read_attempt(
             // Compressed: read it whole and decode into buffers this thread reuses.
             return RAW.with(|bufs| {
                 let (raw, data) = &mut *bufs.borrow_mut();
-                let img = read_compressed(file, len, c, limits, &mut grant, raw, data);
+                let img = read_compressed(file, len, c, limits, &mut grant, raw, data, hs);
                 // Keep small buffers for reuse; give large ones back at once. Modules are
                 // read largest first, so the few large buffers are needed only early on,
                 // before the graph has grown (see `read_modules`).
@@ -156,8 +241,19 @@ fn read_attempt(
         if len <= EI_NIDENT {
             return Err(elf::ElfError::NotElf.into());
         }
-        // The sparse reader holds at most the file's size: covered up front.
+        // The sparse reader, or the whole read, holds at most the file's size: covered up
+        // front.
         grant.cover(len)?;
+        if hs.hashing == Hashing::Always {
+            return RAW.with(|bufs| {
+                let (raw, _) = &mut *bufs.borrow_mut();
+                let img = read_whole_hashed(file, len, raw, hs);
+                if raw.capacity() > KEEP_BUFFER {
+                    *raw = Vec::new();
+                }
+                img
+            });
+        }
         // A buffer that could not be allocated is the budget's `NoMemory`, so the read is
         // tried again holding the budget's turn, as for a compressed module.
         let img = read_sparse(file, &mut sp).map_err(|e| match e {
@@ -173,7 +269,8 @@ fn read_attempt(
 }
 
 /// Reads a compressed module whole into `raw` and decodes it into `data`, both covered
-/// by `grant`.
+/// by `grant` (unless `hs` hashes it and knows the hash).
+#[allow(clippy::too_many_arguments)]
 fn read_compressed(
     file: &std::fs::File,
     len: u64,
@@ -182,17 +279,19 @@ fn read_compressed(
     grant: &mut compress::Grant,
     raw: &mut Vec<u8>,
     data: &mut Vec<u8>,
+    hs: &mut HashState<'_>,
 ) -> Result<ModuleImage, ModuleError> {
-    use std::io::{Read, Seek};
-    raw.clear();
     let want = len as usize + 1;
     grant.cover((want.max(raw.capacity()) + data.capacity()) as u64)?;
-    raw.try_reserve_exact(want)
-        .map_err(|_| compress::DecompressError::NoMemory { bytes: want as u64 })?;
-    // From the start (a second attempt follows a first one's read).
-    let mut f = file;
-    f.seek(std::io::SeekFrom::Start(0))?;
-    f.take(len).read_to_end(raw)?;
+    read_raw(file, len, raw)?;
+    if hs.hashing != Hashing::Off {
+        let h = xxhash_rust::xxh3::xxh3_128(raw);
+        hs.hash = Some(h);
+        if let Some(img) = (hs.known)(raw.len() as u64, h) {
+            hs.known_hit = true;
+            return Ok(img);
+        }
+    }
     let raw_cap = raw.capacity() as u64;
     compress::decompress_into(c, raw, limits, data, &mut |n| grant.cover(raw_cap + n))?;
     elf::accept_any_ident_version(data);
@@ -200,6 +299,44 @@ fn read_compressed(
         return Err(elf::ElfError::NotElf.into());
     }
     Ok(elf::parse(data)?)
+}
+
+/// Reads the file from its start into `raw` (at most `len` bytes; the caller's grant
+/// covers `len + 1`).
+fn read_raw(file: &std::fs::File, len: u64, raw: &mut Vec<u8>) -> Result<(), ModuleError> {
+    use std::io::{Read, Seek};
+    raw.clear();
+    let want = len as usize + 1;
+    raw.try_reserve_exact(want)
+        .map_err(|_| compress::DecompressError::NoMemory { bytes: want as u64 })?;
+    // From the start (a second attempt follows a first one's read).
+    let mut f = file;
+    f.seek(std::io::SeekFrom::Start(0))?;
+    f.take(len).read_to_end(raw)?;
+    Ok(())
+}
+
+/// Reads an uncompressed module whole into `raw`, hashes it, and takes the image `known`
+/// gives for it or parses it (the whole-image parse equals the sparse one: see the
+/// `sparse_read_equals_full_parse` test).
+fn read_whole_hashed(
+    file: &std::fs::File,
+    len: u64,
+    raw: &mut Vec<u8>,
+    hs: &mut HashState<'_>,
+) -> Result<ModuleImage, ModuleError> {
+    read_raw(file, len, raw)?;
+    let h = xxhash_rust::xxh3::xxh3_128(raw);
+    hs.hash = Some(h);
+    if let Some(img) = (hs.known)(raw.len() as u64, h) {
+        hs.known_hit = true;
+        return Ok(img);
+    }
+    elf::accept_any_ident_version(raw);
+    if raw.len() as u64 <= EI_NIDENT {
+        return Err(elf::ElfError::NotElf.into());
+    }
+    Ok(elf::parse(raw)?)
 }
 
 /// Reads an uncompressed module's needed parts into `sp` and parses them.
@@ -255,6 +392,20 @@ pub fn read_modules<P: AsRef<Path> + Sync>(
     paths: &[P],
     limits: &Limits,
 ) -> Vec<Result<ModuleImage, ModuleError>> {
+    read_modules_hashed(paths, limits, Hashing::Off, &|_, _, _| None)
+        .into_iter()
+        .map(|r| r.image)
+        .collect()
+}
+
+/// [`read_modules`] with content hashes (see [`read_module_hashed`]); `known` is asked
+/// with the path's index in `paths`, the file's size and its hash.
+pub fn read_modules_hashed<P: AsRef<Path> + Sync>(
+    paths: &[P],
+    limits: &Limits,
+    hashing: Hashing,
+    known: &(dyn Fn(usize, u64, u128) -> Option<ModuleImage> + Sync),
+) -> Vec<HashedRead> {
     if paths.is_empty() {
         return Vec::new();
     }
@@ -276,14 +427,19 @@ pub fn read_modules<P: AsRef<Path> + Sync>(
     if any_compressed {
         order.sort_unstable_by(|a, b| b.cmp(a));
     }
-    let results: Vec<(usize, Result<ModuleImage, ModuleError>)> = order
+    let results: Vec<(usize, HashedRead)> = order
         .par_iter()
         .with_max_len(1)
-        .map(|&(_, i)| (i, read_module(paths[i].as_ref(), limits)))
+        .map(|&(_, i)| {
+            let known = |size: u64, hash: u128| known(i, size, hash);
+            (
+                i,
+                read_module_hashed(paths[i].as_ref(), limits, hashing, &known),
+            )
+        })
         .collect();
     release_read_buffers();
-    let mut out: Vec<Option<Result<ModuleImage, ModuleError>>> =
-        (0..paths.len()).map(|_| None).collect();
+    let mut out: Vec<Option<HashedRead>> = (0..paths.len()).map(|_| None).collect();
     for (i, r) in results {
         out[i] = Some(r);
     }
