@@ -23,6 +23,7 @@ pub mod explain;
 pub mod log;
 pub mod policy;
 pub mod scaffold;
+pub mod shortcut;
 pub mod system;
 pub mod tree;
 

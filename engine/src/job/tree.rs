@@ -13,7 +13,9 @@ use crate::load::config::{
 };
 use crate::load::order::{read_modules_order, ModulesOrder};
 use crate::load::symvers::{kmod_symvers, kmod_system_map, KernelSymbol};
-use crate::load::walk::{discover_with, modname_of, strerror, Extensions, FoundFile, ModuleSource};
+use crate::load::walk::{
+    discover_listing_dirs, modname_of, strerror, Extensions, FoundFile, ModuleSource,
+};
 use crate::load::{
     is_compressed, read_module_file, read_modules, Limits, ModuleError, ModuleImage,
 };
@@ -62,6 +64,25 @@ pub struct Tree {
     pub read_errors: std::collections::HashMap<String, String>,
     /// The next module cache, when it is to be written ([`Tree::write_cache`]).
     pub cache_write: Option<CacheWrite>,
+    /// What the run's output depends on besides the module files, for the "nothing
+    /// changed" shortcut ([`crate::cache::shortcut`]).
+    pub inputs: TreeInputs,
+}
+
+/// The files and directories a load looked at, besides the module files themselves.
+#[derive(Debug, Default, Clone)]
+pub struct TreeInputs {
+    /// Every directory whose entries the walk read (none in manual mode).
+    pub walked_dirs: Vec<String>,
+    /// Whether the walk reported a problem (an entry it could not `stat`, a directory it
+    /// could not open, a file of another type): such a tree is not summarised.
+    pub walk_problems: bool,
+    /// The depmod.d files and directories read (none when the policy gives the search
+    /// settings).
+    pub config: Vec<PathBuf>,
+    /// Whether the module cache was ignored with a warning (a run that printed it is not
+    /// summarised: the next run, with the cache rewritten, prints no such warning).
+    pub cache_problem: bool,
 }
 
 /// The module cache one load reads and writes (see [`crate::cache`]).
@@ -188,11 +209,14 @@ pub fn empty_if_dir<T: Default>(read: std::io::Result<T>) -> std::io::Result<T> 
 /// read `DIR/modules.softdep` (checked with kmod 30: missing, a dangling symlink, a loop,
 /// a directory each give their error; a readable file none, `Success`).
 fn kmod_errno_before_symvers(dirname: &str) -> String {
+    open_result(Path::new(&format!("{dirname}/modules.softdep")))
+}
+
+/// What opening `p` as a regular file leaves in `errno`, as text: the error, or
+/// `Success`.
+pub(crate) fn open_result(p: &Path) -> String {
     use crate::util::fs::{open_input, Accept};
-    match open_input(
-        Path::new(&format!("{dirname}/modules.softdep")),
-        Accept::Regular,
-    ) {
+    match open_input(p, Accept::Regular) {
         Err(e) if e.raw_os_error().is_some() => strerror(&e),
         _ => "Success".into(),
     }
@@ -302,6 +326,7 @@ pub fn load_tree_cached(
 
     let exts = Extensions { gzip: opts.gzip };
     let mut search_cfg = SearchConfig::default();
+    let mut inputs = TreeInputs::default();
     // Each module found, with what was read from it if it has been read yet.
     type Found = (ModuleSource, Option<Visit>);
     let sources: Vec<Found> = if manual {
@@ -371,6 +396,7 @@ pub fn load_tree_cached(
                 };
                 let mut msgs = Vec::new();
                 let cfg = load_config(&cfg_paths, &kver, &mut msgs);
+                inputs.config = cfg_paths;
                 for m in msgs {
                     match m {
                         ConfigMessage::Error(e) => log.error(&e),
@@ -411,7 +437,15 @@ pub fn load_tree_cached(
                 read,
             })
         };
-        let found = match discover_with(&dirname, &search_cfg, exts, &mut walk_msgs, &read_plain) {
+        let dirs = std::sync::Mutex::new(Vec::new());
+        let found = match discover_listing_dirs(
+            &dirname,
+            &search_cfg,
+            exts,
+            &mut walk_msgs,
+            &read_plain,
+            Some(&dirs),
+        ) {
             Ok(f) => f,
             Err(e) => {
                 log.error(&format!(
@@ -424,6 +458,8 @@ pub fn load_tree_cached(
                 )));
             }
         };
+        inputs.walk_problems = !walk_msgs.is_empty();
+        inputs.walked_dirs = dirs.into_inner().unwrap_or_else(|e| e.into_inner());
         for m in walk_msgs {
             log.error(&m);
         }
@@ -462,6 +498,7 @@ pub fn load_tree_cached(
     // The previous cache has given what it could: its memory is not needed any more.
     let old_records = opened.as_ref().map_or(0, |o| o.cache.len());
     let problem = opened.is_some_and(|o| o.problem.is_some());
+    inputs.cache_problem = problem;
     let mut rest = read_modules(&unread, &opts.limits).into_iter();
     // For the next cache: each module's identity, and whether it came from the cache.
     let mut meta: rustc_hash::FxHashMap<String, (crate::cache::FileId, bool)> = Default::default();
@@ -547,5 +584,6 @@ pub fn load_tree_cached(
         have_kernel,
         read_errors,
         cache_write,
+        inputs,
     })
 }
