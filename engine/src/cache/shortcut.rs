@@ -137,7 +137,7 @@ impl Artifact {
             return false;
         };
         if st.st_size as u64 != self.size
-            || st.st_mode as u32 != self.mode
+            || st.st_mode != self.mode
             || st.st_uid != self.uid
             || st.st_gid != self.gid
         {
@@ -154,11 +154,11 @@ impl Artifact {
 
     /// Describes `dir/name`, written with `contents` (`None` if it cannot be `lstat`ed).
     pub fn written(dir: &Path, name: &str, contents: &[u8]) -> Option<Artifact> {
-        let st = rustix::fs::lstat(&dir.join(name)).ok()?;
+        let st = rustix::fs::lstat(dir.join(name)).ok()?;
         Some(Artifact {
             name: name.to_string(),
             size: contents.len() as u64,
-            mode: st.st_mode as u32,
+            mode: st.st_mode,
             uid: st.st_uid,
             gid: st.st_gid,
             hash: xxh3_64(contents),
@@ -188,6 +188,9 @@ pub enum Stream {
     Stdout,
 }
 
+/// What a run printed: each stretch of bytes and the stream it went to, in order.
+pub type Output = Vec<(Stream, Vec<u8>)>;
+
 /// One run's record (see the module's header).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunRecord {
@@ -205,7 +208,7 @@ pub struct RunRecord {
     /// The artifacts written.
     pub artifacts: Vec<Artifact>,
     /// What the run printed, in order.
-    pub output: Vec<(Stream, Vec<u8>)>,
+    pub output: Output,
     /// How many module files the run took into account (for diagnostics).
     pub modules: u64,
 }

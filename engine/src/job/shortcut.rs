@@ -23,7 +23,9 @@
 use super::depmod::DepmodOptions;
 use super::log::{Log, Sink};
 use super::tree::Tree;
-use crate::cache::shortcut::{listing_hash, observe, Artifact, OutDir, RunRecord, Seen, Stream};
+use crate::cache::shortcut::{
+    listing_hash, observe, Artifact, OutDir, Output, RunRecord, Seen, Stream,
+};
 use crate::cache::{is_racy, FileId};
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
@@ -127,7 +129,7 @@ impl Plan {
 
     /// After a successful full run: writes the record of what it saw, wrote and printed,
     /// if all of it can be trusted. A failure costs only speed.
-    pub fn record(&self, seen: Observed, output: Option<Vec<(Stream, Vec<u8>)>>) {
+    pub fn record(&self, seen: Observed, output: Option<Output>) {
         let r = crate::util::timed("shortcut record", || self.build(seen, output));
         match r {
             Ok(rec) => {
@@ -142,11 +144,7 @@ impl Plan {
         }
     }
 
-    fn build(
-        &self,
-        seen: Observed,
-        output: Option<Vec<(Stream, Vec<u8>)>>,
-    ) -> Result<RunRecord, &'static str> {
+    fn build(&self, seen: Observed, output: Option<Output>) -> Result<RunRecord, &'static str> {
         let output = output.ok_or("too much output")?;
         if seen.unsure {
             return Err("the walk or the module cache reported a problem");
@@ -162,14 +160,20 @@ impl Plan {
         } else {
             return Err("the executable cannot be named");
         }
-        let mut watched: Vec<(PathBuf, Seen)> = paths
+        // Stops at the first input changed too recently (the usual case right after a
+        // change): the output directory is judged apart, below.
+        let start = self.run_start_ns;
+        let watched: Option<Vec<(PathBuf, Seen)>> = paths
             .into_par_iter()
             .with_min_len(64)
             .map(|p| {
                 let s = observe(&p);
-                (p, s)
+                let racy = matches!(s, Seen::Link(_, Err(_)))
+                    || s.ids().any(|id| !is_out(id) && is_racy(id, start));
+                (!racy).then_some((p, s))
             })
             .collect();
+        let mut watched = watched.ok_or("an input changed too recently")?;
         // A path that is missing is watched through its nearest existing ancestor.
         let mut extra = Vec::new();
         for (p, s) in &watched {
@@ -213,7 +217,7 @@ impl Plan {
                 listing: 0,
             },
             probes: pre.probes,
-            hashed: vec![sound_cache(&self.cache_file).ok_or("no sound module cache")?],
+            hashed: Vec::new(),
             artifacts: seen.artifacts,
             output,
             modules: seen.modules,
@@ -221,6 +225,10 @@ impl Plan {
         if !record.trustworthy(self.run_start_ns) {
             return Err("an input changed too recently");
         }
+        let record = RunRecord {
+            hashed: vec![sound_cache(&self.cache_file).ok_or("no sound module cache")?],
+            ..record
+        };
         let names = record.artifact_names();
         let filtered = |v: &[Vec<u8>]| -> Vec<Vec<u8>> {
             v.iter()
@@ -384,7 +392,7 @@ impl Observed {
 /// A sink that passes everything on and keeps a copy, in order, for the record.
 pub struct Tee<'a> {
     inner: &'a dyn Sink,
-    kept: Mutex<Option<(usize, Vec<(Stream, Vec<u8>)>)>>,
+    kept: Mutex<Option<(usize, Output)>>,
 }
 
 impl<'a> Tee<'a> {
@@ -412,7 +420,7 @@ impl<'a> Tee<'a> {
     }
 
     /// What was kept (`None`: too much).
-    pub fn into_kept(self) -> Option<Vec<(Stream, Vec<u8>)>> {
+    pub fn into_kept(self) -> Option<Output> {
         self.kept
             .into_inner()
             .unwrap_or_else(|e| e.into_inner())
