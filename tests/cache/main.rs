@@ -14,8 +14,15 @@
 //! runs are compared: exit status, stdout, stderr and every file under
 //! `lib/modules/VERSION`, byte for byte (the copies' roots replaced by one placeholder).
 //! kmod is the oracle where it applies (not under `--kmod 34` or another policy, where the
-//! two modpolicy runs must still agree). At the end, with nothing changed for longer than
-//! the cache's racy window, a run must take every module from the cache. Seeds:
+//! two modpolicy runs must still agree). Changes the "nothing changed" shortcut must
+//! notice are among them (depmod.d touched, an artifact edited in place or removed, a
+//! module added in a new directory, a line of the `-F` System.map removed, a system policy
+//! layer added or removed), and after half of the steps, with nothing changed for longer
+//! than the racy window, two more runs with the cache must print and write what the
+//! `--no-cache` run did, the second through the shortcut (the binary says so in
+//! `MODPOLICY_CACHE_REPORT`), so that the next step's change meets a record. At the end,
+//! with nothing changed for longer than the cache's racy window, a run must take every
+//! module from the cache (or the shortcut). Seeds:
 //! `MODPOLICY_CACHE_SEEDS` (a count, default 2), steps per seed `MODPOLICY_CACHE_STEPS`
 //! (default 12); a failure names its seed and step.
 //!
@@ -274,7 +281,14 @@ fn change(t: &Trio, rng: &mut Rng, st: &mut State) -> String {
     let mods = modules_in(&t.moddir("kmod"));
     let pick = |rng: &mut Rng| mods[rng.below(mods.len())].clone();
     let pool = modules_in(&t.source);
-    match rng.below(18) {
+    const ARTIFACTS: [&str; 5] = [
+        "modules.dep",
+        "modules.alias",
+        "modules.symbols.bin",
+        "modules.dep.bin",
+        "modules.softdep",
+    ];
+    match rng.below(24) {
         0 => {
             let m = pool[rng.below(pool.len())].clone();
             t.each(|d| {
@@ -505,6 +519,101 @@ fn change(t: &Trio, rng: &mut Rng, st: &mut State) -> String {
             ship(t);
             "tree reinstalled with a shipped cache".to_string()
         }
+        17 => {
+            // The same contents, a new change time (or a new, empty file).
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap();
+            for c in COPIES {
+                let p = t.root(c).join("etc/depmod.d/test.conf");
+                if p.exists() {
+                    set_mtime(&p, now.as_secs() as i64, now.subsec_nanos() as i64);
+                } else {
+                    std::fs::write(&p, "").unwrap();
+                }
+            }
+            "depmod.d/test.conf touched".to_string()
+        }
+        18 => {
+            // In place, size and modification time kept.
+            let a = ARTIFACTS[rng.below(ARTIFACTS.len())];
+            let at = rng.next();
+            t.each(|d| {
+                use std::os::unix::fs::{FileExt, MetadataExt};
+                let p = d.join(a);
+                let Ok(md) = std::fs::metadata(&p) else {
+                    return;
+                };
+                if md.len() == 0 {
+                    return;
+                }
+                let f = std::fs::OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .open(&p)
+                    .unwrap();
+                let mut b = [0u8];
+                let off = at % md.len();
+                f.read_exact_at(&mut b, off).unwrap();
+                f.write_all_at(&[b[0] ^ 0x41], off).unwrap();
+                drop(f);
+                set_mtime(&p, md.mtime(), md.mtime_nsec());
+            });
+            format!("artifact {a} edited in place")
+        }
+        19 => {
+            let a = ARTIFACTS[rng.below(ARTIFACTS.len())];
+            t.each(|d| {
+                let _ = std::fs::remove_file(d.join(a));
+            });
+            format!("artifact {a} removed")
+        }
+        20 => {
+            let m = pool[rng.below(pool.len())].clone();
+            let base = m.rsplit('/').next().unwrap().to_string();
+            let to = format!("kernel/new{}/{base}", rng.below(1000));
+            t.each(|d| {
+                let p = d.join(&to);
+                std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+                std::fs::copy(t.source.join(&m), &p).unwrap();
+            });
+            format!("add {to} (a new directory)")
+        }
+        21 => {
+            // A line of the System.map that -F reads.
+            let name = format!("boot/System.map-{}", t.version);
+            let s = std::fs::read_to_string(t.root("kmod").join(&name)).unwrap();
+            let mut lines: Vec<&str> = s.lines().collect();
+            let what = if lines.is_empty() {
+                "empty".to_string()
+            } else {
+                let i = rng.below(lines.len());
+                lines.remove(i);
+                format!("line {} removed", i + 1)
+            };
+            let mut s = lines.join("\n");
+            s.push('\n');
+            for c in COPIES {
+                std::fs::write(t.root(c).join(&name), &s).unwrap();
+            }
+            format!("System.map: {what}")
+        }
+        22 => {
+            // A system policy layer, for modpolicy only.
+            st.sys_policy = !st.sys_policy;
+            let policy = support::repo_root().join("policies/first-in-order.kdl");
+            for c in &COPIES[1..] {
+                let dir = t.root(c).join("etc/modpolicy/policy.d");
+                let p = dir.join("50-first.kdl");
+                if st.sys_policy {
+                    std::fs::create_dir_all(&dir).unwrap();
+                    std::fs::copy(&policy, &p).unwrap();
+                } else {
+                    std::fs::remove_file(&p).unwrap();
+                }
+            }
+            format!("system policy layer first-in-order: {}", st.sys_policy)
+        }
         _ => "nothing".to_string(),
     }
 }
@@ -516,6 +625,8 @@ struct State {
     symbols: usize,
     kmod34: bool,
     policy: bool,
+    /// A system policy layer (`BASEDIR/etc/modpolicy/policy.d`) for modpolicy.
+    sys_policy: bool,
 }
 
 fn differential(test: &str, tree: impl Fn(&support::Corpus) -> &KernelTree) {
@@ -562,7 +673,7 @@ fn differential(test: &str, tree: impl Fn(&support::Corpus) -> &KernelTree) {
             let p = t.run("plain", &args, &extra);
             let q = t.run("cached", &args, &extra);
             let mut diffs = t.differences(("plain", &p), ("cached", &q));
-            if !st.kmod34 && !st.policy {
+            if !st.kmod34 && !st.policy && !st.sys_policy {
                 diffs.extend(
                     t.differences(("kmod", &k), ("plain", &p))
                         .into_iter()
@@ -574,6 +685,30 @@ fn differential(test: &str, tree: impl Fn(&support::Corpus) -> &KernelTree) {
                 "{test}: seed {seed}, step {step} ({what}); steps so far: {log:?}\n{}",
                 diffs.join("\n")
             );
+            // Often, nothing changes for longer than the racy window: the next run
+            // records its inputs, the one after that must print the same and take the
+            // shortcut (and the next change, above, must be noticed).
+            if rng.below(2) == 0 {
+                wait_out_racy_window();
+                let r1 = t.run("cached", &args, &extra);
+                let r2 = t.run("cached", &args, &extra);
+                let mut diffs = t.differences(("plain", &p), ("cached", &r1));
+                diffs.extend(t.differences(("plain", &p), ("cached", &r2)));
+                let last = std::fs::read_to_string(&report).unwrap_or_default();
+                let last = last.lines().last().unwrap_or("");
+                if p.code == Some(0) && !last.ends_with(" shortcut") {
+                    diffs.push(format!(
+                        "a re-run with nothing changed did not take the shortcut: {last}"
+                    ));
+                }
+                assert!(
+                    diffs.is_empty(),
+                    "{test}: seed {seed}, no-op re-runs after step {step} ({what}); steps so \
+                     far: {log:?}\n{}",
+                    diffs.join("\n")
+                );
+                log.push("no-op re-runs".into());
+            }
         }
         // Nothing changed for longer than the racy window: every readable module from the cache.
         wait_out_racy_window();
@@ -588,11 +723,16 @@ fn differential(test: &str, tree: impl Fn(&support::Corpus) -> &KernelTree) {
             diffs.join("\n")
         );
         let (cached, read) = cache_report(&report);
+        let shortcut = std::fs::read_to_string(&report)
+            .unwrap_or_default()
+            .lines()
+            .last()
+            .is_some_and(|l| l.ends_with(" shortcut"));
         let unreadable = String::from_utf8_lossy(&p.stderr)
             .matches("failed to load symbols")
             .count();
         assert!(
-            cached > 0 && read == unreadable,
+            cached > 0 && (read == unreadable || shortcut && read == 0),
             "{test}: seed {seed}: the last run took {cached} modules from the cache and read \
              {read}; expected every readable one from the cache ({unreadable} unreadable)"
         );

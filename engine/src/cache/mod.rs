@@ -44,6 +44,8 @@
 //! the graph, the policy or the artifacts, and it does not decide where the cache lives
 //! beyond [`default_dir`] and [`file_name`].
 
+pub mod shortcut;
+
 use crate::load::elf::{Export, ExportKind, Import, Modinfo, ModuleImage, Name};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;

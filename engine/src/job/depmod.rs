@@ -118,6 +118,9 @@ pub enum DepmodOutcome {
     Written(Retained),
     /// `-n`: the artifacts, in kmod's order, to print.
     Shown(Retained),
+    /// Nothing changed since a run with the same options: its output was printed again
+    /// and nothing was read or written (see [`super::shortcut`]).
+    Replayed,
 }
 
 impl DepmodOutcome {
@@ -152,9 +155,53 @@ pub struct Retained {
 /// (written to temporary names in the locked output directory) while the findings are
 /// decided and the modules sorted; then `modules.dep` is rendered and staged and the
 /// whole set is committed.
+///
+/// With a module cache, a run first checks the record of the last run (see
+/// [`super::shortcut`]): when nothing it depended on changed, its output is printed again
+/// and the run ends ([`DepmodOutcome::Replayed`]). A full run that succeeds writes a new
+/// record.
 pub fn run(args: &DepmodOptions, log: &Log<'_>) -> Result<DepmodOutcome, Stop> {
+    let quiet_version = args
+        .version
+        .as_deref()
+        .is_none_or(super::tree::looks_like_version);
+    let paths = quiet_version.then(|| run_paths(args, log).ok()).flatten();
+    let Some(plan) = super::shortcut::plan(args, paths.as_ref()) else {
+        return run_full(args, log, None);
+    };
+    if plan.replay(log) {
+        return Ok(DepmodOutcome::Replayed);
+    }
+    log.flush();
+    let tee = super::shortcut::Tee::new(log.sink());
+    let mut seen = super::shortcut::Observed::default();
+    let outcome = {
+        let inner = Log::new(log.prog, log.verbose, &tee);
+        let r = run_full(args, &inner, Some(&mut seen));
+        inner.flush();
+        r
+    };
+    if matches!(outcome, Ok(DepmodOutcome::Written(_))) {
+        plan.record(seen, tee.into_kept());
+    }
+    outcome
+}
+
+/// Where a run reads and writes, from its options.
+pub struct RunPaths {
+    /// The kernel version.
+    pub kver: String,
+    /// The module directory (`BASEDIR/MODULEDIR/VERSION`).
+    pub dirname: String,
+    /// Where the artifacts go (`OUTDIR/MODULEDIR/VERSION`, or the module directory).
+    pub outdirname: String,
+    /// The module cache file, if there is to be one.
+    pub cache_file: Option<PathBuf>,
+}
+
+/// The paths of a run (a bad version is reported through `log`).
+pub fn run_paths(args: &DepmodOptions, log: &Log<'_>) -> Result<RunPaths, Stop> {
     let kver = kernel_version(args.version.as_deref(), log)?;
-    let manual = !args.all && !args.modules.is_empty();
     let root = args
         .basedir
         .as_deref()
@@ -166,6 +213,36 @@ pub fn run(args: &DepmodOptions, log: &Log<'_>) -> Result<DepmodOutcome, Stop> {
         Some(o) => super::system::module_tree_dir(&absolute_unnormalised(o), moduledir, &kver),
         None => dirname.clone(),
     };
+    let cache_dir = match &args.cache {
+        // With -o the run writes nothing under BASEDIR: the cache goes with the artifacts.
+        CacheChoice::Default => {
+            crate::cache::default_dir(args.outdir.as_deref().or(args.basedir.as_deref()))
+        }
+        CacheChoice::Dir(d) => Some(d.clone()),
+        CacheChoice::Off => None,
+    };
+    let cache_file = cache_dir.map(|d| d.join(crate::cache::file_name(&dirname, &kver)));
+    Ok(RunPaths {
+        kver,
+        dirname,
+        outdirname,
+        cache_file,
+    })
+}
+
+/// [`run`] without the shortcut; `seen` gathers what a record needs.
+fn run_full(
+    args: &DepmodOptions,
+    log: &Log<'_>,
+    mut seen: Option<&mut super::shortcut::Observed>,
+) -> Result<DepmodOutcome, Stop> {
+    let RunPaths {
+        kver,
+        dirname,
+        outdirname,
+        cache_file,
+    } = run_paths(args, log)?;
+    let manual = !args.all && !args.modules.is_empty();
     let flavor = match args.kmod {
         KmodVersion::V30 => Flavor::KMOD30,
         KmodVersion::V34 => Flavor::KMOD34,
@@ -203,16 +280,8 @@ pub fn run(args: &DepmodOptions, log: &Log<'_>) -> Result<DepmodOutcome, Stop> {
         },
     };
     let mut errsyms = args.errsyms;
-    let cache_dir = match &args.cache {
-        // With -o the run writes nothing under BASEDIR: the cache goes with the artifacts.
-        CacheChoice::Default => {
-            crate::cache::default_dir(args.outdir.as_deref().or(args.basedir.as_deref()))
-        }
-        CacheChoice::Dir(d) => Some(d.clone()),
-        CacheChoice::Off => None,
-    };
-    let cache = cache_dir.map(|d| CacheUse {
-        path: d.join(crate::cache::file_name(&dirname, &kver)),
+    let cache = cache_file.map(|path| CacheUse {
+        path,
         write: !args.show,
         shipped: if args.write_shipped_cache {
             Shipped::Write
@@ -272,6 +341,9 @@ pub fn run(args: &DepmodOptions, log: &Log<'_>) -> Result<DepmodOutcome, Stop> {
     // removes them again (`Staging` on drop). Only into a directory that exists: a run
     // that fails must not leave a new, empty one behind. Any trouble here is left for
     // the writing below to report, where kmod reports it: after the findings.
+    if let Some(s) = seen.as_deref_mut() {
+        s.before_staging(&outdirname, &tree.dirname, args.symvers.is_some());
+    }
     let out_dir = Path::new(&outdirname);
     let write_opts = WriteOptions { sync: args.sync };
     let staging = (!args.show && out_dir.is_dir())
@@ -363,7 +435,17 @@ pub fn run(args: &DepmodOptions, log: &Log<'_>) -> Result<DepmodOutcome, Stop> {
         return Err(write_fail(e));
     }
     tracing::debug!(elapsed = ?super::elapsed(), peak_kib = peak_rss_kib(), "written");
-    Ok(DepmodOutcome::Written(retained(rendered)))
+    let kept = retained(rendered);
+    if let Some(s) = seen {
+        s.after_commit(
+            args,
+            &kept._tree,
+            &policy,
+            &outdirname,
+            &kept.rendered.files,
+        );
+    }
+    Ok(DepmodOutcome::Written(kept))
 }
 
 /// Everything between resolving and rendering `modules.dep`: kmod's `-v` lines and

@@ -24,6 +24,7 @@ pub mod export_map;
 pub mod log;
 pub mod policy;
 pub mod scaffold;
+pub mod shortcut;
 pub mod system;
 pub mod tree;
 

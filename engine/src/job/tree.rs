@@ -13,7 +13,9 @@ use crate::load::config::{
 };
 use crate::load::order::{read_modules_order, ModulesOrder};
 use crate::load::symvers::{kmod_symvers, kmod_system_map, KernelSymbol};
-use crate::load::walk::{discover_with, modname_of, strerror, Extensions, FoundFile, ModuleSource};
+use crate::load::walk::{
+    discover_listing_dirs, modname_of, strerror, Extensions, FoundFile, ModuleSource,
+};
 use crate::load::{
     is_compressed, read_module_file_hashed, read_modules_hashed, Hashing, Limits, ModuleError,
     ModuleImage,
@@ -65,6 +67,25 @@ pub struct Tree {
     pub cache_write: Option<CacheWrite>,
     /// The shipped cache to write, when asked ([`Tree::write_shipped_cache`]).
     pub shipped_write: Option<ShippedWrite>,
+    /// What the run's output depends on besides the module files, for the "nothing
+    /// changed" shortcut ([`crate::cache::shortcut`]).
+    pub inputs: TreeInputs,
+}
+
+/// The files and directories a load looked at, besides the module files themselves.
+#[derive(Debug, Default, Clone)]
+pub struct TreeInputs {
+    /// Every directory whose entries the walk read (none in manual mode).
+    pub walked_dirs: Vec<String>,
+    /// Whether the walk reported a problem (an entry it could not `stat`, a directory it
+    /// could not open, a file of another type): such a tree is not summarised.
+    pub walk_problems: bool,
+    /// The depmod.d files and directories read (none when the policy gives the search
+    /// settings).
+    pub config: Vec<PathBuf>,
+    /// Whether the module cache was ignored with a warning (a run that printed it is not
+    /// summarised: the next run, with the cache rewritten, prints no such warning).
+    pub cache_problem: bool,
 }
 
 /// The module cache one load reads and writes (see [`crate::cache`]).
@@ -268,11 +289,14 @@ pub fn empty_if_dir<T: Default>(read: std::io::Result<T>) -> std::io::Result<T> 
 /// read `DIR/modules.softdep` (checked with kmod 30: missing, a dangling symlink, a loop,
 /// a directory each give their error; a readable file none, `Success`).
 fn kmod_errno_before_symvers(dirname: &str) -> String {
+    open_result(Path::new(&format!("{dirname}/modules.softdep")))
+}
+
+/// What opening `p` as a regular file leaves in `errno`, as text: the error, or
+/// `Success`.
+pub(crate) fn open_result(p: &Path) -> String {
     use crate::util::fs::{open_input, Accept};
-    match open_input(
-        Path::new(&format!("{dirname}/modules.softdep")),
-        Accept::Regular,
-    ) {
+    match open_input(p, Accept::Regular) {
         Err(e) if e.raw_os_error().is_some() => strerror(&e),
         _ => "Success".into(),
     }
@@ -413,6 +437,7 @@ pub fn load_tree_cached(
 
     let exts = Extensions { gzip: opts.gzip };
     let mut search_cfg = SearchConfig::default();
+    let mut inputs = TreeInputs::default();
     // Each module found, with what was read from it if it has been read yet.
     type Found = (ModuleSource, Option<Visit>);
     let sources: Vec<Found> = if manual {
@@ -482,6 +507,7 @@ pub fn load_tree_cached(
                 };
                 let mut msgs = Vec::new();
                 let cfg = load_config(&cfg_paths, &kver, &mut msgs);
+                inputs.config = cfg_paths;
                 for m in msgs {
                     match m {
                         ConfigMessage::Error(e) => log.error(&e),
@@ -545,7 +571,15 @@ pub fn load_tree_cached(
                 read: Some(r.image),
             })
         };
-        let found = match discover_with(&dirname, &search_cfg, exts, &mut walk_msgs, &read_plain) {
+        let dirs = std::sync::Mutex::new(Vec::new());
+        let found = match discover_listing_dirs(
+            &dirname,
+            &search_cfg,
+            exts,
+            &mut walk_msgs,
+            &read_plain,
+            Some(&dirs),
+        ) {
             Ok(f) => f,
             Err(e) => {
                 log.error(&format!(
@@ -558,6 +592,8 @@ pub fn load_tree_cached(
                 )));
             }
         };
+        inputs.walk_problems = !walk_msgs.is_empty();
+        inputs.walked_dirs = dirs.into_inner().unwrap_or_else(|e| e.into_inner());
         for m in walk_msgs {
             log.error(&m);
         }
@@ -605,7 +641,11 @@ pub fn load_tree_cached(
     // The previous caches have given what they could: their memory is not needed any more.
     let old_records = opened.as_ref().map_or(0, |o| o.cache.len());
     let problem = opened.is_some_and(|o| o.problem.is_some());
-    if let Some(p) = shipped_cell.into_inner().and_then(|o| o.problem) {
+    let shipped_problem = shipped_cell.into_inner().and_then(|o| o.problem);
+    // A run that printed a cache warning is not summarised for the shortcut: the next run,
+    // with the cache rewritten, prints no such warning.
+    inputs.cache_problem = problem || shipped_problem.is_some();
+    if let Some(p) = shipped_problem {
         log.line(format_args!(
             "modpolicy: warning: module cache {} {p}: ignored",
             shipped_path.display()
@@ -728,5 +768,6 @@ pub fn load_tree_cached(
         read_errors,
         cache_write,
         shipped_write,
+        inputs,
     })
 }

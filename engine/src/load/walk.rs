@@ -141,6 +141,20 @@ pub fn discover_with<T: Send>(
     msgs: &mut WalkMessages,
     visit: &(dyn Fn(&FoundFile) -> Option<T> + Sync),
 ) -> Result<Vec<(ModuleSource, Option<T>)>, std::io::Error> {
+    discover_listing_dirs(dirname, cfg, exts, msgs, visit, None)
+}
+
+/// [`discover_with`], also adding to `dirs` (when given) every directory whose entries
+/// the walk read, the module directory and external ones included (in no particular
+/// order): what a caller must watch to notice a module file added or removed later.
+pub fn discover_listing_dirs<T: Send>(
+    dirname: &str,
+    cfg: &SearchConfig,
+    exts: Extensions,
+    msgs: &mut WalkMessages,
+    visit: &(dyn Fn(&FoundFile) -> Option<T> + Sync),
+    dirs: Option<&std::sync::Mutex<Vec<String>>>,
+) -> Result<Vec<(ModuleSource, Option<T>)>, std::io::Error> {
     // kmod opens a relative `external` directory from the working directory; its modules'
     // paths are made absolute (libkmod's `path_make_absolute_cwd`) and still rank as that
     // external directory's: so the directory is made absolute here, once, for both.
@@ -167,7 +181,12 @@ pub fn discover_with<T: Send>(
         found: HashMap::new(),
         msgs,
     };
-    let scan = Scan { cfg, exts, visit };
+    let scan = Scan {
+        cfg,
+        exts,
+        visit,
+        dirs,
+    };
     let rd = std::fs::read_dir(dirname)?;
     for ev in scan.dir(rd, dirname, 3) {
         w.apply(ev, true);
@@ -231,6 +250,8 @@ struct Scan<'a, T> {
     cfg: &'a SearchConfig,
     exts: Extensions,
     visit: &'a (dyn Fn(&FoundFile) -> Option<T> + Sync),
+    /// Where each directory read is listed, if anywhere.
+    dirs: Option<&'a std::sync::Mutex<Vec<String>>>,
 }
 
 impl<T: Send> Scan<'_, T> {
@@ -246,6 +267,11 @@ impl<T: Send> Scan<'_, T> {
             Message(String),
             Module(String, String),
             Sub(String),
+        }
+        if let Some(d) = self.dirs {
+            d.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(path.to_string());
         }
         let mut items = Vec::new();
         for ent in rd {
