@@ -6,12 +6,12 @@
 //!
 //! Exit code: 0 clean, 1 an error-level finding, 2 bad invocation or unreadable input.
 
-use super::args::{LevelArgs, PolicyArgs};
+use super::args::{LevelArgs, PolicyArgs, ProgressArgs};
 use clap::{Args, ValueEnum};
 use modpolicy::diag::{CommandLine, Selector};
 use modpolicy::emit::diag::{human, json, modpost, sarif, Report};
 use modpolicy::job::check::{default_plugin_cache, CheckError, CheckOptions, Input};
-use modpolicy::job::{Log, StdStreams, Stop};
+use modpolicy::job::{Log, Stop};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -67,6 +67,8 @@ pub struct CheckArgs {
     /// Compile plugins afresh and cache nothing.
     #[arg(long = "no-plugin-cache", conflicts_with = "plugin_cache")]
     no_plugin_cache: bool,
+    #[command(flatten)]
+    progress: ProgressArgs,
     /// Module trees or build directories (with -b: the kernel VERSION).
     #[arg(required = true, value_name = "DIR")]
     inputs: Vec<String>,
@@ -134,8 +136,11 @@ pub fn run(args: CheckArgs) -> ExitCode {
         Ok(o) => o,
         Err(e) => return bad(&e),
     };
-    let log = Log::new("modpolicy", 0, &StdStreams);
-    let outcome = match modpolicy::job::check::run(&opts, &log) {
+    let bar = super::progress::Bar::new(!args.progress.no_progress);
+    let log = Log::new("modpolicy", 0, &bar).with_progress(&bar);
+    let result = modpolicy::job::check::run(&opts, &log);
+    bar.finish();
+    let outcome = match result {
         Ok(o) => o,
         Err(CheckError::Input(e)) => {
             log.flush();

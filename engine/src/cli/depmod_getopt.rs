@@ -151,6 +151,7 @@ static OUR_OPTIONS: &[(&str, HasArg)] = &[
     ("max-module-size", HasArg::Required),
     ("cache", HasArg::Required),
     ("no-cache", HasArg::No),
+    ("progress", HasArg::No),
 ];
 
 /// What [`rewrite`] decided.

@@ -254,6 +254,9 @@ pub fn run(args: &CheckOptions, log: &Log<'_>) -> Result<CheckOutcome, CheckErro
         .plugin_cache
         .clone()
         .map(crate::plugin::host::Cache::new);
+    if !policy.plugins.is_empty() {
+        log.progress().phase("preparing plugins", 0);
+    }
     let plugins = crate::plugin::prepare(&policy, cache.as_ref());
     if sv.kernel.is_none() {
         log.flush();
@@ -371,7 +374,11 @@ pub fn run(args: &CheckOptions, log: &Log<'_>) -> Result<CheckOutcome, CheckErro
                 raws.push(f);
             }
         }
+        log.progress().phase("checking", 0);
         raws.extend(crate::check::run_check(&cx, &s));
+        if !plugins.prepared.is_empty() {
+            log.progress().phase("running plugins", 0);
+        }
         raws.extend(crate::plugin::run_plugins(&plugins, &cx, &s));
         // The one levelling step: the policy, then the command line. The policy's lints
         // come after it, since levelling marks the rules it applies as used.

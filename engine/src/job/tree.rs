@@ -15,7 +15,7 @@ use crate::load::order::{read_modules_order, ModulesOrder};
 use crate::load::symvers::{kmod_symvers, kmod_system_map, KernelSymbol};
 use crate::load::walk::{discover_with, modname_of, strerror, Extensions, FoundFile, ModuleSource};
 use crate::load::{
-    is_compressed, read_module_file, read_modules, Limits, ModuleError, ModuleImage,
+    is_compressed, read_module_file, read_modules_reporting, Limits, ModuleError, ModuleImage,
 };
 use crate::policy::Policy;
 use std::path::{Path, PathBuf};
@@ -304,6 +304,8 @@ pub fn load_tree_cached(
     let mut search_cfg = SearchConfig::default();
     // Each module found, with what was read from it if it has been read yet.
     type Found = (ModuleSource, Option<Visit>);
+    let progress = log.progress();
+    progress.phase(&format!("reading modules of {kver}"), 0);
     let sources: Vec<Found> = if manual {
         let mut v: Vec<Found> = Vec::new();
         for p in &opts.modules {
@@ -392,6 +394,8 @@ pub fn load_tree_cached(
                 cached.and_then(|_| f.stat().ok().map(|st| crate::cache::FileId::from_stat(&st)));
             if let (Some(c), Some(id)) = (cached, &id) {
                 if let Some(image) = c.lookup(cache_key(&dirname, f.path), id) {
+                    progress.grow(1);
+                    progress.advance(1);
                     return Some(Visit {
                         id: Some(*id),
                         hit: true,
@@ -401,9 +405,13 @@ pub fn load_tree_cached(
             }
             let read = (!is_compressed(Path::new(f.path))).then(|| {
                 crate::util::heap::prime_this_thread();
-                f.open()
+                progress.grow(1);
+                let r = f
+                    .open()
                     .map_err(ModuleError::from)
-                    .and_then(|file| read_module_file(file, limits))
+                    .and_then(|file| read_module_file(file, limits));
+                progress.advance(1);
+                r
             });
             (read.is_some() || id.is_some()).then_some(Visit {
                 id,
@@ -462,7 +470,7 @@ pub fn load_tree_cached(
     // The previous cache has given what it could: its memory is not needed any more.
     let old_records = opened.as_ref().map_or(0, |o| o.cache.len());
     let problem = opened.is_some_and(|o| o.problem.is_some());
-    let mut rest = read_modules(&unread, &opts.limits).into_iter();
+    let mut rest = read_modules_reporting(&unread, &opts.limits, log.progress()).into_iter();
     // For the next cache: each module's identity, and whether it came from the cache.
     let mut meta: rustc_hash::FxHashMap<String, (crate::cache::FileId, bool)> = Default::default();
     let (sources, images): (Vec<ModuleSource>, Vec<Result<ModuleImage, ModuleError>>) = sources

@@ -255,9 +255,20 @@ pub fn read_modules<P: AsRef<Path> + Sync>(
     paths: &[P],
     limits: &Limits,
 ) -> Vec<Result<ModuleImage, ModuleError>> {
+    read_modules_reporting(paths, limits, &crate::util::progress::Silent)
+}
+
+/// [`read_modules`], telling `progress` of the work: `paths.len()` more units, then one
+/// as each module has been read (from whichever thread read it).
+pub fn read_modules_reporting<P: AsRef<Path> + Sync>(
+    paths: &[P],
+    limits: &Limits,
+    progress: &dyn crate::util::progress::Progress,
+) -> Vec<Result<ModuleImage, ModuleError>> {
     if paths.is_empty() {
         return Vec::new();
     }
+    progress.grow(paths.len() as u64);
     // Sizes matter only for compressed modules (long decodes, large buffers); an
     // uncompressed tree is read in the given order, without a `stat` per file.
     let any_compressed = paths.iter().any(|p| is_compressed(p.as_ref()));
@@ -279,7 +290,11 @@ pub fn read_modules<P: AsRef<Path> + Sync>(
     let results: Vec<(usize, Result<ModuleImage, ModuleError>)> = order
         .par_iter()
         .with_max_len(1)
-        .map(|&(_, i)| (i, read_module(paths[i].as_ref(), limits)))
+        .map(|&(_, i)| {
+            let r = read_module(paths[i].as_ref(), limits);
+            progress.advance(1);
+            (i, r)
+        })
         .collect();
     release_read_buffers();
     let mut out: Vec<Option<Result<ModuleImage, ModuleError>>> =
@@ -327,6 +342,18 @@ mod tests {
             ko_files_under(extra.into(), &mut out);
         }
         out
+    }
+
+    /// Every module read is reported once, after the work was announced.
+    #[test]
+    fn reading_reports_each_module() {
+        let mods = fixture_modules();
+        let seen = crate::util::progress::tests::Recorded::default();
+        crate::util::progress::Progress::phase(&seen, "reading", 0);
+        let read = read_modules_reporting(&mods, &Limits::default(), &seen);
+        assert_eq!(read.len(), mods.len());
+        let n = mods.len() as u64;
+        assert_eq!(*seen.phases.lock().unwrap(), [("reading".into(), 0, n, n)]);
     }
 
     /// Reading only the needed parts must give exactly what parsing the whole file gives.
