@@ -69,6 +69,10 @@ pub struct CheckArgs {
     no_plugin_cache: bool,
     #[command(flatten)]
     progress: ProgressArgs,
+    /// Read no system policy (/usr/lib/modpolicy/policy.d, /etc/modpolicy/policy.d under
+    /// the first tree's root, as its depmod reads them): only the --policy files.
+    #[arg(long = "no-system-policy")]
+    no_system_policy: bool,
     /// Module trees or build directories (with -b: the kernel VERSION).
     #[arg(required = true, value_name = "DIR")]
     inputs: Vec<String>,
@@ -83,6 +87,7 @@ fn bad(msg: &str) -> ExitCode {
 fn options(args: &CheckArgs) -> Result<CheckOptions, String> {
     let mut opts = CheckOptions {
         policy: args.policy.policy.clone(),
+        system_policy: !args.no_system_policy,
         symvers: args.symvers.clone(),
         config: args.config.clone(),
         levels: CommandLine {
