@@ -135,12 +135,13 @@ impl Drop for Bar {
 }
 
 impl Shown {
-    /// A bar when the phase counts work, a spinner when it does not.
+    /// A bar when the phase counts work, a spinner when it does not; the phase's name
+    /// last, cut to the terminal's width (a wrapped line would not be redrawn in place).
     fn style(&self, counted: bool) {
         let template = match (counted, self.colour) {
-            (true, true) => "{spinner} {msg} [{bar:30.cyan/blue}] {pos}/{len} ({elapsed})",
-            (true, false) => "{spinner} {msg} [{bar:30}] {pos}/{len} ({elapsed})",
-            (false, _) => "{spinner} {msg} ({elapsed})",
+            (true, true) => "{spinner} [{bar:30.cyan/blue}] {pos}/{len} ({elapsed}) {wide_msg}",
+            (true, false) => "{spinner} [{bar:30}] {pos}/{len} ({elapsed}) {wide_msg}",
+            (false, _) => "{spinner} ({elapsed}) {wide_msg}",
         };
         if let Ok(style) = ProgressStyle::with_template(template) {
             self.bar.set_style(style.progress_chars("=> "));
