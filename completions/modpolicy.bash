@@ -142,7 +142,7 @@ _modpolicy() {
             return 0
             ;;
         modpolicy__subcmd__abi)
-            opts="-h --policy --format --consumers --baseline-kernel --new-kernel --symbol --allow --warn-code --deny --help"
+            opts="-h --policy --format --consumers --baseline-kernel --new-kernel --symbol --allow --warn-code --deny --no-progress --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -192,7 +192,7 @@ _modpolicy() {
             return 0
             ;;
         modpolicy__subcmd__check)
-            opts="-b -C -w -N -h --policy --symvers --format --basedir --config --warn-undefined --allow-missing-ns-imports --kernel-version --allow --warn-code --deny --plugin-cache --no-plugin-cache --help"
+            opts="-b -C -w -N -h --policy --symvers --format --basedir --config --warn-undefined --allow-missing-ns-imports --kernel-version --allow --warn-code --deny --plugin-cache --no-plugin-cache --no-progress --no-system-policy --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -254,7 +254,7 @@ _modpolicy() {
             return 0
             ;;
         modpolicy__subcmd__depmod)
-            opts="-a -A -b -m -o -C -F -E -e -n -w -v -P -h --all --quick --basedir --moduledir --outdir --config --filesyms --symvers --errsyms --dry-run --show --warn --verbose --symbol-prefix --kmod --gzip --sync --policy --allow --warn-code --deny --max-module-size --cache --no-cache --write-shipped-cache --help"
+            opts="-a -A -b -m -o -C -F -E -e -n -w -v -P -h --all --quick --basedir --moduledir --outdir --config --filesyms --symvers --errsyms --dry-run --show --warn --verbose --symbol-prefix --kmod --gzip --sync --policy --allow --warn-code --deny --max-module-size --cache --no-cache --write-shipped-cache --progress --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -352,7 +352,7 @@ _modpolicy() {
             return 0
             ;;
         modpolicy__subcmd__explain)
-            opts="-b -C -F -E -h --policy --basedir --config --filesyms --symvers --help"
+            opts="-b -C -F -E -h --policy --basedir --config --filesyms --symvers --no-progress --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -834,7 +834,7 @@ _modpolicy() {
             return 0
             ;;
         modpolicy__subcmd__policy__subcmd__show)
-            opts="-b -h --basedir --policy --kernel --help"
+            opts="-b -h --basedir --policy --kernel --no-system-policy --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -111,6 +111,14 @@ fn depmod_link_has_kmods_messages_and_exit_codes_for_bad_command_lines() {
         &["--all=1", "-b", "@ROOT@"],
         &["-V"],
         &["--version", "-Z"],
+        &["-h"],
+        &["--help"],
+        &["--he", "-b", "@ROOT@"],
+        &["-ah"],
+        &["-h", "-Z"],
+        &["-Z", "-h"],
+        &["-u", "-h"],
+        &["--help=x"],
         &["-b", "@ROOT@", "notaversion"],
         &["-b", "@ROOT@", "-P", "ab", FIXTURE_VERSION],
         &["-b", "@ROOT@", "-uqr", "-m", FIXTURE_VERSION],
@@ -152,4 +160,29 @@ fn only_a_link_named_depmod_is_depmod() {
         out.stdout,
         b"kmod version 30\n+ZSTD +XZ -ZLIB +LIBCRYPTO -EXPERIMENTAL\n"
     );
+}
+
+/// kmod 34's usage, as Debian's kmod 34.2 prints it (recorded from that binary: see
+/// `tests/fixtures/kmod34/README.md`), for `--kmod 34 -h` through the link; and as
+/// `modpolicy depmod`, `-h` is modpolicy's own help, which lists the options kmod lacks.
+#[test]
+fn help_is_kmods_through_the_link_and_modpolicys_otherwise() {
+    let bin = tempfile::tempdir().expect("tmp");
+    let link = depmod_link(bin.path());
+    let recorded =
+        std::fs::read_to_string(support::repo_root().join("tests/fixtures/kmod34/depmod-h.txt"))
+            .expect("recorded kmod 34 usage");
+    let dir = modpolicy::job::system::MODULE_DIRECTORY;
+    let expected = recorded.replace("(default: /lib/modules)", &format!("(default: {dir})"));
+    for args in [&["--kmod", "34", "-h"][..], &["--help", "--kmod=34"]] {
+        let out = run(&link, args);
+        assert_eq!(out.code, Some(0), "{args:?}: {}", out.stderr_text());
+        assert_eq!(String::from_utf8_lossy(&out.stdout), expected, "{args:?}");
+        assert!(out.stderr.is_empty(), "{args:?}: {}", out.stderr_text());
+    }
+    let out = crate::modpolicy(&["depmod", "-h"]);
+    assert_eq!(out.code, Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("--policy <FILE>"), "{text}");
+    assert!(!text.contains("forced_version"), "{text}");
 }

@@ -178,3 +178,84 @@ fn policy_show_lists_the_effective_layers() {
          masked: <ROOT>/usr/lib/modpolicy/policy.d/60-masked.kdl (by <ROOT>/etc/modpolicy/policy.d/60-masked.kdl)\n"
     );
 }
+
+/// `check` judges an installed tree under the system layers of its root, as that
+/// system's `depmod` does (`-b ROOT VERSION` or `ROOT/lib/modules/VERSION`);
+/// `--no-system-policy` reads only `--policy`, and `policy show` prints both sets.
+#[test]
+fn check_reads_the_system_layers_of_the_trees_root() {
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path().join("check");
+    // `diag`: `nodesc` has no description (`missing-description`, a warning by default).
+    copy_tree(&support::fixture_trees().join("diag"), &root);
+    let r = root.to_str().unwrap();
+    let dir = root.join("lib/modules").join(V);
+    let dir = dir.to_str().unwrap();
+    let check = |extra: &[&str], inputs: &[&str]| {
+        let mut args = vec!["check", "--format", "modpost", "--no-progress"];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(inputs);
+        modpolicy(&args)
+    };
+    // No system layer: `missing-description` is at its default level.
+    let none = check(&[], &[dir]);
+    ok("check, no system policy", &none);
+    let nodesc = "missing MODULE_DESCRIPTION() in drivers/diag/nodesc.o";
+    assert!(String::from_utf8_lossy(&none.stdout).contains(nodesc));
+    put(
+        &root,
+        "etc/modpolicy/policy.d/50-site.kdl",
+        "version 1\nseverity {\n    missing-description \"deny\"\n}\n",
+    );
+    for inputs in [&[dir][..], &["-b", r, V]] {
+        let out = check(&[], inputs);
+        assert_eq!(out.code, Some(1), "{inputs:?}: {}", out.stderr_text());
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains(&format!("ERROR: modpost: {nodesc}")),
+            "{inputs:?}: {text}"
+        );
+        let off = check(&["--no-system-policy"], inputs);
+        assert_eq!(off.code, none.code, "{inputs:?}: {}", off.stderr_text());
+        assert_eq!(off.stdout, none.stdout, "{inputs:?}");
+    }
+    // --policy stays above the system layers.
+    let top = t.path().join("top.kdl");
+    std::fs::write(
+        &top,
+        "version 1\nseverity {\n    missing-description \"warn\"\n}\n",
+    )
+    .unwrap();
+    let out = check(&["--policy", top.to_str().unwrap()], &[dir]);
+    ok("check, --policy above the system layer", &out);
+    // policy show prints what check reads, with and without the system layers.
+    let shown = |extra: &[&str]| {
+        let mut args = vec!["policy", "show", "-b", r];
+        args.extend_from_slice(extra);
+        let out = modpolicy(&args);
+        ok("policy show", &out);
+        String::from_utf8_lossy(&out.stdout).replace(r, "<ROOT>")
+    };
+    assert_eq!(
+        shown(&[]),
+        "layer 1: <ROOT>/etc/modpolicy/policy.d/50-site.kdl (system, administrator)\n"
+    );
+    assert!(
+        shown(&["--no-system-policy"]).starts_with("built-in:"),
+        "{}",
+        shown(&["--no-system-policy"])
+    );
+    // A broken system layer stops check as it stops depmod, naming file and line.
+    put(
+        &root,
+        "etc/modpolicy/policy.d/50-site.kdl",
+        "version 1\nseverity {\n",
+    );
+    let out = check(&[], &[dir]);
+    assert_eq!(out.code, Some(2), "{}", out.stderr_text());
+    assert!(
+        out.stderr_text().contains("50-site.kdl:"),
+        "{}",
+        out.stderr_text()
+    );
+}

@@ -6,12 +6,12 @@
 //!
 //! Exit code: 0 nothing denied, 1 a denied change, 2 bad input or invocation.
 
-use super::args::{LevelArgs, PolicyArgs};
+use super::args::{LevelArgs, PolicyArgs, ProgressArgs};
 use clap::{Args, ValueEnum};
 use modpolicy::diag::{CommandLine, Selector};
 use modpolicy::emit::diag::{html, human, json, sarif, text, Report};
 use modpolicy::job::abi::{AbiError, AbiOptions, SideInput};
-use modpolicy::job::{Log, StdStreams};
+use modpolicy::job::Log;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -58,6 +58,8 @@ pub struct AbiArgs {
     symbols: Vec<String>,
     #[command(flatten)]
     levels: LevelArgs,
+    #[command(flatten)]
+    progress: ProgressArgs,
     /// The released ABI: a Module.symvers, a module tree or a build directory.
     #[arg(value_name = "BASELINE")]
     baseline: String,
@@ -156,8 +158,11 @@ pub fn run(args: AbiArgs) -> ExitCode {
         Ok(o) => o,
         Err(e) => return bad(&e),
     };
-    let log = Log::new("modpolicy", 0, &StdStreams);
-    let outcome = match modpolicy::job::abi::run(&opts, &log) {
+    let bar = super::progress::Bar::new(!args.progress.no_progress);
+    let log = Log::new("modpolicy", 0, &bar).with_progress(&bar);
+    let result = modpolicy::job::abi::run(&opts, &log);
+    bar.finish();
+    let outcome = match result {
         Ok(o) => o,
         Err(AbiError::Input(e)) => {
             log.flush();

@@ -37,6 +37,15 @@ pub struct PolicyArgs {
     pub policy: Vec<PathBuf>,
 }
 
+/// `--no-progress`: the progress bar of a long run is shown by default (on a terminal).
+#[derive(Debug, Args)]
+pub struct ProgressArgs {
+    /// Show no progress bar (one appears on stderr when it is a terminal and the run
+    /// lasts more than a second).
+    #[arg(long = "no-progress")]
+    pub no_progress: bool,
+}
+
 /// `--allow`, `--warn-code` and `--deny`: the command line's levels for codes.
 #[derive(Debug, Args)]
 pub struct LevelArgs {

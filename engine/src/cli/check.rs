@@ -6,12 +6,12 @@
 //!
 //! Exit code: 0 clean, 1 an error-level finding, 2 bad invocation or unreadable input.
 
-use super::args::{LevelArgs, PolicyArgs};
+use super::args::{LevelArgs, PolicyArgs, ProgressArgs};
 use clap::{Args, ValueEnum};
 use modpolicy::diag::{CommandLine, Selector};
 use modpolicy::emit::diag::{html, human, json, modpost, sarif, Report};
 use modpolicy::job::check::{default_plugin_cache, CheckError, CheckOptions, Input};
-use modpolicy::job::{Log, StdStreams, Stop};
+use modpolicy::job::{Log, Stop};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -70,6 +70,12 @@ pub struct CheckArgs {
     /// Compile plugins afresh and cache nothing.
     #[arg(long = "no-plugin-cache", conflicts_with = "plugin_cache")]
     no_plugin_cache: bool,
+    #[command(flatten)]
+    progress: ProgressArgs,
+    /// Read no system policy (/usr/lib/modpolicy/policy.d, /etc/modpolicy/policy.d under
+    /// the first tree's root, as its depmod reads them): only the --policy files.
+    #[arg(long = "no-system-policy")]
+    no_system_policy: bool,
     /// Module trees or build directories (with -b: the kernel VERSION).
     #[arg(required = true, value_name = "DIR")]
     inputs: Vec<String>,
@@ -84,6 +90,7 @@ fn bad(msg: &str) -> ExitCode {
 fn options(args: &CheckArgs) -> Result<CheckOptions, String> {
     let mut opts = CheckOptions {
         policy: args.policy.policy.clone(),
+        system_policy: !args.no_system_policy,
         symvers: args.symvers.clone(),
         config: args.config.clone(),
         levels: CommandLine {
@@ -138,8 +145,11 @@ pub fn run(args: CheckArgs) -> ExitCode {
         Ok(o) => o,
         Err(e) => return bad(&e),
     };
-    let log = Log::new("modpolicy", 0, &StdStreams);
-    let outcome = match modpolicy::job::check::run(&opts, &log) {
+    let bar = super::progress::Bar::new(!args.progress.no_progress);
+    let log = Log::new("modpolicy", 0, &bar).with_progress(&bar);
+    let result = modpolicy::job::check::run(&opts, &log);
+    bar.finish();
+    let outcome = match result {
         Ok(o) => o,
         Err(CheckError::Input(e)) => {
             log.flush();

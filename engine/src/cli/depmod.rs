@@ -9,7 +9,7 @@ use super::args::{LevelArgs, PolicyArgs, VmlinuxArgs};
 use clap::{Args, ValueEnum};
 use modpolicy::diag::{CommandLine, Selector};
 use modpolicy::job::depmod::{CacheChoice, DepmodOptions, DepmodOutcome, KmodVersion};
-use modpolicy::job::{Log, StdStreams};
+use modpolicy::job::Log;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -99,6 +99,10 @@ pub struct DepmodArgs {
     /// its modules (the target's first depmod then hashes instead of decompressing).
     #[arg(long = "write-shipped-cache", conflicts_with = "no_cache")]
     write_shipped_cache: bool,
+    /// Show a progress bar on stderr when it is a terminal and the run lasts more than a
+    /// second (kmod's depmod shows none, so neither does this one unless asked).
+    #[arg(long = "progress")]
+    progress: bool,
     /// Kernel version (default: the running kernel's release).
     version: Option<String>,
     /// Module files (absolute paths) for manual mode.
@@ -107,7 +111,8 @@ pub struct DepmodArgs {
 
 /// Runs `modpolicy depmod`.
 pub fn run(args: DepmodArgs) -> ExitCode {
-    let log = Log::new("depmod", args.verbose, &StdStreams);
+    let bar = super::progress::Bar::new(args.progress);
+    let log = Log::new("depmod", args.verbose, &bar).with_progress(&bar);
     let mut levels = CommandLine::default();
     for (name, level) in args.levels.each() {
         match super::args::code(name) {
@@ -150,7 +155,9 @@ pub fn run(args: DepmodArgs) -> ExitCode {
         },
         write_shipped_cache: args.write_shipped_cache,
     };
-    match modpolicy::job::depmod::run(&opts, &log) {
+    let result = modpolicy::job::depmod::run(&opts, &log);
+    bar.finish();
+    match result {
         Ok(outcome) => {
             let mut code = ExitCode::SUCCESS;
             let stdout = std::io::stdout();

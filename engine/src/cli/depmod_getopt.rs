@@ -23,8 +23,11 @@
 //! (`kmod version 30` and its feature line `+ZSTD +XZ -ZLIB +LIBCRYPTO -EXPERIMENTAL`),
 //! or with `--kmod 34` kmod 34's (`kmod version 34`, `+ZSTD +XZ -ZLIB +LIBCRYPTO`: meson
 //! builds print no `EXPERIMENTAL`). `ZLIB` is `+` with `--gzip`, as a kmod built with
-//! zlib reads `.ko.gz`. `-h` prints modpolicy's own help (clap), which lists the options
-//! kmod lacks.
+//! zlib reads `.ko.gz`.
+//!
+//! `-h`/`--help` run through a link named `depmod` print kmod's usage text (kmod 30's, or
+//! kmod 34's with `--kmod 34`) on stdout and exit 0, as kmod does; as `modpolicy depmod`
+//! they print modpolicy's own help (clap), which lists the options kmod lacks.
 
 use std::ffi::OsString;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
@@ -52,7 +55,7 @@ enum Action {
     Deprecated,
     /// `-V`.
     Version,
-    /// `-h`: clap's help.
+    /// `-h`: kmod's usage when run as `depmod`, else clap's help.
     Help,
 }
 
@@ -152,6 +155,7 @@ static OUR_OPTIONS: &[(&str, HasArg)] = &[
     ("cache", HasArg::Required),
     ("no-cache", HasArg::No),
     ("write-shipped-cache", HasArg::No),
+    ("progress", HasArg::No),
 ];
 
 /// What [`rewrite`] decided.
@@ -186,12 +190,13 @@ pub fn rewrite(argv: Vec<OsString>) -> Outcome {
     let mut err = std::io::stderr().lock();
     let mut out = std::io::stdout().lock();
     let invoked = std::path::Path::new(&argv[0]);
-    let getopt_prog = if sub == 1 && invoked.file_name().is_some_and(|n| n == PROG) {
+    let as_depmod = sub == 1 && invoked.file_name().is_some_and(|n| n == PROG);
+    let getopt_prog = if as_depmod {
         invoked.to_string_lossy()
     } else {
         PROG.into()
     };
-    match read(&words, &getopt_prog, &mut err, &mut out) {
+    match read(&words, &getopt_prog, as_depmod, &mut err, &mut out) {
         Ok(rest) => {
             let mut v: Vec<OsString> = argv[..=sub].to_vec();
             v.extend(rest.into_iter().map(OsString::from_vec));
@@ -202,11 +207,13 @@ pub fn rewrite(argv: Vec<OsString>) -> Outcome {
 }
 
 /// The getopt reading proper: `words` are the arguments after `depmod`, `getopt_prog`
-/// the name getopt's messages start with. Returns clap's
-/// argument list, or the exit code after writing kmod's output to `err`/`out`.
+/// the name getopt's messages start with, `as_depmod` whether the binary runs as
+/// `depmod` (then `-h` is kmod's). Returns clap's argument list, or the exit code after
+/// writing kmod's output to `err`/`out`.
 fn read(
     words: &[Vec<u8>],
     getopt_prog: &str,
+    as_depmod: bool,
     err: &mut dyn std::io::Write,
     out: &mut dyn std::io::Write,
 ) -> Result<Vec<Vec<u8>>, ExitCode> {
@@ -269,7 +276,16 @@ fn read(
                 },
             };
             let shown = format!("--{long}");
-            if let Some(code) = act(action, &shown, value, words, &mut options, err, out) {
+            if let Some(code) = act(
+                action,
+                &shown,
+                value,
+                words,
+                as_depmod,
+                &mut options,
+                err,
+                out,
+            ) {
                 return Err(code);
             }
             continue;
@@ -307,7 +323,16 @@ fn read(
                     },
                 };
                 let shown = format!("-{}", show_char(c));
-                if let Some(code) = act(o.action, &shown, value, words, &mut options, err, out) {
+                if let Some(code) = act(
+                    o.action,
+                    &shown,
+                    value,
+                    words,
+                    as_depmod,
+                    &mut options,
+                    err,
+                    out,
+                ) {
                     return Err(code);
                 }
             }
@@ -321,12 +346,15 @@ fn read(
     Ok(options)
 }
 
-/// Carries out one option: appends it for clap, or warns, or prints the version.
+/// Carries out one option: appends it for clap, or warns, or prints the version (or
+/// kmod's usage, `as_depmod`).
+#[allow(clippy::too_many_arguments)]
 fn act(
     action: Action,
     shown: &str,
     value: Option<Vec<u8>>,
     words: &[Vec<u8>],
+    as_depmod: bool,
     options: &mut Vec<Vec<u8>>,
     err: &mut dyn std::io::Write,
     out: &mut dyn std::io::Write,
@@ -344,6 +372,11 @@ fn act(
         Action::Deprecated => {
             let _ = writeln!(err, "{PROG}: WARNING: Ignored deprecated option {shown}");
             None
+        }
+        Action::Help if as_depmod => {
+            let _ = out.write_all(usage_text(words).as_bytes());
+            let _ = out.flush();
+            Some(ExitCode::SUCCESS)
         }
         Action::Help => {
             options.push(b"--help".to_vec());
@@ -370,6 +403,47 @@ fn version_text(words: &[Vec<u8>]) -> String {
     } else {
         format!("kmod version 30\n+ZSTD +XZ {zlib}ZLIB +LIBCRYPTO -EXPERIMENTAL\n")
     }
+}
+
+/// What `-h` prints as `depmod`: kmod's usage, for the `--kmod` found anywhere on the
+/// command line. kmod 34's names the build-time module directory, as kmod's names its
+/// own `MODULE_DIRECTORY`.
+fn usage_text(words: &[Vec<u8>]) -> String {
+    let common = "Usage:\n\
+        \tdepmod -[aA] [options] [forced_version]\n\
+        \n\
+        If no arguments (except options) are given, \"depmod -a\" is assumed\n\
+        \n\
+        depmod will output a dependency list suitable for the modprobe utility.\n\
+        \n\
+        Options:\n\
+        \t-a, --all            Probe all modules\n\
+        \t-A, --quick          Only does the work if there's a new module\n\
+        \t-e, --errsyms        Report not supplied symbols\n\
+        \t-n, --show           Write the dependency file on stdout only\n\
+        \t-P, --symbol-prefix  Architecture symbol prefix\n\
+        \t-C, --config=PATH    Read configuration from PATH\n\
+        \t-v, --verbose        Enable verbose mode\n\
+        \t-w, --warn           Warn on duplicates\n\
+        \t-V, --version        show version\n\
+        \t-h, --help           show this help\n\
+        \n\
+        The following options are useful for people managing distributions:\n";
+    let dirs = if wants_kmod34(words) {
+        format!(
+            "\t-b, --basedir=DIR    Root path (default: /).\n\
+             \t-m, --moduledir=DIR  Module directory (default: {}).\n\
+             \t-o, --outdir=DIR     Output root path (default: same as <basedir>).\n",
+            modpolicy::job::system::MODULE_DIRECTORY
+        )
+    } else {
+        "\t-b, --basedir=DIR    Use an image of a module tree.\n".to_string()
+    };
+    let syms = "\t-F, --filesyms=FILE  Use the file instead of the\n\
+        \t                     current kernel symbols.\n\
+        \t-E, --symvers=FILE   Use Module.symvers file to check\n\
+        \t                     symbol versions.\n";
+    format!("{common}{dirs}{syms}")
 }
 
 /// Whether `--kmod 34` (or `--kmod=34`) is anywhere on the command line.
@@ -445,7 +519,7 @@ mod tests {
     fn run(words: &[&str]) -> (Result<Vec<String>, bool>, String, String) {
         let words: Vec<Vec<u8>> = words.iter().map(|w| w.as_bytes().to_vec()).collect();
         let (mut err, mut out) = (Vec::new(), Vec::new());
-        let r = read(&words, PROG, &mut err, &mut out)
+        let r = read(&words, PROG, false, &mut err, &mut out)
             .map(|v| {
                 v.into_iter()
                     .map(|a| String::from_utf8(a).unwrap())

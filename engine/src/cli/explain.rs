@@ -1,10 +1,10 @@
 //! `modpolicy explain VERSION NAME`: prints the `explain` job's text. Exit code 0, or 2
 //! when NAME is neither a symbol nor a module or the tree cannot be loaded.
 
-use super::args::{PolicyArgs, TreeArgs, VmlinuxArgs};
+use super::args::{PolicyArgs, ProgressArgs, TreeArgs, VmlinuxArgs};
 use clap::Args;
 use modpolicy::job::explain::ExplainOptions;
-use modpolicy::job::{Log, StdStreams};
+use modpolicy::job::Log;
 use std::process::ExitCode;
 
 /// Arguments of `modpolicy explain`.
@@ -16,6 +16,8 @@ pub struct ExplainArgs {
     tree: TreeArgs,
     #[command(flatten)]
     vmlinux: VmlinuxArgs,
+    #[command(flatten)]
+    progress: ProgressArgs,
     /// Kernel version.
     version: String,
     /// A symbol or a module name (`-` and `_` alike).
@@ -24,7 +26,8 @@ pub struct ExplainArgs {
 
 /// Runs `modpolicy explain`.
 pub fn run(args: ExplainArgs) -> ExitCode {
-    let log = Log::new("modpolicy", 0, &StdStreams);
+    let bar = super::progress::Bar::new(!args.progress.no_progress);
+    let log = Log::new("modpolicy", 0, &bar).with_progress(&bar);
     let opts = ExplainOptions {
         policy: args.policy.policy,
         basedir: args.tree.basedir,
@@ -34,7 +37,9 @@ pub fn run(args: ExplainArgs) -> ExitCode {
         version: args.version,
         name: args.name,
     };
-    let e = match modpolicy::job::explain::run(&opts, &log) {
+    let result = modpolicy::job::explain::run(&opts, &log);
+    bar.finish();
+    let e = match result {
         Ok(e) => e,
         Err(stop) => {
             super::report_stop(&log, stop, "nothing was done");

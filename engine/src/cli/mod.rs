@@ -3,7 +3,8 @@
 //! ([`modpolicy::job`]) and prints what it returns; argument groups several subcommands
 //! share are in [`args`].
 //!
-//! Only this module knows about clap, terminals, logging setup and exit codes.
+//! Only this module knows about clap, terminals (the progress bar, [`progress`]), logging
+//! setup and exit codes.
 
 mod abi;
 mod args;
@@ -14,6 +15,7 @@ mod docs;
 mod explain;
 mod plugin;
 mod policy;
+mod progress;
 
 use clap::{Parser, Subcommand};
 use modpolicy::job::{Log, Stop};
@@ -80,7 +82,7 @@ fn init_logging(verbose: u8, quiet: bool) {
     };
     let _ = tracing_subscriber::fmt()
         .with_max_level(level)
-        .with_writer(std::io::stderr)
+        .with_writer(progress::log_writer)
         .with_target(false)
         .without_time()
         .try_init();

@@ -28,7 +28,8 @@ pub enum PolicyCommand {
     Lint(LintArgs),
     /// Print the effective policy layers, lowest first: the system policies
     /// (/usr/lib/modpolicy/policy.d, then /etc/modpolicy/policy.d, masking by file name)
-    /// and the --policy files, with the files each includes.
+    /// and the --policy files, with the files each includes: what depmod, explain and
+    /// check read for a tree under BASEDIR.
     Show(ShowArgs),
 }
 
@@ -43,6 +44,9 @@ pub struct ShowArgs {
     /// Kernel version for `kernel=` patterns.
     #[arg(long, default_value = "0.0.0")]
     kernel: String,
+    /// Only the --policy files, as `check --no-system-policy` reads them.
+    #[arg(long = "no-system-policy")]
+    no_system_policy: bool,
 }
 
 /// Arguments of `import-depmod-conf`.
@@ -157,15 +161,19 @@ fn lint(files: &[PathBuf], kver: &str) -> ExitCode {
 
 fn show(a: &ShowArgs) -> ExitCode {
     use modpolicy::job::system;
-    let (layers, masked) =
-        match system::effective_layers(a.basedir.as_deref(), &a.policy.policy, &a.kernel) {
-            Ok(l) => l,
-            Err(stop) => {
-                let log = modpolicy::job::Log::new("modpolicy", 0, &modpolicy::job::StdStreams);
-                super::report_stop(&log, stop, "no layer is in force");
-                return ExitCode::from(1);
-            }
-        };
+    let (layers, masked) = match system::effective_layers(
+        a.basedir.as_deref(),
+        &a.policy.policy,
+        &a.kernel,
+        !a.no_system_policy,
+    ) {
+        Ok(l) => l,
+        Err(stop) => {
+            let log = modpolicy::job::Log::new("modpolicy", 0, &modpolicy::job::StdStreams);
+            super::report_stop(&log, stop, "no layer is in force");
+            return ExitCode::from(1);
+        }
+    };
     let mut out = String::new();
     if layers.is_empty() {
         out.push_str("built-in: policies/kmod.kdl (kmod's rules; no policy file anywhere)\n");

@@ -5,6 +5,13 @@
 //! as `depmod` reads it, see [`super::tree`]) or a build directory holding
 //! `modules.order` and the objects it lists (see [`super::build`]).
 //!
+//! The policy is the `--policy` files, and with [`CheckOptions::system_policy`] the
+//! system policy layers below them (see [`super::system`]) of the system the first
+//! installed tree belongs to (`-b BASEDIR`, or `ROOT` of `ROOT/lib/modules/VERSION`), as
+//! `depmod` there reads them: `check` then judges a tree under the rules its `depmod`
+//! applies. Build directories belong to no installed system: checking only those reads
+//! no system layer.
+//!
 //! The first symbol file is the kernel's `Module.symvers` (vmlinux's exports, and the
 //! exports of in-tree modules the input does not hold); more are extra symbol dumps
 //! (`KBUILD_EXTRA_SYMBOLS`). Without one, vmlinux's exports are unknown and undefined
@@ -31,9 +38,12 @@ use std::path::{Path, PathBuf};
 /// What to check, and how.
 #[derive(Debug, Clone, Default)]
 pub struct CheckOptions {
-    /// Policy files, lowest layer first (none: every code at its default level, kmod's
-    /// provider rules).
+    /// Policy files, lowest layer first (none, and no system layer: every code at its
+    /// default level, kmod's provider rules).
     pub policy: Vec<PathBuf>,
+    /// Whether the system policy layers of the first installed tree's root are read
+    /// below `policy` (the command line's default; `--no-system-policy` turns it off).
+    pub system_policy: bool,
     /// The kernel's `Module.symvers` first, then extra symbol dumps.
     pub symvers: Vec<PathBuf>,
     /// The inputs.
@@ -253,12 +263,24 @@ pub fn run(args: &CheckOptions, log: &Log<'_>) -> Result<CheckOutcome, CheckErro
             Input::Build(_) => None,
         })
         .unwrap_or_default();
-    let policy = super::load_policy(&args.policy, &kver, Policy::builtin)?;
+    let root = args.inputs.iter().find_map(|i| match i {
+        Input::Tree(root, _) => Some(root.as_deref()),
+        Input::Build(_) => None,
+    });
+    let policy = match root {
+        Some(root) if args.system_policy => {
+            super::load_system_policy(root, &args.policy, &kver, Policy::builtin)?
+        }
+        _ => super::load_policy(&args.policy, &kver, Policy::builtin)?,
+    };
     // The plugin stage's IO: read, verify and compile (or load) every declared plugin.
     let cache = args
         .plugin_cache
         .clone()
         .map(crate::plugin::host::Cache::new);
+    if !policy.plugins.is_empty() {
+        log.progress().phase("preparing plugins", 0);
+    }
     let plugins = crate::plugin::prepare(&policy, cache.as_ref());
     if sv.kernel.is_none() {
         log.flush();
@@ -392,7 +414,11 @@ pub fn run(args: &CheckOptions, log: &Log<'_>) -> Result<CheckOutcome, CheckErro
                 raws.push(f);
             }
         }
+        log.progress().phase("checking", 0);
         raws.extend(crate::check::run_check(&cx, &s));
+        if !plugins.prepared.is_empty() {
+            log.progress().phase("running plugins", 0);
+        }
         raws.extend(crate::plugin::run_plugins(&plugins, &cx, &s));
         // The one levelling step: the policy, then the command line. The policy's lints
         // come after it, since levelling marks the rules it applies as used.

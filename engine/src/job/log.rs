@@ -3,8 +3,10 @@
 //!
 //! The jobs print nothing themselves: every line kmod would print goes through the `Log`
 //! given to the job, so the binary and a test (or another program reusing a job) decide
-//! where it lands. [`StdStreams`] is the binary's sink.
+//! where it lands. [`StdStreams`] is the binary's sink. A `Log` also carries the run's
+//! progress observer ([`Log::with_progress`]; by default [`Silent`]).
 
+use crate::util::progress::{Progress, Silent};
 use std::io::Write;
 use std::sync::Mutex;
 
@@ -67,6 +69,7 @@ pub struct Log<'s> {
     /// The prefix, e.g. `depmod`.
     pub prog: &'static str,
     sink: &'s dyn Sink,
+    progress: &'s dyn Progress,
     out: Mutex<Vec<u8>>,
 }
 
@@ -80,12 +83,24 @@ impl<'s> Log<'s> {
             verbose,
             prog,
             sink,
+            progress: &Silent,
             out: Mutex::new(Vec::with_capacity(LOG_BUFFER)),
         }
+    }
+    /// This log, with `progress` told how the job's run goes. Whatever shows progress
+    /// must keep the sink's lines intact (a terminal bar is cleared while a line is
+    /// written).
+    pub fn with_progress(mut self, progress: &'s dyn Progress) -> Log<'s> {
+        self.progress = progress;
+        self
     }
     /// The sink this log writes to.
     pub fn sink(&self) -> &'s dyn Sink {
         self.sink
+    }
+    /// The progress observer of this run.
+    pub fn progress(&self) -> &'s dyn Progress {
+        self.progress
     }
     /// `WARNING: ...`
     pub fn warn(&self, m: &str) {

@@ -150,15 +150,30 @@ pub struct ShownLayer {
     pub includes: Vec<PathBuf>,
 }
 
-/// The effective policy layers under `root` with `--policy` files on top, each file read
+/// The effective policy layers under `root` with `--policy` files on top (only those
+/// when `system` is false, as `check --no-system-policy` reads them), each file read
 /// and checked as a run would (so a broken file is reported here too). An empty list
 /// means kmod's built-in rules.
 pub fn effective_layers(
     root: Option<&str>,
     command_line: &[PathBuf],
     kver: &str,
+    system: bool,
 ) -> Result<(Vec<ShownLayer>, Vec<Mask>), super::Stop> {
-    let layers = policy_layers(root, command_line).map_err(super::Stop::Fatal)?;
+    let layers = if system {
+        policy_layers(root, command_line).map_err(super::Stop::Fatal)?
+    } else {
+        Layers {
+            files: command_line
+                .iter()
+                .map(|p| LayerFile {
+                    path: p.clone(),
+                    origin: Origin::CommandLine,
+                })
+                .collect(),
+            masked: Vec::new(),
+        }
+    };
     if layers.files.is_empty() {
         return Ok((Vec::new(), layers.masked));
     }

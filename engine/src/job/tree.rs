@@ -440,6 +440,8 @@ pub fn load_tree_cached(
     let mut inputs = TreeInputs::default();
     // Each module found, with what was read from it if it has been read yet.
     type Found = (ModuleSource, Option<Visit>);
+    let progress = log.progress();
+    progress.phase(&format!("reading modules of {kver}"), 0);
     let sources: Vec<Found> = if manual {
         let mut v: Vec<Found> = Vec::new();
         for p in &opts.modules {
@@ -532,6 +534,8 @@ pub fn load_tree_cached(
             let key = cache_key(&dirname, f.path);
             if let (Some(c), Some(id)) = (cached, &id) {
                 if let Some((image, hash)) = c.lookup_hashed(key, id) {
+                    progress.grow(1);
+                    progress.advance(1);
                     return Some(Visit {
                         id: Some(*id),
                         hit: Hit::Identity,
@@ -554,6 +558,7 @@ pub fn load_tree_cached(
             } else {
                 Hashing::Off
             };
+            progress.grow(1);
             let r = match f.open() {
                 Ok(file) => read_module_file_hashed(file, limits, hashing, &|size, hash| {
                     known(key, size, hash)
@@ -564,6 +569,7 @@ pub fn load_tree_cached(
                     known: false,
                 },
             };
+            progress.advance(1);
             Some(Visit {
                 id,
                 hit: if r.known { Hit::Content } else { Hit::No },
@@ -634,9 +640,13 @@ pub fn load_tree_cached(
         Some(_) => Hashing::Compressed,
         None => Hashing::Off,
     };
-    let rest = read_modules_hashed(&unread, &opts.limits, hashing, &|i, size, hash| {
-        known(cache_key(&dirname, unread[i]), size, hash)
-    });
+    let rest = read_modules_hashed(
+        &unread,
+        &opts.limits,
+        hashing,
+        &|i, size, hash| known(cache_key(&dirname, unread[i]), size, hash),
+        log.progress(),
+    );
     let mut rest = rest.into_iter();
     // The previous caches have given what they could: their memory is not needed any more.
     let old_records = opened.as_ref().map_or(0, |o| o.cache.len());

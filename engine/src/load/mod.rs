@@ -392,23 +392,33 @@ pub fn read_modules<P: AsRef<Path> + Sync>(
     paths: &[P],
     limits: &Limits,
 ) -> Vec<Result<ModuleImage, ModuleError>> {
-    read_modules_hashed(paths, limits, Hashing::Off, &|_, _, _| None)
-        .into_iter()
-        .map(|r| r.image)
-        .collect()
+    read_modules_hashed(
+        paths,
+        limits,
+        Hashing::Off,
+        &|_, _, _| None,
+        &crate::util::progress::Silent,
+    )
+    .into_iter()
+    .map(|r| r.image)
+    .collect()
 }
 
 /// [`read_modules`] with content hashes (see [`read_module_hashed`]); `known` is asked
-/// with the path's index in `paths`, the file's size and its hash.
+/// with the path's index in `paths`, the file's size and its hash. `progress` is told of
+/// the work: `paths.len()` more units, then one as each module has been read (from
+/// whichever thread read it).
 pub fn read_modules_hashed<P: AsRef<Path> + Sync>(
     paths: &[P],
     limits: &Limits,
     hashing: Hashing,
     known: &(dyn Fn(usize, u64, u128) -> Option<ModuleImage> + Sync),
+    progress: &dyn crate::util::progress::Progress,
 ) -> Vec<HashedRead> {
     if paths.is_empty() {
         return Vec::new();
     }
+    progress.grow(paths.len() as u64);
     // Sizes matter only for compressed modules (long decodes, large buffers); an
     // uncompressed tree is read in the given order, without a `stat` per file.
     let any_compressed = paths.iter().any(|p| is_compressed(p.as_ref()));
@@ -432,10 +442,9 @@ pub fn read_modules_hashed<P: AsRef<Path> + Sync>(
         .with_max_len(1)
         .map(|&(_, i)| {
             let known = |size: u64, hash: u128| known(i, size, hash);
-            (
-                i,
-                read_module_hashed(paths[i].as_ref(), limits, hashing, &known),
-            )
+            let r = read_module_hashed(paths[i].as_ref(), limits, hashing, &known);
+            progress.advance(1);
+            (i, r)
         })
         .collect();
     release_read_buffers();
@@ -483,6 +492,18 @@ mod tests {
             ko_files_under(extra.into(), &mut out);
         }
         out
+    }
+
+    /// Every module read is reported once, after the work was announced.
+    #[test]
+    fn reading_reports_each_module() {
+        let mods = fixture_modules();
+        let seen = crate::util::progress::tests::Recorded::default();
+        crate::util::progress::Progress::phase(&seen, "reading", 0);
+        let read = read_modules_reporting(&mods, &Limits::default(), &seen);
+        assert_eq!(read.len(), mods.len());
+        let n = mods.len() as u64;
+        assert_eq!(*seen.phases.lock().unwrap(), [("reading".into(), 0, n, n)]);
     }
 
     /// Reading only the needed parts must give exactly what parsing the whole file gives.

@@ -1,5 +1,6 @@
 //! Small helpers shared by several stages: kmod's string hash, atomic file writing,
-//! opening inputs without blocking and reading them bounded, and timing a step for `-vvv`.
+//! opening inputs without blocking and reading them bounded, timing a step for `-vvv`,
+//! and the progress observer a long run reports to.
 //!
 //! Nothing here knows about modules, policies or the export graph.
 
@@ -7,6 +8,7 @@ pub mod atomic;
 pub mod fs;
 pub mod hash;
 pub mod heap;
+pub mod progress;
 
 /// Runs one step of a run, reporting how long it took at trace level (`-vvv`).
 pub fn timed<T>(step: &str, f: impl FnOnce() -> T) -> T {
