@@ -65,10 +65,14 @@ pub fn parse(path: &Path, text: &[u8]) -> Result<Side, String> {
 }
 
 /// A module's path as `Module.symvers` writes it, from its path in a tree or build
-/// directory: a leading `kernel/` and the `.ko` suffix (compressed or not) dropped.
+/// directory: a leading `kernel/` and the `.ko` suffix (compressed or not) dropped, and
+/// a build directory's `.o` suffix too (modpost names `M=DIR/foo.o` `M=DIR/foo`).
 pub fn symvers_path(path: &str) -> &str {
     let p = path.strip_prefix("kernel/").unwrap_or(path);
     let p = p.strip_prefix("./").unwrap_or(p);
+    if let Some(stem) = p.strip_suffix(".o") {
+        return stem;
+    }
     match p.rfind(".ko") {
         Some(i) if !p[i..].contains('/') => &p[..i],
         _ => p,
@@ -154,7 +158,11 @@ mod tests {
         assert_eq!(symvers_path("kernel/drivers/net/tun.ko"), "drivers/net/tun");
         assert_eq!(symvers_path("kernel/fs/xfs/xfs.ko.xz"), "fs/xfs/xfs");
         assert_eq!(symvers_path("updates/dkms/foo.ko.zst"), "updates/dkms/foo");
-        assert_eq!(symvers_path("drivers/x/y.o"), "drivers/x/y.o");
+        assert_eq!(
+            symvers_path("/tmp/build/drivers/x/y.o"),
+            "/tmp/build/drivers/x/y"
+        );
+        assert_eq!(symvers_path("drivers/x.old/y"), "drivers/x.old/y");
     }
 
     #[test]
