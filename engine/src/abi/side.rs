@@ -14,6 +14,7 @@ use crate::load::symvers::{parse_symvers, read_symbol_file, SymversEntry};
 use crate::load::walk::strerror;
 use rustc_hash::FxHashMap as HashMap;
 use std::path::Path;
+use std::sync::Arc;
 
 /// The exports of one side, sorted by name, one record per name.
 #[derive(Debug, Clone, Default)]
@@ -113,19 +114,27 @@ pub fn symvers_path(path: &str) -> &str {
 /// are ignored, the modules are read).
 pub fn from_graph(label: String, graph: &ExportGraph, kernel: &[SymversEntry]) -> Side {
     let mut out: Vec<SymversEntry> = kernel.iter().filter(|e| e.is_vmlinux()).cloned().collect();
+    let (plain, gpl, none): (Arc<str>, Arc<str>, Arc<str>) = (
+        "EXPORT_SYMBOL".into(),
+        "EXPORT_SYMBOL_GPL".into(),
+        "".into(),
+    );
     for m in &graph.modules {
-        let path = symvers_path(m.source.dep_path());
+        let path: Arc<str> = symvers_path(m.source.dep_path()).into();
         for e in &m.image.exports {
             let export_type = match e.kind {
-                ExportKind::GplOnly => "EXPORT_SYMBOL_GPL",
-                ExportKind::Plain | ExportKind::Unknown => "EXPORT_SYMBOL",
+                ExportKind::GplOnly => &gpl,
+                ExportKind::Plain | ExportKind::Unknown => &plain,
             };
             out.push(SymversEntry {
                 crc: e.crc,
                 name: (&*e.name).into(),
-                module: path.into(),
-                export_type: export_type.into(),
-                namespace: e.namespace.as_deref().unwrap_or("").into(),
+                module: path.clone(),
+                export_type: export_type.clone(),
+                namespace: e
+                    .namespace
+                    .as_deref()
+                    .map_or_else(|| none.clone(), Arc::from),
                 line: 0,
             });
         }
