@@ -10,19 +10,18 @@
 //! - the shell comparison as a whole process: both files keyed by symbol and sorted,
 //!   joined, removed/added/CRC-changed/moved exports printed;
 //! - in process, the library's comparison alone ([`modpolicy::job::abi::compare`] on
-//!   sides already read) and reading plus comparing.
+//!   sides already read) and reading plus comparing, in wall and in this thread's CPU
+//!   time (which a loaded machine does not inflate).
 //!
 //! Medians are printed with the ratio shell / modpolicy. Nothing is asserted: a benchmark
 //! reports, tests judge. The files come from `tests/corpus/setup.sh` (`abi/`).
 
-use std::path::PathBuf;
-use std::process::Command;
 use std::time::Instant;
 
 #[path = "common/mod.rs"]
 mod common;
 
-use common::{median, run, Sample};
+use common::{alternate, med, median, run};
 
 const SHELL: &str = r#"
 export LC_ALL=C
@@ -59,23 +58,8 @@ abi-tolerate {
 "#;
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let runs: usize = args
-        .iter()
-        .position(|a| a == "--runs")
-        .and_then(|i| args.get(i + 1))
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(11);
-    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let ok = Command::new("bash")
-        .arg(repo.join("tests/corpus/setup.sh"))
-        .status()
-        .expect("bash")
-        .success();
-    assert!(ok, "tests/corpus/setup.sh failed");
-    let corpus = std::env::var_os("MODPOLICY_CORPUS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo.join("target/corpus"));
+    let runs = common::runs(11);
+    let corpus = common::setup_corpus();
     let old = corpus.join("abi/Module.symvers-6.1.0-47-amd64");
     let new = corpus.join("abi/Module.symvers-6.1.0-50-amd64");
     let dir = tempfile::tempdir().expect("tempdir");
@@ -101,34 +85,30 @@ fn main() {
     ];
     run(&ours);
     run(&shell);
-    let (mut a, mut b, mut ratios): (Vec<Sample>, Vec<Sample>, Vec<f64>) = (vec![], vec![], vec![]);
-    for _ in 0..runs {
-        let x = run(&ours);
-        let y = run(&shell);
-        ratios.push(y.wall / x.wall);
-        a.push(x);
-        b.push(y);
-    }
-    let med = |v: &[Sample], f: fn(&Sample) -> f64| median(v.iter().map(f).collect());
+    // Pairs of (shell, ours): each ratio is shell / modpolicy.
+    let p = alternate(runs, || run(&shell), || run(&ours));
     println!(
         "abi 6.1.0-47 -> 6.1.0-50, {runs} runs: modpolicy abi (5 rules, text) {:.1} ms wall, {:.1} ms cpu, {:.1} MiB; shell join {:.1} ms wall, {:.1} ms cpu; shell/modpolicy {:.2}x",
-        med(&a, |s| s.wall) * 1e3,
-        med(&a, |s| s.cpu) * 1e3,
-        med(&a, |s| s.rss_mib),
-        med(&b, |s| s.wall) * 1e3,
-        med(&b, |s| s.cpu) * 1e3,
-        median(ratios)
+        med(&p.second, |s| s.wall) * 1e3,
+        med(&p.second, |s| s.cpu) * 1e3,
+        med(&p.second, |s| s.rss_mib),
+        med(&p.first, |s| s.wall) * 1e3,
+        med(&p.first, |s| s.cpu) * 1e3,
+        median(p.ratios)
     );
     // In process: reading both files, and the comparison with rules alone.
     let pol = modpolicy::policy::load(std::slice::from_ref(&policy), "").expect("policy");
+    // Wall and this thread's CPU time of each part.
     let (mut read, mut cmp) = (vec![], vec![]);
+    let (mut read_cpu, mut cmp_cpu) = (vec![], vec![]);
     let mut n = 0;
     for _ in 0..runs {
-        let t = Instant::now();
+        let (t, c) = (Instant::now(), common::thread_cpu());
         let s_old = modpolicy::abi::side::read_symvers(&old).expect("old");
         let s_new = modpolicy::abi::side::read_symvers(&new).expect("new");
         read.push(t.elapsed().as_secs_f64());
-        let t = Instant::now();
+        read_cpu.push(common::thread_cpu() - c);
+        let (t, c) = (Instant::now(), common::thread_cpu());
         let (f, _) = modpolicy::job::abi::compare(
             &pol,
             &s_old,
@@ -138,12 +118,17 @@ fn main() {
             None,
         );
         cmp.push(t.elapsed().as_secs_f64());
+        cmp_cpu.push(common::thread_cpu() - c);
         n = f.len();
     }
+    let (r, c, rc, cc) = (median(read), median(cmp), median(read_cpu), median(cmp_cpu));
     println!(
-        "in process: read both Module.symvers {:.1} ms, compare + classify ({n} findings) {:.1} ms, total {:.1} ms",
-        median(read.clone()) * 1e3,
-        median(cmp.clone()) * 1e3,
-        (median(read) + median(cmp)) * 1e3
+        "in process (wall / cpu): read both Module.symvers {:.1} / {:.1} ms, compare + classify ({n} findings) {:.1} / {:.1} ms, total {:.1} / {:.1} ms",
+        r * 1e3,
+        rc * 1e3,
+        c * 1e3,
+        cc * 1e3,
+        (r + c) * 1e3,
+        (rc + cc) * 1e3
     );
 }

@@ -40,7 +40,7 @@ use std::process::Command;
 #[path = "common/mod.rs"]
 mod common;
 
-use common::{median, run_to, Sample};
+use common::{alternate, med, median, run_to};
 use modpolicy::load::walk::{is_module_file, Extensions};
 
 fn copy_tree(src: &Path, dst: &Path) {
@@ -56,32 +56,9 @@ fn copy_tree(src: &Path, dst: &Path) {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let runs: usize = args
-        .iter()
-        .position(|a| a == "--runs")
-        .and_then(|i| args.get(i + 1))
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(10);
-    let only: String = args
-        .iter()
-        .position(|a| a == "--only")
-        .and_then(|i| args.get(i + 1))
-        .cloned()
-        .unwrap_or_default();
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    let ok = Command::new("bash")
-        .arg(repo.join("tests/corpus/setup.sh"))
-        .status()
-        .expect("bash")
-        .success();
-    assert!(ok, "tests/corpus/setup.sh failed");
-    let corpus = std::env::var_os("MODPOLICY_CORPUS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo.join("target/corpus"));
+    let runs = common::runs(10);
+    let only = common::text_arg("--only");
+    let corpus = common::setup_corpus();
     let ours = PathBuf::from(env!("CARGO_BIN_EXE_modpolicy"));
     let kmod = PathBuf::from("/usr/sbin/depmod");
     assert!(
@@ -171,29 +148,11 @@ fn main() {
             let log = log.as_deref();
             run_to(&kmod_cmd, log);
             run_to(&our_cmd, log);
-            let (mut ks, mut os, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
-            for _ in 0..runs {
-                let k = run_to(&kmod_cmd, log);
-                let o = run_to(&our_cmd, log);
-                ratios.push(k.wall / o.wall);
-                ks.push(k);
-                os.push(o);
-            }
-            let m = |v: &[Sample], f: fn(&Sample) -> f64| median(v.iter().map(f).collect());
+            let p = alternate(runs, || run_to(&kmod_cmd, log), || run_to(&our_cmd, log));
             if mode.is_empty() {
-                no_cache_wall = m(&os, |s| s.wall);
+                no_cache_wall = med(&p.second, |s| s.wall);
             }
-            println!(
-                "{:<46} {:>9.4}s {:>9.4}s {:>9.4}s {:>9.4}s {:>9.1} {:>9.1} {:>7.2}x",
-                format!("{label}{mode}"),
-                m(&ks, |s| s.wall),
-                m(&os, |s| s.wall),
-                m(&ks, |s| s.cpu),
-                m(&os, |s| s.cpu),
-                m(&ks, |s| s.rss_mib),
-                m(&os, |s| s.rss_mib),
-                median(ratios)
-            );
+            print_row(&format!("{label}{mode}"), p);
         }
         cache_modes(
             label,
@@ -210,6 +169,21 @@ fn main() {
     }
     println!(
         "speedup = median over pairs of kmod wall / modpolicy wall; MiB = peak resident memory"
+    );
+}
+
+/// One row of the table: kmod's runs (`first`) against ours (`second`).
+fn print_row(label: &str, p: common::Pairs) {
+    println!(
+        "{:<46} {:>9.4}s {:>9.4}s {:>9.4}s {:>9.4}s {:>9.1} {:>9.1} {:>7.2}x",
+        label,
+        med(&p.first, |s| s.wall),
+        med(&p.second, |s| s.wall),
+        med(&p.first, |s| s.cpu),
+        med(&p.second, |s| s.cpu),
+        med(&p.first, |s| s.rss_mib),
+        med(&p.second, |s| s.rss_mib),
+        median(p.ratios)
     );
 }
 
@@ -317,32 +291,21 @@ fn cache_modes(
             std::thread::sleep(std::time::Duration::from_millis(2100));
             run_to(&our_cmd, None);
         }
-        let (mut ks, mut os, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
-        for _ in 0..runs {
-            let k = run_to(&kmod_cmd, None);
-            prep();
-            let o = run_to(&our_cmd, None);
-            ratios.push(k.wall / o.wall);
-            ks.push(k);
-            os.push(o);
-        }
-        let m = |v: &[Sample], f: fn(&Sample) -> f64| median(v.iter().map(f).collect());
-        println!(
-            "{:<46} {:>9.4}s {:>9.4}s {:>9.4}s {:>9.4}s {:>9.1} {:>9.1} {:>7.2}x",
-            format!("{label} {name}"),
-            m(&ks, |s| s.wall),
-            m(&os, |s| s.wall),
-            m(&ks, |s| s.cpu),
-            m(&os, |s| s.cpu),
-            m(&ks, |s| s.rss_mib),
-            m(&os, |s| s.rss_mib),
-            median(ratios)
+        let p = alternate(
+            runs,
+            || run_to(&kmod_cmd, None),
+            || {
+                prep();
+                run_to(&our_cmd, None)
+            },
         );
+        let ours_wall = med(&p.second, |s| s.wall);
+        print_row(&format!("{label} {name}"), p);
         if name.contains("first") && no_cache_wall > 0.0 {
             println!(
                 "{:<46} {:>+9.1}% (median first run / median --no-cache run)",
                 format!("{label} first-run overhead"),
-                (m(&os, |s| s.wall) / no_cache_wall - 1.0) * 100.0
+                (ours_wall / no_cache_wall - 1.0) * 100.0
             );
         }
     }

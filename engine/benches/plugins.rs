@@ -19,21 +19,10 @@ mod common;
 use common::{median, run};
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let runs = args
-        .iter()
-        .position(|a| a == "--runs")
-        .and_then(|i| args.get(i + 1))
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(7usize);
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf();
+    let runs = common::runs(7);
+    let root = common::repo_root();
     let bin = PathBuf::from(env!("CARGO_BIN_EXE_modpolicy"));
-    let corpus = std::env::var_os("MODPOLICY_CORPUS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target/corpus"));
+    let corpus = common::corpus_dir();
     let tree = corpus.join("image-6.1/lib/modules/6.1.0-47-cloud-amd64");
     let symvers =
         corpus.join("headers-6.1/usr/src/linux-headers-6.1.0-47-cloud-amd64/Module.symvers");

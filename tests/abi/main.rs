@@ -14,12 +14,15 @@
 //!   `modprobe --dump-modversions` prints them.
 //! - Every output format (JSON valid under the schema, SARIF under SARIF 2.1.0), bad
 //!   input (exit 2, file and line named), rule lints.
+//! - Module trees and build directories as sides: [`sides`].
 
 #[path = "../support/mod.rs"]
 mod support;
 
 #[path = "../reports/schema.rs"]
 mod schema;
+
+mod sides;
 
 use serde_json::Value;
 use std::collections::BTreeMap;

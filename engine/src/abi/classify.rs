@@ -16,10 +16,12 @@ use crate::policy::source::Loc;
 use rustc_hash::FxHashMap as HashMap;
 use std::fmt::Write as _;
 
-/// Which rules' module lists match an exporter, if the change has one on that side.
-type Bits = Option<Box<[bool]>>;
-
 /// The ABI rules of a policy, ready to classify changes.
+///
+/// Each change is tried against few rules: those naming symbols only by literal names
+/// are indexed by name, so a policy of thousands of `abi-tolerate "sym"` lines (an
+/// imported severities file) costs a hash lookup per change, not a scan; each module
+/// pattern is matched once per exporter path, not once per change.
 pub struct AbiRules<'p> {
     policy: &'p Policy,
     today: Date,
@@ -27,11 +29,25 @@ pub struct AbiRules<'p> {
     live: Vec<bool>,
     /// Whether each rule decided a change.
     used: Vec<bool>,
-    /// For each exporter path met, which rules' module lists match it (computed once
-    /// per path: a few thousand paths, whatever the number of changes).
-    module_bits: HashMap<Box<str>, Box<[bool]>>,
-    /// Whether any rule has a module list (otherwise no bits are computed).
+    /// Rules tried for every symbol (no symbol list, or a pattern with a wildcard), in
+    /// policy order.
+    open: Vec<usize>,
+    /// Rules whose symbols are all literal names, by name, each list in policy order.
+    by_symbol: HashMap<&'p str, Vec<usize>>,
+    /// For each exporter path met, its row in `module_rows` (computed once per path: a
+    /// few thousand paths, whatever the number of changes).
+    module_bits: HashMap<Box<str>, usize>,
+    /// Which rules' module lists match each exporter path.
+    module_rows: Vec<Box<[bool]>>,
+    /// Whether any rule has a module list (otherwise no rows are computed).
     any_modules: bool,
+    /// Each rule's reference, built on its first use.
+    refs: Vec<Option<RuleRef>>,
+}
+
+/// Whether a symbol pattern is a plain name (no wildcard, class or escape).
+fn is_literal(p: &crate::policy::glob::Pattern) -> bool {
+    !p.as_str().contains(['*', '?', '[', ']', '{', '}', '\\'])
 }
 
 impl<'p> AbiRules<'p> {
@@ -42,42 +58,61 @@ impl<'p> AbiRules<'p> {
             .iter()
             .map(|r| r.meta.expires.is_none_or(|(d, _)| d >= today))
             .collect();
+        let mut open = Vec::new();
+        let mut by_symbol: HashMap<&'p str, Vec<usize>> = HashMap::default();
+        for (i, r) in policy.abi.iter().enumerate() {
+            if r.symbols.is_empty() || !r.symbols.iter().all(is_literal) {
+                open.push(i);
+            } else {
+                for p in &r.symbols {
+                    let list = by_symbol.entry(p.as_str()).or_default();
+                    if list.last() != Some(&i) {
+                        list.push(i);
+                    }
+                }
+            }
+        }
         AbiRules {
             policy,
             today,
             live,
             used: vec![false; policy.abi.len()],
+            open,
+            by_symbol,
             module_bits: HashMap::default(),
+            module_rows: Vec::new(),
             any_modules: policy.abi.iter().any(|r| !r.modules.is_empty()),
+            refs: vec![None; policy.abi.len()],
         }
     }
 
-    fn bits(&mut self, path: &str) -> &[bool] {
-        if !self.module_bits.contains_key(path) {
-            let bits: Box<[bool]> = self
-                .policy
-                .abi
-                .iter()
-                .map(|r| r.matches_module(path))
-                .collect();
-            self.module_bits.insert(path.into(), bits);
+    /// The row of `path` in `module_rows`, computed on first use.
+    fn row(&mut self, path: &str) -> usize {
+        if let Some(&r) = self.module_bits.get(path) {
+            return r;
         }
-        &self.module_bits[path]
+        let bits: Box<[bool]> = self
+            .policy
+            .abi
+            .iter()
+            .map(|r| r.matches_module(path))
+            .collect();
+        self.module_rows.push(bits);
+        let r = self.module_rows.len() - 1;
+        self.module_bits.insert(path.into(), r);
+        r
     }
 
     /// The index of the first live rule matching `c`, marking it used.
     pub fn rule_for(&mut self, c: &Change<'_>) -> Option<usize> {
-        let rules = &self.policy.abi;
-        if rules.is_empty() {
+        if self.policy.abi.is_empty() {
             return None;
         }
         let (old_mod, new_mod) = (c.old.map(|e| &*e.module), c.new.map(|e| &*e.module));
-        let (bo, bn): (Bits, Bits) = if self.any_modules {
+        let (bo, bn) = if self.any_modules {
             (
-                old_mod.map(|m| self.bits(m).into()),
-                new_mod
-                    .filter(|n| Some(*n) != old_mod)
-                    .map(|m| self.bits(m).into()),
+                old_mod.map(|m| self.row(m)),
+                new_mod.filter(|n| Some(*n) != old_mod).map(|m| self.row(m)),
             )
         } else {
             (None, None)
@@ -86,13 +121,23 @@ impl<'p> AbiRules<'p> {
             e.map(|e| &*e.namespace).filter(|n| !n.is_empty())
         }
         let (ns_old, ns_new) = (ns(c.old), ns(c.new));
-        for (i, r) in rules.iter().enumerate() {
+        let named: &[usize] = self.by_symbol.get(c.symbol).map_or(&[], Vec::as_slice);
+        // Both lists ascend: merged, the candidates come in policy order.
+        let (mut a, mut b) = (self.open.iter().peekable(), named.iter().peekable());
+        let found = loop {
+            let i = match (a.peek(), b.peek()) {
+                (Some(&&x), Some(&&y)) if x <= y => *a.next().unwrap(),
+                (_, Some(_)) => *b.next().unwrap(),
+                (Some(_), None) => *a.next().unwrap(),
+                (None, None) => break None,
+            };
+            let r = &self.policy.abi[i];
             if !self.live[i] || (!r.changes.is_empty() && !r.changes.contains(&c.kind)) {
                 continue;
             }
             if !r.modules.is_empty() {
-                let hit = |b: &Bits| b.as_ref().is_some_and(|b| b[i]);
-                if !hit(&bo) && !hit(&bn) {
+                let hit = |row: Option<usize>| row.is_some_and(|row| self.module_rows[row][i]);
+                if !hit(bo) && !hit(bn) {
                     continue;
                 }
             }
@@ -107,10 +152,21 @@ impl<'p> AbiRules<'p> {
             if !r.symbols.is_empty() && !r.symbols.iter().any(|p| p.matches_symbol(c.symbol)) {
                 continue;
             }
+            break Some(i);
+        };
+        if let Some(i) = found {
             self.used[i] = true;
-            return Some(i);
         }
-        None
+        found
+    }
+
+    /// Rule `i`'s reference (built once, then cloned).
+    fn rule_ref_of(&mut self, i: usize) -> RuleRef {
+        if self.refs[i].is_none() {
+            let r: &AbiRule = &self.policy.abi[i];
+            self.refs[i] = Some(self.rule_ref(&r.meta.loc, r.node(), r.meta.reason.as_deref()));
+        }
+        self.refs[i].clone().expect("built above")
     }
 
     fn rule_ref(&self, loc: &Loc, kind: &str, reason: Option<&str>) -> RuleRef {
@@ -124,9 +180,8 @@ impl<'p> AbiRules<'p> {
         let code = c.kind.code();
         let (level, tolerated, decided_by) = match self.rule_for(c) {
             Some(i) => {
-                let r: &AbiRule = &self.policy.abi[i];
-                let rr = self.rule_ref(&r.meta.loc, r.node(), r.meta.reason.as_deref());
-                match r.verdict {
+                let rr = self.rule_ref_of(i);
+                match self.policy.abi[i].verdict {
                     AbiVerdict::Tolerate => (self.policy.level(code), true, Decider::Rule(rr)),
                     AbiVerdict::Deny => (Level::Deny, false, Decider::Rule(rr)),
                 }

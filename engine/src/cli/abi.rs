@@ -99,7 +99,7 @@ fn explanations(o: &modpolicy::job::abi::AbiOutcome) -> String {
     let mut out = String::new();
     let rec = |e: &Option<modpolicy::load::symvers::SymversEntry>| match e {
         Some(e) => format!(
-            "{} {} crc 0x{:08x}{} (line {})",
+            "{} {} crc 0x{:08x}{}{}",
             e.module,
             e.export_type,
             e.crc,
@@ -108,7 +108,12 @@ fn explanations(o: &modpolicy::job::abi::AbiOutcome) -> String {
             } else {
                 format!(" namespace {}", e.namespace)
             },
-            e.line
+            // A record read from a module, not a Module.symvers line, has no line.
+            if e.line == 0 {
+                String::new()
+            } else {
+                format!(" (line {})", e.line)
+            }
         ),
         None => "not exported".to_string(),
     };

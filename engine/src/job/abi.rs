@@ -193,6 +193,11 @@ fn load_side(
             };
             let k = kernel_entries(kernel)?;
             let tree = load_tree(&opts, policy, log, &mut false)?;
+            no_modules(
+                input,
+                &tree.graph,
+                "no module file (.ko, .ko.xz, ...) under it",
+            )?;
             unreadable(&tree.graph, log);
             let side = from_graph(input.label(), &tree.graph, &k);
             Ok((side, Some(tree.graph)))
@@ -212,11 +217,24 @@ fn load_side(
             for n in &build.notes {
                 log.line(format_args!("modpolicy abi: note: {n}"));
             }
+            no_modules(input, &build.graph, "its modules.order lists no module")?;
             unreadable(&build.graph, log);
             let side = from_graph(input.label(), &build.graph, &k);
             Ok((side, Some(build.graph)))
         }
     }
+}
+
+/// A tree or build directory without modules is bad input: its side would report every
+/// export of the other side as added or removed.
+fn no_modules(input: &SideInput, graph: &ExportGraph, why: &str) -> Result<(), AbiError> {
+    if graph.modules.is_empty() {
+        return Err(AbiError::Input(format!(
+            "{}: no modules to compare: {why}",
+            input.label()
+        )));
+    }
+    Ok(())
 }
 
 /// A module that cannot be read is named: its exports are missing from the side.
@@ -248,6 +266,12 @@ pub fn run(args: &AbiOptions, log: &Log<'_>) -> Result<AbiOutcome, AbiError> {
     for c in &args.consumers {
         let label = c.label();
         match c {
+            SideInput::Symvers(p) if !p.exists() => {
+                return Err(AbiError::Input(format!(
+                    "{}: no such directory (a consumer is a module tree or a build directory)",
+                    p.display()
+                )))
+            }
             SideInput::Symvers(p) => {
                 return Err(AbiError::Input(format!(
                     "{}: a consumer must be a module tree (lib/modules/VERSION) or a build directory with modules.order: a Module.symvers lists exports, not imports",

@@ -155,7 +155,7 @@ fn info_of(e: &SymversEntry) -> SymbolInfo {
     SymbolInfo {
         crc: Some(e.crc),
         gpl_only: e.is_gpl_only(),
-        namespace: (!e.namespace.is_empty()).then(|| e.namespace.clone()),
+        namespace: (!e.namespace.is_empty()).then(|| (&*e.namespace).into()),
     }
 }
 
@@ -179,7 +179,7 @@ fn subject(
             s.dumps.insert(
                 e.name.clone(),
                 DumpExport {
-                    module: e.module.clone(),
+                    module: (&*e.module).into(),
                     info: info_of(e),
                 },
             );

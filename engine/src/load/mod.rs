@@ -500,7 +500,13 @@ mod tests {
         let mods = fixture_modules();
         let seen = crate::util::progress::tests::Recorded::default();
         crate::util::progress::Progress::phase(&seen, "reading", 0);
-        let read = read_modules_reporting(&mods, &Limits::default(), &seen);
+        let read = read_modules_hashed(
+            &mods,
+            &Limits::default(),
+            Hashing::Off,
+            &|_, _, _| None,
+            &seen,
+        );
         assert_eq!(read.len(), mods.len());
         let n = mods.len() as u64;
         assert_eq!(*seen.phases.lock().unwrap(), [("reading".into(), 0, n, n)]);
