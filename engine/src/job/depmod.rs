@@ -176,7 +176,7 @@ pub fn run(args: &DepmodOptions, log: &Log<'_>) -> Result<DepmodOutcome, Stop> {
     let tee = super::shortcut::Tee::new(log.sink());
     let mut seen = super::shortcut::Observed::default();
     let outcome = {
-        let inner = Log::new(log.prog, log.verbose, &tee);
+        let inner = Log::new(log.prog, log.verbose, &tee).with_progress(log.progress());
         let r = run_full(args, &inner, Some(&mut seen));
         inner.flush();
         r
