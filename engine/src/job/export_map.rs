@@ -39,6 +39,30 @@ pub fn decision(d: &Decision) -> Option<MapDecision> {
     }
 }
 
+/// One symbol of the map: its exporters (`None` for vmlinux), the provider `res` chose and
+/// the decision behind it; importers are filled in afterwards.
+fn map_symbol(
+    graph: &ExportGraph,
+    res: &Resolution,
+    name: &str,
+    exporters: &[crate::graph::Exporter],
+) -> MapSymbol {
+    let choice = res.choice(graph, name);
+    MapSymbol {
+        name: name.to_string(),
+        exporters: exporters
+            .iter()
+            .map(|e| match e.provider {
+                Provider::Vmlinux => None,
+                Provider::Module(id) => Some(id.0),
+            })
+            .collect(),
+        provider: choice.as_ref().map(|c| c.index),
+        decision: choice.as_ref().and_then(|c| decision(&c.decision)),
+        importers: Vec::new(),
+    }
+}
+
 /// The export map of `graph` as resolved in `res`: every module, and every symbol that a
 /// module exports or imports (vmlinux's exports that no module imports are left out).
 pub fn build(
@@ -74,21 +98,8 @@ pub fn build(
         {
             continue;
         }
-        let choice = res.choice(graph, name);
         at.insert(name, symbols.len());
-        symbols.push(MapSymbol {
-            name: name.to_string(),
-            exporters: exporters
-                .iter()
-                .map(|e| match e.provider {
-                    Provider::Vmlinux => None,
-                    Provider::Module(id) => Some(id.0),
-                })
-                .collect(),
-            provider: choice.as_ref().map(|c| c.index),
-            decision: choice.as_ref().and_then(|c| decision(&c.decision)),
-            importers: Vec::new(),
-        });
+        symbols.push(map_symbol(graph, res, name, exporters));
     }
     for (i, m) in graph.modules.iter().enumerate() {
         for imp in &m.image.imports {
@@ -96,22 +107,8 @@ pub fn build(
             let k = match at.get(key) {
                 Some(&k) => k,
                 None => {
-                    let exporters = graph.exporters(key);
-                    let choice = res.choice(graph, key);
                     at.insert(key, symbols.len());
-                    symbols.push(MapSymbol {
-                        name: key.to_string(),
-                        exporters: exporters
-                            .iter()
-                            .map(|e| match e.provider {
-                                Provider::Vmlinux => None,
-                                Provider::Module(id) => Some(id.0),
-                            })
-                            .collect(),
-                        provider: choice.as_ref().map(|c| c.index),
-                        decision: choice.as_ref().and_then(|c| decision(&c.decision)),
-                        importers: Vec::new(),
-                    });
+                    symbols.push(map_symbol(graph, res, key, graph.exporters(key)));
                     symbols.len() - 1
                 }
             };
