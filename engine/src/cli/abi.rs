@@ -202,12 +202,7 @@ pub fn run(args: AbiArgs) -> ExitCode {
         Format::Json => json::write(&report, &mut out),
         Format::Sarif => sarif::write(&report, &mut out),
         Format::Html => {
-            let layers: Vec<String> = args
-                .policy
-                .policy
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect();
+            let layers = args.policy.layer_names();
             let affected = |s: &str| -> Vec<String> {
                 outcome
                     .importers

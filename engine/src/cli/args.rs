@@ -37,6 +37,16 @@ pub struct PolicyArgs {
     pub policy: Vec<PathBuf>,
 }
 
+impl PolicyArgs {
+    /// The policy files as a report names its layers, lowest first.
+    pub fn layer_names(&self) -> Vec<String> {
+        self.policy
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect()
+    }
+}
+
 /// `--no-progress`: the progress bar of a long run is shown by default (on a terminal).
 #[derive(Debug, Args)]
 pub struct ProgressArgs {

@@ -184,12 +184,6 @@ pub fn run(args: CheckArgs) -> ExitCode {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     // JSON, SARIF and HTML stream to stdout, one finding at a time.
-    let layers: Vec<String> = args
-        .policy
-        .policy
-        .iter()
-        .map(|p| p.display().to_string())
-        .collect();
     let written = match (text, args.format) {
         (Some(text), _) => out.write_all(text.as_bytes()),
         (None, Format::Json) => json::write(&report, &mut out),
@@ -197,7 +191,7 @@ pub fn run(args: CheckArgs) -> ExitCode {
             &html::Page {
                 report: &report,
                 title: "modpolicy check",
-                layers: &layers,
+                layers: &args.policy.layer_names(),
                 maps: &outcome.maps,
                 affected: None,
                 notes: &[],
