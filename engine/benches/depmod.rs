@@ -15,7 +15,10 @@
 //! run` (the cache removed before each run: every module read and the cache written; its
 //! cost over a `--no-cache` run is printed as `first-run overhead`), `cache, nothing
 //! changed`, `cache, 1 module replaced` (before each run, one module file is copied
-//! and renamed over itself: a new inode, so it is read again; not timed), and `fresh tree,
+//! and renamed over itself: a new inode and times, the same bytes, so it is read again
+//! and found unchanged; not timed), `cache, 1 module changed` (before each run, that
+//! module file gets, in turn, the next module's bytes and its own: new contents every
+//! time, so a full run that reads one module file), and `fresh tree,
 //! shipped cache` (a kernel package install: the shipped cache is written once with
 //! `--write-shipped-cache`, then before each run the module directory is copied anew with
 //! `cp -r` and the local cache removed, so that no identity matches and every module is
@@ -239,6 +242,17 @@ fn cache_modes(
         std::fs::copy(&replaced, &tmp).expect("copy module");
         std::fs::rename(&tmp, &replaced).expect("rename module");
     };
+    // A module changed: its path holds, in turn, another module's bytes and its own, so
+    // that every run finds one module file with new contents (a full run that reads it).
+    let original = std::fs::read(&replaced).expect("read module");
+    let other = std::fs::read(&mods[mods.len() / 2 + 1]).expect("read module");
+    let turn = std::cell::Cell::new(false);
+    let change = || {
+        turn.set(!turn.get());
+        let tmp = replaced.with_extension("bench-tmp");
+        std::fs::write(&tmp, if turn.get() { &other } else { &original }).expect("write");
+        std::fs::rename(&tmp, &replaced).expect("rename module");
+    };
     let clear = || {
         let _ = std::fs::remove_dir_all(&cache_dir);
     };
@@ -262,10 +276,11 @@ fn cache_modes(
     };
     // Files changed within 2 s of a run are not recorded (the racy window).
     std::thread::sleep(std::time::Duration::from_millis(2100));
-    let scenarios: [(&str, &dyn Fn()); 4] = [
+    let scenarios: [(&str, &dyn Fn()); 5] = [
         ("cache, first run (writes it)", &clear),
         ("cache, nothing changed", &|| {}),
         ("cache, 1 module replaced", &reinstall),
+        ("cache, 1 module changed", &change),
         ("fresh tree, shipped cache", &fresh_install),
     ];
     for (name, prep) in scenarios {
@@ -299,6 +314,10 @@ fn cache_modes(
                 run_to(&our_cmd, None)
             },
         );
+        if name.contains("module changed") && turn.get() {
+            // The module's own bytes back, for the scenarios after this one.
+            change();
+        }
         let ours_wall = med(&p.second, |s| s.wall);
         print_row(&format!("{label} {name}"), p);
         if name.contains("first") && no_cache_wall > 0.0 {

@@ -793,7 +793,7 @@ fn reinstall(dir: &Path) {
 }
 
 /// Removes the `cached` copy's "nothing changed" record (`*.last-run` beside its module
-/// cache), so that its next run is a full one.
+/// cache), if there is one, so that its next run is a full one.
 fn forget_last_run(t: &Trio) {
     let dir = t.root("cached").join("var/cache/modpolicy");
     let mut removed = 0;
@@ -804,7 +804,7 @@ fn forget_last_run(t: &Trio) {
             removed += 1;
         }
     }
-    assert_eq!(removed, 1, "one record in {}", dir.display());
+    assert!(removed <= 1, "one record at most in {}", dir.display());
 }
 
 /// Every run after a package install: the three copies' runs agree (kmod's included),
@@ -1050,6 +1050,112 @@ fn small_trio(test: &str) -> Option<(Trio, Out)> {
         .differences(("plain", &plain), ("cached", &first))
         .is_empty());
     Some((t, plain))
+}
+
+/// The last line of the `cached` copy's report (`MODPOLICY_CACHE_REPORT`).
+fn last_report(t: &Trio) -> String {
+    let s = std::fs::read_to_string(t.tmp.path().join("report")).unwrap_or_default();
+    s.lines().last().unwrap_or("").to_string()
+}
+
+/// Copies `p` beside itself and renames the copy over it: the same bytes, a new inode
+/// and new times (a package reinstalling the file).
+fn copy_over_itself(p: &Path) {
+    let tmp = p.with_extension("tmp");
+    std::fs::copy(p, &tmp).unwrap();
+    std::fs::rename(&tmp, p).unwrap();
+}
+
+/// The "nothing changed" shortcut survives changes that change nothing: a module file
+/// reinstalled with the same bytes or touched is read again and gives what it gave
+/// (`read=1 shortcut`), and the run's working directory may change (nothing in it is an
+/// input); after the racy window the record is brought up to date (`read=0`). A module
+/// file replaced by another module's bytes, and a new file in a module directory, are
+/// changes: full runs, whose output is the `--no-cache` run's.
+#[test]
+fn unchanged_reinstalls_keep_the_shortcut() {
+    let Some((t, plain)) = small_trio("unchanged_reinstalls_keep_the_shortcut") else {
+        return;
+    };
+    let n = modules_in(&t.moddir("cached")).len();
+    let same = |what: &str, plain: &Out| {
+        let q = t.run("cached", &[], &[]);
+        let d = t.differences(("plain", plain), ("cached", &q));
+        assert!(d.is_empty(), "{what}:\n{}", d.join("\n"));
+        last_report(&t)
+    };
+    // The first cached run wrote the cache; the next one (cache unchanged, nothing
+    // changed within the racy window) the record.
+    wait_out_racy_window();
+    same("record", &plain);
+    assert_eq!(
+        same("nothing changed", &plain),
+        format!("cached={n} read=0 shortcut")
+    );
+    let mods = modules_in(&t.moddir("cached"));
+    let m = &mods[mods.len() / 2];
+    t.each(|d| copy_over_itself(&d.join(m)));
+    let want = format!("cached={} read=1 shortcut", n - 1);
+    assert_eq!(same(&format!("{m} reinstalled"), &plain), want);
+    set_mtime(&t.moddir("cached").join(m), 1_000_000_000, 5);
+    set_mtime(&t.moddir("plain").join(m), 1_000_000_000, 5);
+    assert_eq!(same(&format!("{m} touched"), &plain), want);
+    // Out of the racy window, the record is brought up to date: nothing is read again.
+    wait_out_racy_window();
+    assert_eq!(same("brought up to date", &plain), want);
+    assert_eq!(
+        same("up to date", &plain),
+        format!("cached={n} read=0 shortcut")
+    );
+    // Another working directory (another key: a full run, which writes the module cache
+    // or the record), then a file created in it.
+    let cwd = t.tmp.path().join("cwd");
+    std::fs::create_dir(&cwd).unwrap();
+    let in_cwd = || {
+        let o = Command::new(support::modpolicy_bin())
+            .current_dir(&cwd)
+            .env_remove("PWD")
+            .env("MODPOLICY_CACHE_REPORT", t.tmp.path().join("report"))
+            .arg("depmod")
+            .arg("-b")
+            .arg(t.root("cached"))
+            .arg(&t.version)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0));
+        last_report(&t)
+    };
+    in_cwd();
+    wait_out_racy_window();
+    in_cwd();
+    assert!(in_cwd().ends_with(" shortcut"), "from another directory");
+    std::fs::write(cwd.join("new-file"), b"").unwrap();
+    assert!(
+        in_cwd().ends_with(" shortcut"),
+        "a new file in the working directory is not an input"
+    );
+    wait_out_racy_window();
+    same("back in the first directory", &plain);
+    // Another module's bytes: a full run, as the plain one.
+    let other = &mods[mods.len() / 2 + 1];
+    t.each(|d| {
+        std::fs::copy(d.join(other), d.join(m).with_extension("tmp")).unwrap();
+        std::fs::rename(d.join(m).with_extension("tmp"), d.join(m)).unwrap();
+    });
+    let plain = t.run("plain", &[], &[]);
+    let r = same(&format!("{m} replaced by {other}"), &plain);
+    assert!(!r.ends_with(" shortcut"), "{m} replaced by {other}: {r}");
+    // A new file in a module directory (not a module): a full run. (First the module
+    // cache takes the replaced module, then a run records.)
+    wait_out_racy_window();
+    same("cache again", &plain);
+    wait_out_racy_window();
+    same("record again", &plain);
+    assert!(same("nothing changed again", &plain).ends_with(" shortcut"));
+    t.each(|d| std::fs::write(d.join(m).with_extension("txt"), b"").unwrap());
+    let plain = t.run("plain", &[], &[]);
+    let r = same("a new file beside a module", &plain);
+    assert!(!r.ends_with(" shortcut"), "a new file beside {m}: {r}");
 }
 
 /// Rewrites a cache file's header field (`arch` or `version`, the short strings after

@@ -411,6 +411,17 @@ fn rows() -> Vec<Row> {
                 edit_symvers(r, |l| Some(l.replacen("0x", "0xZZ", 1)), "");
                 write(&moddir(r).join("modules.softdep"), b"");
             }),
+        // libkmod parses the previous modules.softdep as a modprobe.d file and reports
+        // each line it rejects (the run's own modules.softdep replaces it).
+        Row::new("softdep_bad_lines").setup(|r| {
+            write(
+                &moddir(r).join("modules.softdep"),
+                b"bogus line\n# comment\n\n  \nalias\nalias a b\noptions m\noptions m x=1\n\
+                  install m \nremove m\nsoftdep m\nsoftdep m pre: x\nblacklist\ninclude foo\n\
+                  config bar\nweakdep m x\nsoftdep \\\nm\n\t# tab\nalias a] b\nalias a[ b\n\
+                  bad\\\\\nzz\0yy\nalias a b\\",
+            )
+        }),
         Row::new("symvers_bad_crc_softdep_is_directory")
             .args(&["-E", "@ROOT@/odd.symvers", "-e", "-n"])
             .setup(|r| {

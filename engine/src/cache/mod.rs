@@ -578,6 +578,22 @@ fn encode_record(
     put_i128(out, id.ctime_ns);
     out.push(if hash.is_some() { HAS_HASH } else { 0 } | if trusted { TRUSTED } else { 0 });
     out.extend_from_slice(&hash.unwrap_or(0).to_ne_bytes());
+    encode_image(out, img);
+    let len = (out.len() - start - 4) as u32;
+    out[start..start + 4].copy_from_slice(&len.to_ne_bytes());
+}
+
+/// XXH3-64 of what the loader read from a module file, as the cache encodes it: equal
+/// hashes mean equal images (the "nothing changed" record compares a re-read module file
+/// by it).
+pub fn image_hash(img: &ModuleImage) -> u64 {
+    let mut v = Vec::with_capacity(1024);
+    encode_image(&mut v, img);
+    xxhash_rust::xxh3::xxh3_64(&v)
+}
+
+/// Encodes the loader's output for one module file.
+fn encode_image(out: &mut Vec<u8>, img: &ModuleImage) {
     // Destructured, so that a field added to the loader's output fails to compile here
     // until the cache stores it (and FORMAT_VERSION is bumped).
     let ModuleImage {
@@ -622,8 +638,6 @@ fn encode_record(
         out.push(*has_crc as u8 | (*weak as u8) << 1 | (*versions_only as u8) << 2);
     }
     put_bytes(out, modinfo.as_bytes());
-    let len = (out.len() - start - 4) as u32;
-    out[start..start + 4].copy_from_slice(&len.to_ne_bytes());
 }
 
 /// A decoded record's metadata.

@@ -17,8 +17,16 @@
 //! - **probes**: paths whose open result the output depends on (`modules.softdep` under
 //!   `-E`), with the text it gave;
 //! - the **artifacts** written: type, size, mode, owner and an XXH3-64 hash of the
-//!   contents, all verified on a re-run (an artifact's times are always too recent to
-//!   trust);
+//!   contents, all verified on a re-run (an artifact's times are too recent to trust when
+//!   it is written: a later re-run that finds the contents unchanged and the times old
+//!   enough *settles* the artifact's identity in the record, and from then on compares
+//!   that instead of reading the contents; the same for the hashed files);
+//! - the **images** of the module files (an XXH3-64 of what the loader read from each,
+//!   [`super::image_hash`]) and the **listings** of the walked directories (a hash of
+//!   their entries' names in `readdir` order): a module file whose identity changed but
+//!   which, read again, gives the same image (a module reinstalled or rebuilt unchanged),
+//!   and a directory whose times moved but whose entries are the same, change nothing in
+//!   the output, so the re-run still holds (see [`RunRecord::check`]);
 //! - the **output**: what the run wrote to its two streams, in order (it ended with
 //!   exit status 0: only successful runs are recorded).
 //!
@@ -40,7 +48,7 @@ use xxhash_rust::xxh3::xxh3_64;
 /// The first bytes of a run record.
 pub const MAGIC: &[u8; 8] = b"MPDRUN\0\0";
 /// The record's layout; another one is ignored.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 /// A record larger than this is not read.
 pub const MAX_RECORD_SIZE: u64 = 256 << 20;
 
@@ -50,6 +58,11 @@ pub fn record_path(cache: &Path) -> PathBuf {
     p.push(".last-run");
     PathBuf::from(p)
 }
+
+/// At most this many changed module files are read again by a check; with more (a tree
+/// unpacked anew), a full run reads them through the module cache, which may know them
+/// by their content hashes.
+pub const MAX_REREAD: usize = 32;
 
 /// What `lstat` (and `stat`, for a symbolic link) said about a path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,6 +109,67 @@ pub fn observe(path: &Path) -> Seen {
     }
 }
 
+/// [`observe`] for each of `paths`, in order: a path is `lstat`ed relative to its
+/// parent directory, opened once for all its entries (one short lookup each instead of a
+/// walk down the whole path), or on its own when it has no plain last component.
+pub fn observe_all(paths: &[&Path]) -> Vec<Seen> {
+    use rustix::fs::{AtFlags, Mode, OFlags};
+    let mut groups: rustc_hash::FxHashMap<&Path, Vec<usize>> = Default::default();
+    let mut alone = Vec::new();
+    for (i, p) in paths.iter().enumerate() {
+        match (p.parent(), p.file_name()) {
+            // Only when the path ends in exactly that name (no `/` or `/.` after it).
+            (Some(d), Some(n))
+                if !d.as_os_str().is_empty()
+                    && p.as_os_str().as_bytes().ends_with(n.as_bytes()) =>
+            {
+                groups.entry(d).or_default().push(i)
+            }
+            _ => alone.push(i),
+        }
+    }
+    let at = |dir: &rustix::fd::OwnedFd, name: &OsStr| -> Seen {
+        match rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW) {
+            Err(e) => Seen::Fails(errno(e)),
+            Ok(st)
+                if rustix::fs::FileType::from_raw_mode(st.st_mode)
+                    == rustix::fs::FileType::Symlink =>
+            {
+                Seen::Link(
+                    FileId::from_stat(&st),
+                    rustix::fs::statat(dir, name, AtFlags::empty())
+                        .map(|t| FileId::from_stat(&t))
+                        .map_err(errno),
+                )
+            }
+            Ok(st) => Seen::Entry(FileId::from_stat(&st)),
+        }
+    };
+    let groups: Vec<(&Path, Vec<usize>)> = groups.into_iter().collect();
+    let mut found: Vec<(usize, Seen)> = groups
+        .par_iter()
+        .flat_map_iter(|(d, idx)| {
+            let dir = rustix::fs::open(
+                *d,
+                OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+                Mode::empty(),
+            );
+            idx.iter()
+                .map(|&i| {
+                    let s = match (&dir, paths[i].file_name()) {
+                        (Ok(dir), Some(n)) => at(dir, n),
+                        _ => observe(paths[i]),
+                    };
+                    (i, s)
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    found.extend(alone.into_iter().map(|i| (i, observe(paths[i]))));
+    found.sort_unstable_by_key(|e| e.0);
+    found.into_iter().map(|(_, s)| s).collect()
+}
+
 /// Hashes the names of `dir`'s entries, in `readdir` order, leaving out `skip`: equal
 /// hashes mean the same entries in the same order (what a walk depends on).
 pub fn listing_hash(dir: &Path, skip: &[String]) -> io::Result<u64> {
@@ -127,29 +201,33 @@ pub struct Artifact {
     pub gid: u32,
     /// XXH3-64 of its contents.
     pub hash: u64,
+    /// Its identity once a re-run found the contents unchanged and the identity older
+    /// than the racy window: from then on, an equal identity stands for the contents.
+    pub settled: Option<FileId>,
 }
 
+/// Whether a file still is as recorded: `None` if it changed; otherwise the identity to
+/// settle in the record, if there is a new one to trust.
+type Held = Option<Option<FileId>>;
+
 impl Artifact {
-    /// Whether `dir/name` is still this artifact, contents included.
-    fn holds(&self, dir: &Path) -> bool {
+    /// Whether `dir/name` is still this artifact, contents included (see [`Held`]).
+    fn holds(&self, dir: &Path, now_ns: i128) -> Held {
         let p = dir.join(&self.name);
-        let Ok(st) = rustix::fs::lstat(&p) else {
-            return false;
-        };
+        let st = rustix::fs::lstat(&p).ok()?;
         if st.st_size as u64 != self.size
             || st.st_mode != self.mode
             || st.st_uid != self.uid
             || st.st_gid != self.gid
         {
-            return false;
+            return None;
         }
-        use crate::util::fs::{open_input, read_limited, Accept};
-        let Ok(bytes) = open_input(&p, Accept::Regular)
-            .and_then(|f| read_limited(f, "artifact", self.size.saturating_add(1)))
-        else {
-            return false;
-        };
-        bytes.len() as u64 == self.size && xxh3_64(&bytes) == self.hash
+        let id = FileId::from_stat(&st);
+        if self.settled == Some(id) {
+            return Some(None);
+        }
+        (content_hash(&p, self.size)? == self.hash).then_some(())?;
+        Some(settle(&p, id, now_ns))
     }
 
     /// Describes `dir/name`, written with `contents` (`None` if it cannot be `lstat`ed).
@@ -162,8 +240,68 @@ impl Artifact {
             uid: st.st_uid,
             gid: st.st_gid,
             hash: xxh3_64(contents),
+            settled: None,
         })
     }
+}
+
+/// After `p`'s contents were verified with `lstat` identity `id` taken before: `id`, if
+/// it is older than the racy window and `p` still has it (so that the contents read are
+/// the ones it stands for).
+fn settle(p: &Path, id: FileId, now_ns: i128) -> Option<FileId> {
+    let again = rustix::fs::lstat(p).ok().map(|st| FileId::from_stat(&st));
+    (!super::is_racy(&id, now_ns) && again == Some(id)).then_some(id)
+}
+
+/// A file checked by its contents (see [`RunRecord::hashed`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hashed {
+    /// Its path.
+    pub path: PathBuf,
+    /// Its size.
+    pub size: u64,
+    /// XXH3-64 of its contents.
+    pub hash: u64,
+    /// Its settled identity (see [`Artifact::settled`]).
+    pub settled: Option<FileId>,
+}
+
+impl Hashed {
+    fn holds(&self, now_ns: i128) -> Held {
+        let st = rustix::fs::lstat(&self.path).ok()?;
+        let id = FileId::from_stat(&st);
+        if self.settled == Some(id) {
+            return Some(None);
+        }
+        (content_hash(&self.path, self.size)? == self.hash).then_some(())?;
+        Some(settle(&self.path, id, now_ns))
+    }
+}
+
+/// What a re-run's check needs besides the record.
+pub struct Checker<'a> {
+    /// The open result of a probed path, as text.
+    pub probe: &'a (dyn Fn(&Path) -> String + Sync),
+    /// The [`super::image_hash`] of the module file at a path, read again as the run
+    /// would read it; `None` if it cannot be read.
+    pub image_hash: &'a (dyn Fn(&Path) -> Option<u64> + Sync),
+    /// When the check started, in nanoseconds since the epoch (for the racy window).
+    pub now_ns: i128,
+}
+
+/// How a re-run's check ended.
+#[derive(Debug)]
+pub enum Verdict {
+    /// Something the output depends on changed: a full run.
+    Changed,
+    /// The output would be the recorded one. `refreshed`: the record with identities
+    /// settled or brought up to date, to write back (so that the next check is cheaper).
+    Holds {
+        /// The record to write back, if anything in it can be updated.
+        refreshed: Option<Box<RunRecord>>,
+        /// How many module files were read again (and gave their recorded images).
+        reread: usize,
+    },
 }
 
 /// The output directory as the run left it.
@@ -203,8 +341,14 @@ pub struct RunRecord {
     /// Paths whose open result the output depends on, with that result's text.
     pub probes: Vec<(PathBuf, String)>,
     /// Files checked by their contents (the module cache, whose damage a full run would
-    /// report, and which the run itself may just have written): size and XXH3-64.
-    pub hashed: Vec<(PathBuf, u64, u64)>,
+    /// report).
+    pub hashed: Vec<Hashed>,
+    /// The image hash of each module file read without error, by its index in
+    /// `watched`, in increasing order.
+    pub images: Vec<(u32, u64)>,
+    /// The listing hash (all names, `readdir` order) of each walked directory but the
+    /// output directory, by its index in `watched`, in increasing order.
+    pub listings: Vec<(u32, u64)>,
     /// The artifacts written.
     pub artifacts: Vec<Artifact>,
     /// What the run printed, in order.
@@ -224,28 +368,126 @@ impl RunRecord {
         })
     }
 
-    /// Whether the world still is as recorded: every watched path, the output directory's
-    /// identity and entries, each probe (through `probe`) and every artifact's contents.
+    /// Whether the world still is as recorded (see [`RunRecord::check`]), with no module
+    /// file read again.
     pub fn holds(&self, probe: &(dyn Fn(&Path) -> String + Sync)) -> bool {
+        let c = Checker {
+            probe,
+            image_hash: &|_| None,
+            // Nothing is old enough to settle.
+            now_ns: 0,
+        };
+        matches!(self.check(&c), Verdict::Holds { .. })
+    }
+
+    /// Whether a re-run's output would be the recorded one: the output directory's
+    /// identity and entries, each probe (through `c.probe`), the hashed files and every
+    /// artifact's contents as recorded, and every watched path as recorded, or changed
+    /// in a way that changes nothing: a module file that, read again
+    /// (`c.image_hash`), gives the recorded image, and a walked directory whose entries
+    /// are the recorded ones (each seen with the same identity before and after).
+    pub fn check(&self, c: &Checker<'_>) -> Verdict {
         let out = &self.out_dir;
         let dir_ok = rustix::fs::stat(&out.path)
             .is_ok_and(|st| st.st_dev == out.dev && st.st_ino == out.ino)
             && listing_hash(&out.path, &self.artifact_names()).is_ok_and(|h| h == out.listing);
-        dir_ok
-            && self
-                .watched
-                .par_iter()
-                .with_min_len(64)
-                .all(|(p, s)| observe(p) == *s)
-            && self.probes.iter().all(|(p, r)| probe(p) == *r)
-            && self
-                .hashed
-                .iter()
-                .all(|(p, size, hash)| content_hash(p, *size) == Some(*hash))
-            && self
-                .artifacts
-                .par_iter()
-                .all(|a| a.holds(&self.out_dir.path))
+        if !dir_ok || !self.probes.iter().all(|(p, r)| (c.probe)(p) == *r) {
+            return Verdict::Changed;
+        }
+        // Each watched path: `None` if changed, else the new identity to record, if any.
+        let paths: Vec<&Path> = self.watched.iter().map(|(p, _)| p.as_path()).collect();
+        let seen = observe_all(&paths);
+        let changed_modules = self
+            .images
+            .iter()
+            .filter(|(i, _)| seen[*i as usize] != self.watched[*i as usize].1)
+            .count();
+        if changed_modules > MAX_REREAD {
+            return Verdict::Changed;
+        }
+        let reread = std::sync::atomic::AtomicUsize::new(0);
+        let watched: Option<Vec<Option<Seen>>> = self
+            .watched
+            .par_iter()
+            .zip(seen)
+            .enumerate()
+            .with_min_len(64)
+            .map(|(i, ((p, s), now))| {
+                if now == *s {
+                    return Some(None);
+                }
+                self.harmless(i as u32, p, s, now, c, &reread).then(|| {
+                    now.ids()
+                        .all(|id| !super::is_racy(id, c.now_ns))
+                        .then_some(now)
+                })
+            })
+            .collect();
+        let Some(watched) = watched else {
+            return Verdict::Changed;
+        };
+        let hashed: Option<Vec<Option<FileId>>> =
+            self.hashed.iter().map(|h| h.holds(c.now_ns)).collect();
+        let Some(hashed) = hashed else {
+            return Verdict::Changed;
+        };
+        let artifacts: Option<Vec<Option<FileId>>> = self
+            .artifacts
+            .par_iter()
+            .map(|a| a.holds(&out.path, c.now_ns))
+            .collect();
+        let Some(artifacts) = artifacts else {
+            return Verdict::Changed;
+        };
+        let changed = watched.iter().any(Option::is_some)
+            || hashed.iter().any(Option::is_some)
+            || artifacts.iter().any(Option::is_some);
+        let refreshed = changed.then(|| {
+            let mut r = self.clone();
+            for ((_, s), new) in r.watched.iter_mut().zip(watched) {
+                if let Some(new) = new {
+                    *s = new;
+                }
+            }
+            for (h, new) in r.hashed.iter_mut().zip(hashed) {
+                h.settled = new.or(h.settled);
+            }
+            for (a, new) in r.artifacts.iter_mut().zip(artifacts) {
+                a.settled = new.or(a.settled);
+            }
+            Box::new(r)
+        });
+        Verdict::Holds {
+            refreshed,
+            reread: reread.into_inner(),
+        }
+    }
+
+    /// Whether watched path `p`, recorded as `was` and now `now`, changed in a way that
+    /// changes nothing in the output (see [`RunRecord::check`]).
+    fn harmless(
+        &self,
+        i: u32,
+        p: &Path,
+        was: &Seen,
+        now: Seen,
+        c: &Checker<'_>,
+        reread: &std::sync::atomic::AtomicUsize,
+    ) -> bool {
+        // Only plain entries, before and after: a symbolic link is judged by identity.
+        if !matches!((was, now), (Seen::Entry(_), Seen::Entry(_))) {
+            return false;
+        }
+        let find = |v: &[(u32, u64)]| v.binary_search_by_key(&i, |(j, _)| *j).ok().map(|k| v[k].1);
+        let same = if let Some(h) = find(&self.images) {
+            reread.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            (c.image_hash)(p) == Some(h)
+        } else if let Some(h) = find(&self.listings) {
+            listing_hash(p, &[]).is_ok_and(|l| l == h)
+        } else {
+            false
+        };
+        same && observe(p) == now
     }
 
     /// The artifacts' names.
@@ -294,10 +536,18 @@ impl RunRecord {
             put_bytes(&mut o, r.as_bytes());
         }
         put_u64(&mut o, self.hashed.len() as u64);
-        for (p, size, hash) in &self.hashed {
-            put_bytes(&mut o, p.as_os_str().as_bytes());
-            put_u64(&mut o, *size);
-            put_u64(&mut o, *hash);
+        for h in &self.hashed {
+            put_bytes(&mut o, h.path.as_os_str().as_bytes());
+            put_u64(&mut o, h.size);
+            put_u64(&mut o, h.hash);
+            put_settled(&mut o, &h.settled);
+        }
+        for v in [&self.images, &self.listings] {
+            put_u64(&mut o, v.len() as u64);
+            for (i, h) in v {
+                o.extend_from_slice(&i.to_ne_bytes());
+                put_u64(&mut o, *h);
+            }
         }
         put_u64(&mut o, self.artifacts.len() as u64);
         for a in &self.artifacts {
@@ -307,6 +557,7 @@ impl RunRecord {
             o.extend_from_slice(&a.uid.to_ne_bytes());
             o.extend_from_slice(&a.gid.to_ne_bytes());
             put_u64(&mut o, a.hash);
+            put_settled(&mut o, &a.settled);
         }
         put_u64(&mut o, self.modules);
         put_u64(&mut o, self.output.len() as u64);
@@ -374,8 +625,26 @@ impl RunRecord {
         let n = count(&mut r)?;
         let mut hashed = Vec::with_capacity(n);
         for _ in 0..n {
-            hashed.push((path(&mut r)?, r.u64()?, r.u64()?));
+            hashed.push(Hashed {
+                path: path(&mut r)?,
+                size: r.u64()?,
+                hash: r.u64()?,
+                settled: get_settled(&mut r)?,
+            });
         }
+        let n_watched = watched.len();
+        let mut sorted = || -> Option<Vec<(u32, u64)>> {
+            let n = count(&mut r)?;
+            let mut v = Vec::with_capacity(n);
+            for _ in 0..n {
+                v.push((r.u32()?, r.u64()?));
+            }
+            // Looked up by binary search: out of order, or past `watched`, is damage.
+            let ordered = v.windows(2).all(|w| w[0].0 < w[1].0);
+            (ordered && v.last().is_none_or(|l| (l.0 as usize) < n_watched)).then_some(v)
+        };
+        let images = sorted()?;
+        let listings = sorted()?;
         let n = count(&mut r)?;
         let mut artifacts = Vec::with_capacity(n);
         for _ in 0..n {
@@ -386,6 +655,7 @@ impl RunRecord {
                 uid: r.u32()?,
                 gid: r.u32()?,
                 hash: r.u64()?,
+                settled: get_settled(&mut r)?,
             });
         }
         let modules = r.u64()?;
@@ -405,6 +675,8 @@ impl RunRecord {
             out_dir,
             probes,
             hashed,
+            images,
+            listings,
             artifacts,
             output,
             modules,
@@ -443,6 +715,24 @@ fn put_id(o: &mut Vec<u8>, id: &FileId) {
     super::put_i128(o, id.ctime_ns);
 }
 
+fn put_settled(o: &mut Vec<u8>, id: &Option<FileId>) {
+    match id {
+        Some(id) => {
+            o.push(1);
+            put_id(o, id);
+        }
+        None => o.push(0),
+    }
+}
+
+fn get_settled(r: &mut Reader<'_>) -> Option<Option<FileId>> {
+    match r.u8()? {
+        0 => Some(None),
+        1 => Some(Some(get_id(r)?)),
+        _ => None,
+    }
+}
+
 fn get_id(r: &mut Reader<'_>) -> Option<FileId> {
     Some(FileId {
         dev: r.u64()?,
@@ -476,7 +766,14 @@ mod tests {
                 listing: listing_hash(dir, &names).unwrap(),
             },
             probes: vec![(dir.join("p"), "Success".into())],
-            hashed: vec![(input.clone(), 2, xxh3_64(b"in"))],
+            hashed: vec![Hashed {
+                path: input.clone(),
+                size: 2,
+                hash: xxh3_64(b"in"),
+                settled: None,
+            }],
+            images: vec![(0, 1)],
+            listings: vec![(1, 3)],
             artifacts: vec![Artifact::written(dir, "modules.dep", b"dep").unwrap()],
             output: vec![
                 (Stream::Stderr, b"warning\n".to_vec()),
@@ -529,6 +826,145 @@ mod tests {
         let r = record(d);
         std::fs::remove_file(d.join("modules.dep")).unwrap();
         assert!(!r.holds(&ok));
+    }
+
+    /// A record of a module file `m/a.ko` (image hash 7) in the walked directory `m`.
+    fn module_record(d: &Path) -> RunRecord {
+        let m = d.join("m");
+        std::fs::create_dir_all(&m).unwrap();
+        std::fs::write(m.join("a.ko"), b"module").unwrap();
+        let mut r = record(d);
+        r.watched = vec![
+            (m.clone(), observe(&m)),
+            (m.join("a.ko"), observe(&m.join("a.ko"))),
+        ];
+        r.listings = vec![(0, listing_hash(&m, &[]).unwrap())];
+        r.images = vec![(1, 7)];
+        r
+    }
+
+    #[test]
+    fn harmless_changes_hold_and_settle() {
+        let t = tempfile::tempdir().unwrap();
+        let d = t.path();
+        let m = d.join("m");
+        let ok = |_: &Path| "Success".to_string();
+        let image = |p: &Path| {
+            std::fs::read(p)
+                .ok()
+                .map(|b| if b == b"module" { 7 } else { 8 })
+        };
+        let now = || {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as i128
+        };
+        let check = |r: &RunRecord, now_ns: i128| {
+            r.check(&Checker {
+                probe: &ok,
+                image_hash: &image,
+                now_ns,
+            })
+        };
+        let r = module_record(d);
+        assert!(matches!(
+            check(&r, now()),
+            Verdict::Holds {
+                refreshed: None,
+                ..
+            }
+        ));
+        // Reinstalled: a new inode and times, the same image, the directory's times moved.
+        std::fs::write(m.join("tmp"), b"module").unwrap();
+        std::fs::rename(m.join("tmp"), m.join("a.ko")).unwrap();
+        assert!(
+            !r.holds(&ok),
+            "without reading it again, a change is a change"
+        );
+        // Recent: holds, nothing to settle yet.
+        assert!(matches!(
+            check(&r, now()),
+            Verdict::Holds {
+                refreshed: None,
+                reread: 1
+            }
+        ));
+        // Later: the new identities and the artifact's and hashed file's are settled.
+        let Verdict::Holds {
+            refreshed: Some(r2),
+            ..
+        } = check(&r, now() + 60_000_000_000)
+        else {
+            panic!("expected a refreshed record");
+        };
+        assert_eq!(r2.watched[0].1, observe(&m));
+        assert_eq!(r2.watched[1].1, observe(&m.join("a.ko")));
+        assert!(r2.artifacts[0].settled.is_some() && r2.hashed[0].settled.is_some());
+        assert!(
+            r2.holds(&ok),
+            "the refreshed record holds by identity alone"
+        );
+        assert_eq!(RunRecord::decode(&r2.encode()), Some(*r2.clone()));
+        // Another image: changed.
+        std::fs::write(m.join("a.ko"), b"other!").unwrap();
+        assert!(matches!(check(&r2, now()), Verdict::Changed));
+        // A new entry in a walked directory: changed, whatever it is.
+        let r = module_record(d);
+        std::fs::write(m.join("b.txt"), b"").unwrap();
+        assert!(matches!(check(&r, now()), Verdict::Changed));
+        // An entry added and removed again: the same listing.
+        std::fs::remove_file(m.join("b.txt")).unwrap();
+        let r = module_record(d);
+        std::fs::write(m.join("c.txt"), b"").unwrap();
+        std::fs::remove_file(m.join("c.txt")).unwrap();
+        assert!(matches!(check(&r, now()), Verdict::Holds { .. }));
+        // A settled artifact edited (new times): read, and found changed.
+        std::fs::write(d.join("modules.dep"), b"deq").unwrap();
+        assert!(matches!(check(&r2, now()), Verdict::Changed));
+        // A module file replaced by a symbolic link to the same bytes: judged by identity.
+        let r = module_record(d);
+        std::fs::write(d.join("elsewhere"), b"module").unwrap();
+        std::fs::remove_file(m.join("a.ko")).unwrap();
+        std::os::unix::fs::symlink(d.join("elsewhere"), m.join("a.ko")).unwrap();
+        assert!(matches!(check(&r, now()), Verdict::Changed));
+    }
+
+    #[test]
+    fn observe_all_agrees_with_observe() {
+        let t = tempfile::tempdir().unwrap();
+        let d = t.path();
+        std::fs::create_dir(d.join("dir")).unwrap();
+        std::fs::write(d.join("dir/f"), b"x").unwrap();
+        std::os::unix::fs::symlink(d.join("dir"), d.join("link")).unwrap();
+        std::os::unix::fs::symlink(d.join("nowhere"), d.join("dangling")).unwrap();
+        let paths: Vec<PathBuf> = [
+            "dir",
+            "dir/f",
+            "dir/",
+            "dir/.",
+            "link",
+            "link/",
+            "link/f",
+            "dangling",
+            "missing",
+            "missing/f",
+            "dir/f/g",
+            "",
+        ]
+        .iter()
+        .map(|p| d.join(p))
+        .chain([
+            PathBuf::from("."),
+            PathBuf::from("/"),
+            PathBuf::from("relative"),
+        ])
+        .collect();
+        let refs: Vec<&Path> = paths.iter().map(PathBuf::as_path).collect();
+        let all = observe_all(&refs);
+        for (p, s) in paths.iter().zip(all) {
+            assert_eq!(s, observe(p), "{}", p.display());
+        }
     }
 
     #[test]

@@ -187,6 +187,15 @@ pub fn run(args: &DepmodOptions, log: &Log<'_>) -> Result<DepmodOutcome, Stop> {
     outcome
 }
 
+/// How a run with these options reads module files.
+pub fn limits(args: &DepmodOptions) -> Limits {
+    Limits {
+        max_module_size: args
+            .max_module_size
+            .unwrap_or(Limits::default().max_module_size),
+    }
+}
+
 /// Where a run reads and writes, from its options.
 pub struct RunPaths {
     /// The kernel version.
@@ -273,11 +282,7 @@ fn run_full(
         } else {
             Vec::new()
         },
-        limits: Limits {
-            max_module_size: args
-                .max_module_size
-                .unwrap_or(Limits::default().max_module_size),
-        },
+        limits: limits(args),
     };
     let mut errsyms = args.errsyms;
     let cache = cache_file.map(|path| CacheUse {

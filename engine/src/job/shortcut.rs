@@ -4,18 +4,25 @@
 //!
 //! A run with a module cache (not `-A`, `-n` or manual mode) first reads the record
 //! beside the cache. When the record's key (every option and setting) is the run's, every
-//! watched path is as recorded, the output directory holds the same entries and every
-//! artifact the same bytes, the run prints what the recorded run printed and ends:
-//! nothing is walked, read, rendered or written. Otherwise it runs in full, its output
-//! captured on the way (a [`Tee`]), and writes a new record if it succeeded and nothing
-//! it looked at changed within the racy window of its start (see
-//! [`RunRecord::trustworthy`]). Anything uncertain means no record, so a full run.
+//! watched path is as recorded (or changed harmlessly: a module file that, read again,
+//! gives the recorded image; a directory with the recorded entries), the output
+//! directory holds the same entries and every artifact the same bytes, the run prints
+//! what the recorded run printed and ends: nothing is walked, rendered or written, and
+//! at most [`MAX_REREAD`] module files are read. A record whose identities can be
+//! settled or brought up to date is written back. Otherwise the run is a full one, its
+//! output captured on the way (a [`Tee`]), and writes a new record if it succeeded,
+//! read at most [`MAX_REREAD`] module files (a first run's record is left to the next
+//! run, keeping its cost off the first) and nothing it looked at changed within the
+//! racy window of its start (see [`RunRecord::trustworthy`]). Anything uncertain means
+//! no record, so a full run.
 //!
 //! Watched: the module files and every directory the walk read; the depmod.d files and
 //! directories; the policy files (system layers' directories and entries, `--policy`
-//! files and their includes); `-F`/`-E`; `modules.order`, `modules.builtin` and
-//! `modules.builtin.modinfo`; `modules.softdep` under `-E` (its open result is in a
-//! message); the module cache file; the modpolicy executable. A path that does not exist
+//! files and their includes, not the built-in policy, which is no file); `-F`/`-E`;
+//! `modules.order`, `modules.builtin` and `modules.builtin.modinfo`; `modules.softdep`
+//! of the module directory (libkmod parses it; under `-E` its open result is in a
+//! message); the module cache file (by contents);
+//! the modpolicy executable. A path that does not exist
 //! is watched through its nearest existing ancestor (whose times move when it appears).
 //! The output directory is watched by its entries (its own times move with every commit),
 //! after checking that the walk, which read it, saw it unchanged.
@@ -24,7 +31,8 @@ use super::depmod::DepmodOptions;
 use super::log::{Log, Sink};
 use super::tree::Tree;
 use crate::cache::shortcut::{
-    listing_hash, observe, Artifact, OutDir, Output, RunRecord, Seen, Stream,
+    listing_hash, observe, Artifact, Checker, Hashed, OutDir, Output, RunRecord, Seen, Stream,
+    Verdict, MAX_REREAD,
 };
 use crate::cache::{is_racy, FileId};
 use rayon::prelude::*;
@@ -41,6 +49,8 @@ pub struct Plan {
     cache_file: PathBuf,
     outdirname: String,
     run_start_ns: i128,
+    /// How the run reads module files (to read a changed one again).
+    limits: crate::load::Limits,
 }
 
 /// Now, in nanoseconds since the epoch.
@@ -85,6 +95,7 @@ pub fn plan(args: &DepmodOptions, paths: Option<&super::depmod::RunPaths>) -> Op
         cache_file,
         outdirname: p.outdirname.clone(),
         run_start_ns,
+        limits: super::depmod::limits(args),
     })
 }
 
@@ -101,10 +112,30 @@ impl Plan {
         let Some(rec) = rec.filter(|r| r.key == self.key) else {
             return false;
         };
-        if !crate::util::timed("shortcut check", || rec.holds(&softdep_probe)) {
-            tracing::debug!("shortcut: something changed");
-            return false;
-        }
+        let limits = &self.limits;
+        let image_hash = |p: &Path| {
+            crate::load::read_module(p, limits)
+                .ok()
+                .map(|i| crate::cache::image_hash(&i))
+        };
+        let checker = Checker {
+            probe: &softdep_probe,
+            image_hash: &image_hash,
+            now_ns: now_ns(),
+        };
+        let reread = match crate::util::timed("shortcut check", || rec.check(&checker)) {
+            Verdict::Changed => {
+                tracing::debug!("shortcut: something changed");
+                return false;
+            }
+            Verdict::Holds { refreshed, reread } => {
+                // Identities settled or brought up to date: the next check is cheaper.
+                if let Some(Err(e)) = refreshed.map(|r| r.write(&self.record)) {
+                    tracing::info!("run record {} not refreshed: {e}", self.record.display());
+                }
+                reread
+            }
+        };
         log.flush();
         let sink = log.sink();
         for (s, b) in &rec.output {
@@ -113,7 +144,7 @@ impl Plan {
                 Stream::Stdout => sink.stdout(b),
             }
         }
-        tracing::debug!(modules = rec.modules, "shortcut: nothing changed");
+        tracing::debug!(modules = rec.modules, reread, "shortcut: nothing changed");
         if let Some(p) = std::env::var_os("MODPOLICY_CACHE_REPORT") {
             use std::io::Write;
             if let Ok(mut f) = std::fs::OpenOptions::new()
@@ -121,7 +152,8 @@ impl Plan {
                 .create(true)
                 .open(p)
             {
-                let _ = writeln!(f, "cached={} read=0 shortcut", rec.modules);
+                let cached = rec.modules.saturating_sub(reread as u64);
+                let _ = writeln!(f, "cached={cached} read={reread} shortcut");
             }
         }
         true
@@ -130,6 +162,13 @@ impl Plan {
     /// After a successful full run: writes the record of what it saw, wrote and printed,
     /// if all of it can be trusted. A failure costs only speed.
     pub fn record(&self, seen: Observed, output: Option<Output>) {
+        if seen.read_many {
+            // A first run, or a tree unpacked anew: the record's cost (every input looked
+            // at again, every image hashed) is kept off it; the next run, which finds the
+            // module files in the cache, writes it.
+            tracing::debug!("no run record: more than {MAX_REREAD} module files were read");
+            return;
+        }
         let r = crate::util::timed("shortcut record", || self.build(seen, output));
         match r {
             Ok(rec) => {
@@ -154,6 +193,14 @@ impl Plan {
         let out_st = rustix::fs::stat(&out_path).map_err(|_| "no output directory")?;
         let is_out = |id: &FileId| id.dev == out_st.st_dev && id.ino == out_st.st_ino;
 
+        // The walked directories' listings, taken before anything is observed: a change
+        // after the walk shows in the identities observed below (too recent to record).
+        let listings: Vec<(PathBuf, u64)> = seen
+            .walked_dirs
+            .par_iter()
+            .map(|d| listing_hash(d, &[]).map(|h| (d.clone(), h)))
+            .collect::<std::io::Result<_>>()
+            .map_err(|_| "a walked directory cannot be listed")?;
         let mut paths = seen.watched;
         if let Ok(exe) = std::fs::read_link("/proc/self/exe") {
             paths.push(exe);
@@ -207,6 +254,22 @@ impl Plan {
         });
         watched.sort_by(|a, b| a.0.cmp(&b.0));
         watched.dedup_by(|a, b| a.0 == b.0);
+        // By index in `watched`; the output directory is judged by its own listing
+        // (artifacts left out), and is not in `watched`.
+        let index = |v: Vec<(PathBuf, u64)>| -> Vec<(u32, u64)> {
+            let mut v: Vec<(u32, u64)> = v
+                .into_iter()
+                .filter_map(|(p, h)| {
+                    let i = watched.binary_search_by(|(q, _)| q.cmp(&p)).ok()?;
+                    Some((i as u32, h))
+                })
+                .collect();
+            v.sort_unstable();
+            v.dedup_by_key(|e| e.0);
+            v
+        };
+        let listings = index(listings);
+        let images = index(seen.images);
         let record = RunRecord {
             key: self.key.clone(),
             watched,
@@ -218,6 +281,8 @@ impl Plan {
             },
             probes: pre.probes,
             hashed: Vec::new(),
+            images,
+            listings,
             artifacts: seen.artifacts,
             output,
             modules: seen.modules,
@@ -225,8 +290,14 @@ impl Plan {
         if !record.trustworthy(self.run_start_ns) {
             return Err("an input changed too recently");
         }
+        let (path, size, hash) = sound_cache(&self.cache_file).ok_or("no sound module cache")?;
         let record = RunRecord {
-            hashed: vec![sound_cache(&self.cache_file).ok_or("no sound module cache")?],
+            hashed: vec![Hashed {
+                path,
+                size,
+                hash,
+                settled: None,
+            }],
             ..record
         };
         let names = record.artifact_names();
@@ -305,9 +376,12 @@ struct Pre {
 pub struct Observed {
     pre: Option<Pre>,
     watched: Vec<PathBuf>,
+    walked_dirs: Vec<PathBuf>,
+    images: Vec<(PathBuf, u64)>,
     artifacts: Vec<Artifact>,
     modules: u64,
     unsure: bool,
+    read_many: bool,
 }
 
 impl Observed {
@@ -340,15 +414,33 @@ impl Observed {
         files: &[(&str, Vec<u8>)],
     ) {
         let dirname = &tree.dirname;
-        let w = &mut self.watched;
         self.unsure |= tree.inputs.walk_problems || tree.inputs.cache_problem;
-        w.extend(tree.inputs.walked_dirs.iter().map(PathBuf::from));
+        self.read_many = tree.inputs.modules_read > MAX_REREAD;
+        if self.read_many {
+            return;
+        }
+        self.walked_dirs = tree.inputs.walked_dirs.iter().map(PathBuf::from).collect();
+        let w = &mut self.watched;
+        w.extend(self.walked_dirs.iter().cloned());
         w.extend(
             tree.graph
                 .modules
                 .iter()
                 .map(|m| PathBuf::from(&m.source.path)),
         );
+        let images = tree
+            .graph
+            .modules
+            .par_iter()
+            .filter(|m| m.error.is_none())
+            .map(|m| {
+                (
+                    PathBuf::from(&m.source.path),
+                    crate::cache::image_hash(&m.image),
+                )
+            })
+            .collect();
+        self.images = images;
         self.modules = tree.graph.modules.len() as u64;
         let with_entries = |w: &mut Vec<PathBuf>, p: &Path| {
             w.push(p.to_path_buf());
@@ -366,7 +458,14 @@ impl Observed {
         ] {
             with_entries(w, Path::new(&format!("{base}{d}")));
         }
-        w.extend(policy.sources.files.iter().map(|f| f.path.clone()));
+        w.extend(
+            policy
+                .sources
+                .files
+                .iter()
+                .filter(|f| !f.in_memory)
+                .map(|f| f.path.clone()),
+        );
         w.extend(args.filesyms.iter().cloned());
         w.extend(args.symvers.iter().cloned());
         for f in [
@@ -376,7 +475,9 @@ impl Observed {
         ] {
             w.push(PathBuf::from(format!("{dirname}/{f}")));
         }
-        if args.symvers.is_some() && *dirname != outdirname {
+        if *dirname != outdirname {
+            // libkmod parses it (its bad lines are reported); under -E its open result is
+            // in a message. In the output directory it is an artifact, checked as such.
             w.push(PathBuf::from(format!("{dirname}/modules.softdep")));
         }
         let out = Path::new(outdirname);

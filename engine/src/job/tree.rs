@@ -83,6 +83,8 @@ pub struct TreeInputs {
     /// The depmod.d files and directories read (none when the policy gives the search
     /// settings).
     pub config: Vec<PathBuf>,
+    /// How many module files were read (not taken from a cache): all of them without one.
+    pub modules_read: usize,
     /// Whether the module cache was ignored with a warning (a run that printed it is not
     /// summarised: the next run, with the cache rewritten, prints no such warning).
     pub cache_problem: bool,
@@ -292,6 +294,23 @@ fn kmod_errno_before_symvers(dirname: &str) -> String {
     open_result(Path::new(&format!("{dirname}/modules.softdep")))
 }
 
+/// The errors kmod's libkmod prints when it creates its context for the module
+/// directory and parses `DIR/modules.softdep` as a modprobe configuration file (after
+/// depmod.d is read, before anything else). A file that cannot be read, or is larger
+/// than any real one (16 MiB), says nothing.
+fn libkmod_softdep_errors(dirname: &str, log: &Log) {
+    use crate::util::fs::{open_input, read_limited, Accept};
+    let path = format!("{dirname}/modules.softdep");
+    let Ok(text) = open_input(Path::new(&path), Accept::Regular)
+        .and_then(|f| read_limited(f, "modules.softdep", 16 << 20))
+    else {
+        return;
+    };
+    for line in crate::load::modprobe_conf::softdep_file_errors(path.as_bytes(), &text) {
+        log.write_lines(&line);
+    }
+}
+
 /// What opening `p` as a regular file leaves in `errno`, as text: the error, or
 /// `Success`.
 pub(crate) fn open_result(p: &Path) -> String {
@@ -443,6 +462,7 @@ pub fn load_tree_cached(
     let progress = log.progress();
     progress.phase(&format!("reading modules of {kver}"), 0);
     let sources: Vec<Found> = if manual {
+        libkmod_softdep_errors(&dirname, log);
         let mut v: Vec<Found> = Vec::new();
         for p in &opts.modules {
             let s = p.to_string_lossy().into_owned();
@@ -519,6 +539,7 @@ pub fn load_tree_cached(
                 cfg
             }
         };
+        libkmod_softdep_errors(&dirname, log);
         tracing::debug!(elapsed = ?super::elapsed(), "configuration read");
         let mut walk_msgs = Vec::new();
         // Uncompressed modules are read as the walk finds them, so reading overlaps the
@@ -726,6 +747,7 @@ pub fn load_tree_cached(
         let hits = meta.values().filter(|(_, h, _)| *h != Hit::No).count();
         let verified = meta.values().filter(|(_, h, _)| *h == Hit::Content).count();
         let read = graph.modules.len() - hits;
+        inputs.modules_read = read;
         tracing::debug!(hits, read, "module cache");
         // For tests: how many module files came from the cache.
         if let Some(p) = std::env::var_os("MODPOLICY_CACHE_REPORT") {

@@ -9,6 +9,7 @@
 pub mod compress;
 pub mod config;
 pub mod elf;
+pub mod modprobe_conf;
 pub mod order;
 pub mod sparse;
 pub mod symvers;

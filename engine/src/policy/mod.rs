@@ -288,6 +288,9 @@ pub fn load_str(name: &str, text: &str, kver: &str) -> Result<Policy, PolicyErro
         stack: Vec::new(),
     };
     l.process(Path::new(name), PathBuf::from(name), text.to_string());
+    if let Some(f) = l.sources.files.first_mut() {
+        f.in_memory = true;
+    }
     if !l.diags.is_empty() {
         return Err(PolicyError {
             sources: l.sources,

@@ -17,6 +17,9 @@ pub struct SourceFile {
     pub path: PathBuf,
     /// The text.
     pub text: Arc<String>,
+    /// Whether the text came from memory (the built-in policy), not from a file at
+    /// `path`.
+    pub in_memory: bool,
 }
 
 /// Every policy file loaded, in load order.
@@ -32,6 +35,7 @@ impl Sources {
         self.files.push(SourceFile {
             path,
             text: Arc::new(text),
+            in_memory: false,
         });
         FileId(self.files.len() - 1)
     }
