@@ -47,7 +47,6 @@
 pub mod shortcut;
 
 use crate::load::elf::{Export, ExportKind, Import, Modinfo, ModuleImage, Name};
-use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use std::io::{self, Write};
 use std::ops::Range;
@@ -398,11 +397,12 @@ pub fn is_racy(id: &FileId, run_start_ns: i128) -> bool {
     id.ctime_ns >= run_start_ns - RACY_WINDOW_NS
 }
 
-/// Records are encoded this many at a time (in parallel), then written: the whole cache
-/// is never held in memory.
-const BATCH: usize = 128;
+/// Records are encoded into one buffer of about this size, which is hashed and written
+/// whenever it fills: the whole cache is never held in memory, and nothing is allocated
+/// per record (encoding is a copy; on one thread it keeps up with the disk).
+const CHUNK: usize = 64 << 10;
 
-/// Encodes the cache for `records` into `out`, a batch at a time, with the trailing
+/// Encodes the cache for `records` into `out`, a chunk at a time, with the trailing
 /// checksum. The identity of a file changed within [`RACY_WINDOW_NS`] of `run_start_ns`
 /// is not trusted: its record is kept for its content hash, or left out without one. A
 /// shipped cache keeps only records with a content hash and a relative key, and no
@@ -428,29 +428,25 @@ pub fn encode_to(
     header.encode(&mut head, kept.len() as u32);
     hasher.update(&head);
     out.write_all(&head)?;
-    for batch in kept.chunks(BATCH) {
-        let parts: Vec<Vec<u8>> = batch
-            .par_iter()
-            .with_min_len(16)
-            .map(|&(r, trusted)| {
-                let mut v = Vec::with_capacity(512);
-                let id = if trusted {
-                    r.id
-                } else {
-                    FileId {
-                        size: r.id.size,
-                        ..FileId::default()
-                    }
-                };
-                encode_record(&mut v, r.key, &id, trusted, r.hash, r.image);
-                v
-            })
-            .collect();
-        for p in &parts {
-            hasher.update(p);
-            out.write_all(p)?;
+    let mut buf = Vec::with_capacity(CHUNK + (CHUNK >> 2));
+    for &(r, trusted) in &kept {
+        let id = if trusted {
+            r.id
+        } else {
+            FileId {
+                size: r.id.size,
+                ..FileId::default()
+            }
+        };
+        encode_record(&mut buf, r.key, &id, trusted, r.hash, r.image);
+        if buf.len() >= CHUNK {
+            hasher.update(&buf);
+            out.write_all(&buf)?;
+            buf.clear();
         }
     }
+    hasher.update(&buf);
+    out.write_all(&buf)?;
     out.write_all(&hasher.digest().to_ne_bytes())
 }
 

@@ -109,14 +109,16 @@ pub fn observe(path: &Path) -> Seen {
     }
 }
 
-/// [`observe`] for each of `paths`, in order: a path is `lstat`ed relative to its
-/// parent directory, opened once for all its entries (one short lookup each instead of a
-/// walk down the whole path), or on its own when it has no plain last component.
-pub fn observe_all(paths: &[&Path]) -> Vec<Seen> {
+/// The entries of `watched` that [`observe`] no longer sees as recorded, by index, with
+/// what it sees now. Each path is `lstat`ed relative to its parent directory, opened once
+/// for all its entries (one short lookup each instead of a walk down the whole path), or
+/// on its own when it has no plain last component; only the changed ones are kept (no
+/// copy of the whole list is made: this runs on every re-run).
+pub fn observe_changed(watched: &[(PathBuf, Seen)]) -> Vec<(usize, Seen)> {
     use rustix::fs::{AtFlags, Mode, OFlags};
     let mut groups: rustc_hash::FxHashMap<&Path, Vec<usize>> = Default::default();
     let mut alone = Vec::new();
-    for (i, p) in paths.iter().enumerate() {
+    for (i, (p, _)) in watched.iter().enumerate() {
         match (p.parent(), p.file_name()) {
             // Only when the path ends in exactly that name (no `/` or `/.` after it).
             (Some(d), Some(n))
@@ -146,7 +148,7 @@ pub fn observe_all(paths: &[&Path]) -> Vec<Seen> {
         }
     };
     let groups: Vec<(&Path, Vec<usize>)> = groups.into_iter().collect();
-    let mut found: Vec<(usize, Seen)> = groups
+    let mut changed: Vec<(usize, Seen)> = groups
         .par_iter()
         .flat_map_iter(|(d, idx)| {
             let dir = rustix::fs::open(
@@ -155,19 +157,23 @@ pub fn observe_all(paths: &[&Path]) -> Vec<Seen> {
                 Mode::empty(),
             );
             idx.iter()
-                .map(|&i| {
-                    let s = match (&dir, paths[i].file_name()) {
+                .filter_map(|&i| {
+                    let (p, was) = &watched[i];
+                    let now = match (&dir, p.file_name()) {
                         (Ok(dir), Some(n)) => at(dir, n),
-                        _ => observe(paths[i]),
+                        _ => observe(p),
                     };
-                    (i, s)
+                    (now != *was).then_some((i, now))
                 })
                 .collect::<Vec<_>>()
         })
         .collect();
-    found.extend(alone.into_iter().map(|i| (i, observe(paths[i]))));
-    found.sort_unstable_by_key(|e| e.0);
-    found.into_iter().map(|(_, s)| s).collect()
+    changed.extend(alone.into_iter().filter_map(|i| {
+        let now = observe(&watched[i].0);
+        (now != watched[i].1).then_some((i, now))
+    }));
+    changed.sort_unstable_by_key(|e| e.0);
+    changed
 }
 
 /// Hashes the names of `dir`'s entries, in `readdir` order, leaving out `skip`: equal
@@ -392,34 +398,36 @@ impl RunRecord {
             .is_ok_and(|st| st.st_dev == out.dev && st.st_ino == out.ino)
             && listing_hash(&out.path, &self.artifact_names()).is_ok_and(|h| h == out.listing);
         if !dir_ok || !self.probes.iter().all(|(p, r)| (c.probe)(p) == *r) {
+            tracing::trace!(dir_ok, "shortcut: the output directory or a probe changed");
             return Verdict::Changed;
         }
-        // Each watched path: `None` if changed, else the new identity to record, if any.
-        let paths: Vec<&Path> = self.watched.iter().map(|(p, _)| p.as_path()).collect();
-        let seen = observe_all(&paths);
-        let changed_modules = self
-            .images
+        // The watched paths that changed, and whether each changed harmlessly (with the
+        // new identity to record, if it can be trusted).
+        let changed = observe_changed(&self.watched);
+        let changed_modules = changed
             .iter()
-            .filter(|(i, _)| seen[*i as usize] != self.watched[*i as usize].1)
+            .filter(|(i, _)| {
+                self.images
+                    .binary_search_by_key(&(*i as u32), |(j, _)| *j)
+                    .is_ok()
+            })
             .count();
         if changed_modules > MAX_REREAD {
+            tracing::trace!(changed_modules, "shortcut: too many module files changed");
             return Verdict::Changed;
         }
         let reread = std::sync::atomic::AtomicUsize::new(0);
-        let watched: Option<Vec<Option<Seen>>> = self
-            .watched
-            .par_iter()
-            .zip(seen)
-            .enumerate()
-            .with_min_len(64)
-            .map(|(i, ((p, s), now))| {
-                if now == *s {
-                    return Some(None);
+        let watched: Option<Vec<(usize, Option<Seen>)>> = changed
+            .into_par_iter()
+            .map(|(i, now)| {
+                let (p, s) = &self.watched[i];
+                let harmless = self.harmless(i as u32, p, s, now, c, &reread);
+                if !harmless {
+                    tracing::trace!(path = %p.display(), "shortcut: changed");
                 }
-                self.harmless(i as u32, p, s, now, c, &reread).then(|| {
-                    now.ids()
-                        .all(|id| !super::is_racy(id, c.now_ns))
-                        .then_some(now)
+                harmless.then(|| {
+                    let settled = now.ids().all(|id| !super::is_racy(id, c.now_ns));
+                    (i, settled.then_some(now))
                 })
             })
             .collect();
@@ -429,24 +437,26 @@ impl RunRecord {
         let hashed: Option<Vec<Option<FileId>>> =
             self.hashed.iter().map(|h| h.holds(c.now_ns)).collect();
         let Some(hashed) = hashed else {
+            tracing::trace!("shortcut: the module cache changed");
             return Verdict::Changed;
         };
         let artifacts: Option<Vec<Option<FileId>>> = self
             .artifacts
-            .par_iter()
+            .iter()
             .map(|a| a.holds(&out.path, c.now_ns))
             .collect();
         let Some(artifacts) = artifacts else {
+            tracing::trace!("shortcut: an artifact changed");
             return Verdict::Changed;
         };
-        let changed = watched.iter().any(Option::is_some)
+        let changed = watched.iter().any(|w| w.1.is_some())
             || hashed.iter().any(Option::is_some)
             || artifacts.iter().any(Option::is_some);
         let refreshed = changed.then(|| {
             let mut r = self.clone();
-            for ((_, s), new) in r.watched.iter_mut().zip(watched) {
+            for (i, new) in watched {
                 if let Some(new) = new {
-                    *s = new;
+                    r.watched[i].1 = new;
                 }
             }
             for (h, new) in r.hashed.iter_mut().zip(hashed) {
@@ -931,7 +941,7 @@ mod tests {
     }
 
     #[test]
-    fn observe_all_agrees_with_observe() {
+    fn observe_changed_agrees_with_observe() {
         let t = tempfile::tempdir().unwrap();
         let d = t.path();
         std::fs::create_dir(d.join("dir")).unwrap();
@@ -960,11 +970,21 @@ mod tests {
             PathBuf::from("relative"),
         ])
         .collect();
-        let refs: Vec<&Path> = paths.iter().map(PathBuf::as_path).collect();
-        let all = observe_all(&refs);
-        for (p, s) in paths.iter().zip(all) {
-            assert_eq!(s, observe(p), "{}", p.display());
-        }
+        // Recorded as `observe` sees them: nothing changed.
+        let recorded: Vec<(PathBuf, Seen)> =
+            paths.iter().map(|p| (p.clone(), observe(p))).collect();
+        assert_eq!(observe_changed(&recorded), vec![]);
+        // Recorded as something else: each is reported, with what `observe` sees.
+        let wrong: Vec<(PathBuf, Seen)> = paths
+            .iter()
+            .map(|p| (p.clone(), Seen::Fails(libc::EPERM)))
+            .collect();
+        let want: Vec<(usize, Seen)> = paths
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (i, observe(p)))
+            .collect();
+        assert_eq!(observe_changed(&wrong), want);
     }
 
     #[test]

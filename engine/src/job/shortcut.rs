@@ -144,7 +144,7 @@ impl Plan {
                 Stream::Stdout => sink.stdout(b),
             }
         }
-        tracing::debug!(modules = rec.modules, reread, "shortcut: nothing changed");
+        tracing::debug!(modules = rec.modules, reread, elapsed = ?super::elapsed(), "shortcut: nothing changed");
         if let Some(p) = std::env::var_os("MODPOLICY_CACHE_REPORT") {
             use std::io::Write;
             if let Ok(mut f) = std::fs::OpenOptions::new()
