@@ -481,14 +481,14 @@ fn write_with(path: &Path, fill: impl FnOnce(&mut dyn Write) -> io::Result<()>) 
     remove_dead_temps(dir, &name);
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     let result = (|| {
-        let f = std::fs::OpenOptions::new()
+        // Unbuffered: the callers write in large pieces (`encode_to` a chunk at a time).
+        let mut f = std::fs::OpenOptions::new()
             .write(true)
             .create(true)
             .truncate(true)
             .open(&tmp)?;
-        let mut w = io::BufWriter::with_capacity(256 << 10, f);
-        fill(&mut w)?;
-        w.into_inner().map_err(|e| e.into_error())?;
+        fill(&mut f)?;
+        drop(f);
         std::fs::rename(&tmp, path)
     })();
     if result.is_err() {
