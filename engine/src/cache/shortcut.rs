@@ -93,16 +93,23 @@ fn errno(e: rustix::io::Errno) -> i32 {
 
 /// Looks at `path` (see [`Seen`]).
 pub fn observe(path: &Path) -> Seen {
-    match rustix::fs::lstat(path) {
+    seen(rustix::fs::lstat(path), || rustix::fs::stat(path))
+}
+
+/// What an `lstat` result says, with `follow` (the `stat` of the same path) asked only
+/// for a symbolic link.
+fn seen(
+    lstat: rustix::io::Result<rustix::fs::Stat>,
+    follow: impl FnOnce() -> rustix::io::Result<rustix::fs::Stat>,
+) -> Seen {
+    match lstat {
         Err(e) => Seen::Fails(errno(e)),
         Ok(st)
             if rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::Symlink =>
         {
             Seen::Link(
                 FileId::from_stat(&st),
-                rustix::fs::stat(path)
-                    .map(|t| FileId::from_stat(&t))
-                    .map_err(errno),
+                follow().map(|t| FileId::from_stat(&t)).map_err(errno),
             )
         }
         Ok(st) => Seen::Entry(FileId::from_stat(&st)),
@@ -131,21 +138,10 @@ pub fn observe_changed(watched: &[(PathBuf, Seen)]) -> Vec<(usize, Seen)> {
         }
     }
     let at = |dir: &rustix::fd::OwnedFd, name: &OsStr| -> Seen {
-        match rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW) {
-            Err(e) => Seen::Fails(errno(e)),
-            Ok(st)
-                if rustix::fs::FileType::from_raw_mode(st.st_mode)
-                    == rustix::fs::FileType::Symlink =>
-            {
-                Seen::Link(
-                    FileId::from_stat(&st),
-                    rustix::fs::statat(dir, name, AtFlags::empty())
-                        .map(|t| FileId::from_stat(&t))
-                        .map_err(errno),
-                )
-            }
-            Ok(st) => Seen::Entry(FileId::from_stat(&st)),
-        }
+        seen(
+            rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW),
+            || rustix::fs::statat(dir, name, AtFlags::empty()),
+        )
     };
     let groups: Vec<(&Path, Vec<usize>)> = groups.into_iter().collect();
     let mut changed: Vec<(usize, Seen)> = groups
@@ -228,12 +224,7 @@ impl Artifact {
         {
             return None;
         }
-        let id = FileId::from_stat(&st);
-        if self.settled == Some(id) {
-            return Some(None);
-        }
-        (content_hash(&p, self.size)? == self.hash).then_some(())?;
-        Some(settle(&p, id, now_ns))
+        verify(&p, &st, self.settled, self.size, self.hash, now_ns)
     }
 
     /// Describes `dir/name`, written with `contents` (`None` if it cannot be `lstat`ed).
@@ -259,6 +250,25 @@ fn settle(p: &Path, id: FileId, now_ns: i128) -> Option<FileId> {
     (!super::is_racy(&id, now_ns) && again == Some(id)).then_some(id)
 }
 
+/// Whether the file `p`, `lstat`ed as `st`, still has the recorded contents (`size`
+/// bytes hashing to `hash`): by its settled identity if it has it, else by reading it
+/// (see [`Held`]).
+fn verify(
+    p: &Path,
+    st: &rustix::fs::Stat,
+    settled: Option<FileId>,
+    size: u64,
+    hash: u64,
+    now_ns: i128,
+) -> Held {
+    let id = FileId::from_stat(st);
+    if settled == Some(id) {
+        return Some(None);
+    }
+    (content_hash(p, size)? == hash).then_some(())?;
+    Some(settle(p, id, now_ns))
+}
+
 /// A file checked by its contents (see [`RunRecord::hashed`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Hashed {
@@ -275,12 +285,7 @@ pub struct Hashed {
 impl Hashed {
     fn holds(&self, now_ns: i128) -> Held {
         let st = rustix::fs::lstat(&self.path).ok()?;
-        let id = FileId::from_stat(&st);
-        if self.settled == Some(id) {
-            return Some(None);
-        }
-        (content_hash(&self.path, self.size)? == self.hash).then_some(())?;
-        Some(settle(&self.path, id, now_ns))
+        verify(&self.path, &st, self.settled, self.size, self.hash, now_ns)
     }
 }
 
@@ -372,18 +377,6 @@ impl RunRecord {
             !matches!(s, Seen::Link(_, Err(_)))
                 && s.ids().all(|id| !super::is_racy(id, run_start_ns))
         })
-    }
-
-    /// Whether the world still is as recorded (see [`RunRecord::check`]), with no module
-    /// file read again.
-    pub fn holds(&self, probe: &(dyn Fn(&Path) -> String + Sync)) -> bool {
-        let c = Checker {
-            probe,
-            image_hash: &|_| None,
-            // Nothing is old enough to settle.
-            now_ns: 0,
-        };
-        matches!(self.check(&c), Verdict::Holds { .. })
     }
 
     /// Whether a re-run's output would be the recorded one: the output directory's
@@ -756,6 +749,20 @@ fn get_id(r: &mut Reader<'_>) -> Option<FileId> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    impl RunRecord {
+        /// Whether the world still is as recorded (see [`RunRecord::check`]), with no
+        /// module file read again.
+        fn holds(&self, probe: &(dyn Fn(&Path) -> String + Sync)) -> bool {
+            let c = Checker {
+                probe,
+                image_hash: &|_| None,
+                // Nothing is old enough to settle.
+                now_ns: 0,
+            };
+            matches!(self.check(&c), Verdict::Holds { .. })
+        }
+    }
 
     fn record(dir: &Path) -> RunRecord {
         let input = dir.join("input");

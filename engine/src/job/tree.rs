@@ -133,20 +133,19 @@ pub struct CacheWrite {
 }
 
 impl Tree {
-    /// Writes the module cache, if anything changed since it was read: the caller does
-    /// so once the artifacts are written, so that the cache never takes the disk space
-    /// they need. A failure costs only speed: it is said at `-v` (modpolicy's), never
-    /// printed otherwise.
-    pub fn write_cache(&self) {
-        let Some(w) = &self.cache_write else { return };
+    /// A cache record for each module read without error that `meta` knows (its
+    /// identity and content hash, by path).
+    fn cache_records(
+        &self,
+        meta: impl Fn(&str) -> Option<(crate::cache::FileId, Option<u128>)>,
+    ) -> Vec<crate::cache::Record<'_>> {
         let dirname = self.dirname.as_str();
-        let records: Vec<crate::cache::Record<'_>> = self
-            .graph
+        self.graph
             .modules
             .iter()
             .filter(|m| m.error.is_none())
             .filter_map(|m| {
-                let (id, hash) = *w.ids.get(&m.source.path)?;
+                let (id, hash) = meta(&m.source.path)?;
                 Some(crate::cache::Record {
                     key: cache_key(dirname, &m.source.path),
                     id,
@@ -154,7 +153,16 @@ impl Tree {
                     image: &m.image,
                 })
             })
-            .collect();
+            .collect()
+    }
+
+    /// Writes the module cache, if anything changed since it was read: the caller does
+    /// so once the artifacts are written, so that the cache never takes the disk space
+    /// they need. A failure costs only speed: it is said at `-v` (modpolicy's), never
+    /// printed otherwise.
+    pub fn write_cache(&self) {
+        let Some(w) = &self.cache_write else { return };
+        let records = self.cache_records(|path| w.ids.get(path).copied());
         let r = crate::util::timed("cache write", || {
             crate::cache::write(&w.path, &w.header, &records, w.run_start_ns)
         });
@@ -173,25 +181,14 @@ impl Tree {
         let Some(w) = &self.shipped_write else {
             return Ok(());
         };
-        let dirname = self.dirname.as_str();
-        let records: Vec<crate::cache::Record<'_>> = self
-            .graph
-            .modules
-            .iter()
-            .filter(|m| m.error.is_none())
-            .filter_map(|m| {
-                let (size, hash) = *w.hashes.get(&m.source.path)?;
-                Some(crate::cache::Record {
-                    key: cache_key(dirname, &m.source.path),
-                    id: crate::cache::FileId {
-                        size,
-                        ..Default::default()
-                    },
-                    hash: Some(hash),
-                    image: &m.image,
-                })
-            })
-            .collect();
+        let records = self.cache_records(|path| {
+            let (size, hash) = *w.hashes.get(path)?;
+            let id = crate::cache::FileId {
+                size,
+                ..Default::default()
+            };
+            Some((id, Some(hash)))
+        });
         crate::cache::write(&w.path, &w.header, &records, 0).map_err(|e| {
             format!(
                 "could not write the shipped module cache {}: {}",
