@@ -3,7 +3,8 @@
 //! changed.
 //!
 //! One file per tree, read whole at the start of a run and rewritten (a temporary file,
-//! then `rename`) when anything changed. It holds a header (magic, format version, the
+//! then `rename`) when that gains something (the caller decides: see
+//! `job::tree::load_tree_cached`). It holds a header (magic, format version, the
 //! modpolicy version, the architecture and byte order, the tree it describes and the
 //! module size limit in force, whether it is a local or a shipped cache), one record per
 //! module file and, last, an XXH3-64 checksum of everything before it. A record holds the
@@ -12,7 +13,8 @@
 //! nanoseconds) and whether they may be trusted, its content hash when known (XXH3-128 of
 //! the file's bytes as stored: the compressed bytes of a `.ko.xz`), and the loader's
 //! output for it ([`ModuleImage`]: exports with CRCs, licence class and namespace,
-//! imports with their `__versions` CRCs, `.modinfo`).
+//! imports with their `__versions` CRCs, `.modinfo`; a symbol name's length takes one
+//! byte below 255, a CRC four bytes when it fits, as they all do, none when it is 0).
 //!
 //! A record is reused when the file's identity and metadata all match ([`Cache::lookup`]),
 //! or, whatever its identity, when the file has the record's size and content hash
@@ -57,7 +59,7 @@ use xxhash_rust::xxh3::xxh3_64;
 pub const MAGIC: &[u8; 8] = b"MPDMODC\0";
 /// The layout of records. Bump it whenever [`ModuleImage`] or its encoding changes, or
 /// the loader starts reading a file differently: a cache of another format is rebuilt.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 /// The shipped cache's file name, in the module directory (`lib/modules/VERSION/`),
 /// beside the `modules.*` files depmod writes.
 pub const SHIPPED_NAME: &str = "modules.modpolicy-cache";
@@ -319,6 +321,11 @@ impl Cache {
         self.index.len()
     }
 
+    /// Whether `key` has a record.
+    pub fn contains(&self, key: &str) -> bool {
+        self.index.contains_key(key)
+    }
+
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
         self.index.is_empty()
@@ -542,6 +549,33 @@ fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
     out.extend_from_slice(b);
 }
 
+/// A symbol name: its length in one byte when below 255 (nearly all), else 255 and
+/// the length in four.
+fn put_name(out: &mut Vec<u8>, b: &[u8]) {
+    match u8::try_from(b.len()) {
+        Ok(n) if n < u8::MAX => out.push(n),
+        _ => {
+            out.push(u8::MAX);
+            out.extend_from_slice(&(b.len() as u32).to_ne_bytes());
+        }
+    }
+    out.extend_from_slice(b);
+}
+
+/// A CRC as few bytes as it needs (none for 0, four for a 32-bit one, as they all are,
+/// else eight); returns the 2-bit mode that says which, for the symbol's flags.
+fn put_crc(out: &mut Vec<u8>, crc: u64) -> u8 {
+    if crc == 0 {
+        0
+    } else if let Ok(c) = u32::try_from(crc) {
+        out.extend_from_slice(&c.to_ne_bytes());
+        1
+    } else {
+        out.extend_from_slice(&crc.to_ne_bytes());
+        2
+    }
+}
+
 fn put_u64(out: &mut Vec<u8>, v: u64) {
     out.extend_from_slice(&v.to_ne_bytes());
 }
@@ -608,16 +642,18 @@ fn encode_image(out: &mut Vec<u8>, img: &ModuleImage) {
             kind,
             namespace,
         } = e;
-        put_bytes(out, name.as_bytes());
-        put_u64(out, *crc);
+        put_name(out, name.as_bytes());
+        let flags = out.len();
+        out.push(0);
+        let mode = put_crc(out, *crc);
         let kind = match kind {
             ExportKind::Plain => 0u8,
             ExportKind::GplOnly => 1,
             ExportKind::Unknown => 2,
         };
-        out.push(*has_crc as u8 | kind << 1 | (namespace.is_some() as u8) << 3);
+        out[flags] = *has_crc as u8 | kind << 1 | (namespace.is_some() as u8) << 3 | mode << 4;
         if let Some(ns) = namespace {
-            put_bytes(out, ns.as_bytes());
+            put_name(out, ns.as_bytes());
         }
     }
     out.extend_from_slice(&(imports.len() as u32).to_ne_bytes());
@@ -629,9 +665,11 @@ fn encode_image(out: &mut Vec<u8>, img: &ModuleImage) {
             weak,
             versions_only,
         } = i;
-        put_bytes(out, name.as_bytes());
-        put_u64(out, *crc);
-        out.push(*has_crc as u8 | (*weak as u8) << 1 | (*versions_only as u8) << 2);
+        put_name(out, name.as_bytes());
+        let flags = out.len();
+        out.push(0);
+        let mode = put_crc(out, *crc);
+        out[flags] = *has_crc as u8 | (*weak as u8) << 1 | (*versions_only as u8) << 2 | mode << 3;
     }
     put_bytes(out, modinfo.as_bytes());
 }
@@ -680,7 +718,22 @@ impl<'a> Reader<'a> {
         self.take(n)
     }
     fn name(&mut self) -> Option<Name> {
-        Some(Name::from(std::str::from_utf8(self.bytes()?).ok()?))
+        let n = match self.u8()? {
+            u8::MAX => self.u32()? as usize,
+            n => n as usize,
+        };
+        Some(Name::from(std::str::from_utf8(self.take(n)?).ok()?))
+    }
+    /// A CRC written in `mode` (see `put_crc`).
+    fn crc(&mut self, mode: u8) -> Option<u64> {
+        match mode {
+            0 => Some(0),
+            1 => Some(u64::from(u32::from_ne_bytes(
+                self.take(4)?.try_into().ok()?,
+            ))),
+            2 => self.u64(),
+            _ => None,
+        }
     }
 }
 
@@ -708,11 +761,11 @@ fn decode_record(rec: &[u8]) -> Option<(Decoded, Reader<'_>)> {
 fn decode_image(r: &mut Reader<'_>) -> Option<ModuleImage> {
     let imports_read = r.u8()? != 0;
     let n = r.u32()? as usize;
-    let mut exports = Vec::with_capacity(n.min(r.b.len() / 13));
+    let mut exports = Vec::with_capacity(n.min(r.b.len() / 2));
     for _ in 0..n {
         let name = r.name()?;
-        let crc = r.u64()?;
         let flags = r.u8()?;
+        let crc = r.crc(flags >> 4)?;
         let kind = match (flags >> 1) & 3 {
             0 => ExportKind::Plain,
             1 => ExportKind::GplOnly,
@@ -733,11 +786,11 @@ fn decode_image(r: &mut Reader<'_>) -> Option<ModuleImage> {
         });
     }
     let n = r.u32()? as usize;
-    let mut imports = Vec::with_capacity(n.min(r.b.len() / 13));
+    let mut imports = Vec::with_capacity(n.min(r.b.len() / 2));
     for _ in 0..n {
         let name = r.name()?;
-        let crc = r.u64()?;
         let flags = r.u8()?;
+        let crc = r.crc(flags >> 3)?;
         imports.push(Import {
             name,
             crc,
