@@ -1158,6 +1158,70 @@ fn unchanged_reinstalls_keep_the_shortcut() {
     assert!(!r.ends_with(" shortcut"), "a new file beside {m}: {r}");
 }
 
+/// The module cache file's identity (inode and modification time): a rewrite (through
+/// a temporary and `rename`) changes it.
+fn cache_identity(t: &Trio) -> (u64, i64, i64) {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(cache_file(t, "cached")).unwrap();
+    (m.ino(), m.mtime(), m.mtime_nsec())
+}
+
+/// A module file replaced just before a run (within the racy window, as when a package
+/// or DKMS installs a module and runs depmod at once): a full run whose output is the
+/// `--no-cache` run's; it reads that module (once: the image the "nothing changed" check
+/// read is taken) and neither rewrites the module cache nor writes a record (the new identity is too recent to stand for the contents). The next
+/// run, out of the window, reads it again, rewrites the cache and records, and the one
+/// after takes the shortcut. More than 32 module files changed within the window
+/// (a tree unpacked anew) are cached at once.
+#[test]
+fn a_module_changed_just_before_a_run() {
+    let Some((t, plain)) = small_trio("a_module_changed_just_before_a_run") else {
+        return;
+    };
+    let mods = modules_in(&t.moddir("cached"));
+    let n = mods.len();
+    let same = |what: &str, plain: &Out| {
+        let q = t.run("cached", &[], &[]);
+        let d = t.differences(("plain", plain), ("cached", &q));
+        assert!(d.is_empty(), "{what}:\n{}", d.join("\n"));
+        last_report(&t)
+    };
+    wait_out_racy_window();
+    same("record", &plain);
+    assert!(same("nothing changed", &plain).ends_with(" shortcut"));
+    let cache = cache_identity(&t);
+    let (m, other) = (&mods[n / 2], &mods[n / 2 + 1]);
+    t.each(|d| {
+        std::fs::copy(d.join(other), d.join(m).with_extension("tmp")).unwrap();
+        std::fs::rename(d.join(m).with_extension("tmp"), d.join(m)).unwrap();
+    });
+    let plain = t.run("plain", &[], &[]);
+    // The check read it (to compare with the recorded image) and the run takes that.
+    let read_one = format!("cached={} read=1 verified=0 reused=1", n - 1);
+    assert_eq!(same(&format!("{m} just replaced"), &plain), read_one);
+    assert_eq!(cache_identity(&t), cache, "the cache was rewritten");
+    // Still no record for this state: the next run is a full one, which caches it and
+    // records.
+    wait_out_racy_window();
+    assert_eq!(same("out of the window", &plain), read_one);
+    let rewritten = cache_identity(&t);
+    assert_ne!(rewritten, cache, "the cache was not rewritten");
+    assert_eq!(
+        same("recorded", &plain),
+        format!("cached={n} read=0 shortcut")
+    );
+    // 40 module files reinstalled at once (the same bytes, new identities): cached at
+    // once, with their identities left untrusted.
+    t.each(|d| {
+        mods.iter()
+            .take(40)
+            .for_each(|m| copy_over_itself(&d.join(m)))
+    });
+    let r = same("40 modules reinstalled", &plain);
+    assert!(r.ends_with(" read=40 verified=0"), "{r}");
+    assert_ne!(cache_identity(&t), rewritten, "the cache was not rewritten");
+}
+
 /// Rewrites a cache file's header field (`arch` or `version`, the short strings after
 /// magic, format and byte-order mark) and fixes its checksum, as another build would
 /// have written it.

@@ -9,7 +9,8 @@
 
 use super::log::Log;
 use super::tree::{
-    absolute_unnormalised, kernel_version, load_tree_cached, CacheUse, Shipped, Tree, TreeOptions,
+    absolute_unnormalised, kernel_version, load_tree_cached, CacheUse, Rereads, Shipped, Tree,
+    TreeOptions,
 };
 use super::{today, Stop};
 use crate::check::level::{Levels, Raw};
@@ -167,9 +168,10 @@ pub fn run(args: &DepmodOptions, log: &Log<'_>) -> Result<DepmodOutcome, Stop> {
         .is_none_or(super::tree::looks_like_version);
     let paths = quiet_version.then(|| run_paths(args, log).ok()).flatten();
     let Some(plan) = super::shortcut::plan(args, paths.as_ref()) else {
-        return run_full(args, log, None);
+        return run_full(args, log, None, Rereads::default());
     };
-    if plan.replay(log) {
+    let mut rereads = Rereads::default();
+    if plan.replay(log, &mut rereads) {
         return Ok(DepmodOutcome::Replayed);
     }
     log.flush();
@@ -177,7 +179,7 @@ pub fn run(args: &DepmodOptions, log: &Log<'_>) -> Result<DepmodOutcome, Stop> {
     let mut seen = super::shortcut::Observed::default();
     let outcome = {
         let inner = Log::new(log.prog, log.verbose, &tee).with_progress(log.progress());
-        let r = run_full(args, &inner, Some(&mut seen));
+        let r = run_full(args, &inner, Some(&mut seen), rereads);
         inner.flush();
         r
     };
@@ -244,6 +246,7 @@ fn run_full(
     args: &DepmodOptions,
     log: &Log<'_>,
     mut seen: Option<&mut super::shortcut::Observed>,
+    rereads: Rereads,
 ) -> Result<DepmodOutcome, Stop> {
     let RunPaths {
         kver,
@@ -293,6 +296,7 @@ fn run_full(
         } else {
             Shipped::Read
         },
+        rereads,
     });
     let tree = load_tree_cached(&opts, &policy, log, &mut errsyms, cache.as_ref())?;
     // Before the artifacts: a failure stops the run with nothing else written.

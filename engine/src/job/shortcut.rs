@@ -29,12 +29,14 @@
 
 use super::depmod::DepmodOptions;
 use super::log::{Log, Sink};
-use super::tree::Tree;
+use super::tree::{Rereads, Tree};
 use crate::cache::shortcut::{
     listing_hash, observe, Artifact, Checker, Hashed, OutDir, Output, RunRecord, Seen, Stream,
     Verdict, MAX_REREAD,
 };
 use crate::cache::{is_racy, FileId};
+use crate::load::Hashing;
+use crate::util::fs::{open_input_stat, Accept};
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -107,16 +109,28 @@ fn softdep_probe(p: &Path) -> String {
 
 impl Plan {
     /// If the record holds, prints its output through `log`'s sink and returns `true`.
-    pub fn replay(&self, log: &Log<'_>) -> bool {
+    pub fn replay(&self, log: &Log<'_>, rereads: &mut Rereads) -> bool {
         let rec = crate::util::timed("shortcut read", || RunRecord::read(&self.record));
         let Some(rec) = rec.filter(|r| r.key == self.key) else {
             return false;
         };
         let limits = &self.limits;
+        // Each module file read again is kept for the full run, should the check fail.
+        let kept = Mutex::new(Rereads::default());
         let image_hash = |p: &Path| {
-            crate::load::read_module(p, limits)
-                .ok()
-                .map(|i| crate::cache::image_hash(&i))
+            let (file, st) = open_input_stat(p, Accept::Regular).ok()?;
+            let r =
+                crate::load::read_module_file_hashed(file, limits, Hashing::Compressed, &|_, _| {
+                    None
+                });
+            let image = r.image.ok()?;
+            let hash = crate::cache::image_hash(&image);
+            if let Some(path) = p.to_str() {
+                let id = FileId::from_stat(&st);
+                let mut k = kept.lock().unwrap_or_else(|e| e.into_inner());
+                k.insert(path.to_string(), (id, r.hash, image));
+            }
+            Some(hash)
         };
         let checker = Checker {
             probe: &softdep_probe,
@@ -126,6 +140,7 @@ impl Plan {
         let reread = match crate::util::timed("shortcut check", || rec.check(&checker)) {
             Verdict::Changed => {
                 tracing::debug!("shortcut: something changed");
+                *rereads = kept.into_inner().unwrap_or_else(|e| e.into_inner());
                 return false;
             }
             Verdict::Holds { refreshed, reread } => {
@@ -167,6 +182,13 @@ impl Plan {
             // at again, every image hashed) is kept off it; the next run, which finds the
             // module files in the cache, writes it.
             tracing::debug!("no run record: more than {MAX_REREAD} module files were read");
+            return;
+        }
+        if seen.racy_modules {
+            // The usual case right after a module is installed: its identity, taken
+            // before it was read, is too recent to stand for its contents (the load's clock
+            // started after the record's, so it is too recent for the record as well).
+            tracing::debug!("no run record: a module file changed too recently");
             return;
         }
         let r = crate::util::timed("shortcut record", || self.build(seen, output));
@@ -382,6 +404,7 @@ pub struct Observed {
     modules: u64,
     unsure: bool,
     read_many: bool,
+    racy_modules: bool,
 }
 
 impl Observed {
@@ -416,7 +439,10 @@ impl Observed {
         let dirname = &tree.dirname;
         self.unsure |= tree.inputs.walk_problems || tree.inputs.cache_problem;
         self.read_many = tree.inputs.modules_read > MAX_REREAD;
-        if self.read_many {
+        // A module file changed too recently stops the record (see `Plan::record`):
+        // nothing more is gathered for it.
+        self.racy_modules = tree.inputs.racy_modules;
+        if self.read_many || self.racy_modules {
             return;
         }
         self.walked_dirs = tree.inputs.walked_dirs.iter().map(PathBuf::from).collect();

@@ -88,6 +88,9 @@ pub struct TreeInputs {
     /// Whether the module cache was ignored with a warning (a run that printed it is not
     /// summarised: the next run, with the cache rewritten, prints no such warning).
     pub cache_problem: bool,
+    /// Whether a module file changed within [`crate::cache::RACY_WINDOW_NS`] of the run's
+    /// start (by the identity taken before it was read): such a run is not summarised.
+    pub racy_modules: bool,
 }
 
 /// The module cache one load reads and writes (see [`crate::cache`]).
@@ -99,7 +102,18 @@ pub struct CacheUse {
     pub write: bool,
     /// What to do with the shipped cache (`MODULEDIR/VERSION/`[`crate::cache::SHIPPED_NAME`]).
     pub shipped: Shipped,
+    /// Module files the "nothing changed" check has just read (see [`Rereads`]).
+    pub rereads: Rereads,
 }
+
+/// Module files read by the "nothing changed" check that found them changed, by path:
+/// the identity of the open file (taken before it was read), its content hash where the
+/// load computes one (compressed modules), and what was read. The load takes such an
+/// image instead of reading the file again when the file's identity is still that one.
+/// A change since then within the same tick of the file system's clock would not show;
+/// such a change is within the racy window of this run, so nothing this run writes
+/// vouches for it (the next run reads the file again).
+pub type Rereads = rustc_hash::FxHashMap<String, (crate::cache::FileId, Option<u128>, ModuleImage)>;
 
 /// What a run does with the shipped cache, the one written where the modules were built
 /// and shipped beside them (see [`crate::cache`]).
@@ -456,6 +470,7 @@ pub fn load_tree_cached(
     let mut inputs = TreeInputs::default();
     // Each module found, with what was read from it if it has been read yet.
     type Found = (ModuleSource, Option<Visit>);
+    let reused = std::sync::atomic::AtomicUsize::new(0);
     let progress = log.progress();
     progress.phase(&format!("reading modules of {kver}"), 0);
     let sources: Vec<Found> = if manual {
@@ -542,14 +557,50 @@ pub fn load_tree_cached(
         // Uncompressed modules are read as the walk finds them, so reading overlaps the
         // walk; compressed ones are read after it, largest first (see `read_modules`).
         let limits = &opts.limits;
+        // Module files taken from `rereads`.
+        let reused = &reused;
         // With a cache, each file is `stat`ed first (before it is read: a change after
         // that shows in the next run's `stat`) and taken from the cache if it matches.
         // An uncompressed file that a record may match by content is read whole and
         // hashed (see `Hashing`); compressed ones are hashed when read, after the walk.
+        //
+        // A file that has no record in the local cache (every file, in a first run) cannot
+        // match by identity: an uncompressed one is opened at once and its identity taken
+        // from the open file (`fstat`, cheaper than a `stat` of its name, and surely the
+        // file then read).
         let read_plain = |f: &FoundFile| {
-            let id =
-                cache.and_then(|_| f.stat().ok().map(|st| crate::cache::FileId::from_stat(&st)));
             let key = cache_key(&dirname, f.path);
+            let opened_first = cache.is_some()
+                && !is_compressed(Path::new(f.path))
+                && !cached.is_some_and(|c| c.contains(key));
+            let first = opened_first.then(|| f.open_stat());
+            let id = cache.and_then(|_| {
+                let st = match &first {
+                    Some(Ok((_, st))) => *st,
+                    Some(Err(_)) => return None,
+                    None => f.stat().ok()?,
+                };
+                Some(crate::cache::FileId::from_stat(&st))
+            });
+            let first = first.map(|r| r.map(|(file, _)| file));
+            if let (Some((rid, hash, image)), Some(id)) = (
+                cache
+                    .filter(|_| !write_shipped)
+                    .and_then(|c| c.rereads.get(f.path)),
+                &id,
+            ) {
+                if rid == id {
+                    reused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    progress.grow(1);
+                    progress.advance(1);
+                    return Some(Visit {
+                        id: Some(*id),
+                        hit: Hit::No,
+                        hash: *hash,
+                        read: Some(Ok(image.clone())),
+                    });
+                }
+            }
             if let (Some(c), Some(id)) = (cached, &id) {
                 if let Some((image, hash)) = c.lookup_hashed(key, id) {
                     progress.grow(1);
@@ -577,7 +628,7 @@ pub fn load_tree_cached(
                 Hashing::Off
             };
             progress.grow(1);
-            let r = match f.open() {
+            let r = match first.unwrap_or_else(|| f.open()) {
                 Ok(file) => read_module_file_hashed(file, limits, hashing, &|size, hash| {
                     known(key, size, hash)
                 }),
@@ -668,6 +719,14 @@ pub fn load_tree_cached(
     let mut rest = rest.into_iter();
     // The previous caches have given what they could: their memory is not needed any more.
     let old_records = opened.as_ref().map_or(0, |o| o.cache.len());
+    // Records of module files that are gone (the next cache drops them).
+    let gone = opened.as_ref().map_or(0, |o| {
+        let kept = sources
+            .iter()
+            .filter(|(s, _)| o.cache.contains(cache_key(&dirname, &s.path)))
+            .count();
+        old_records - kept
+    });
     let problem = opened.is_some_and(|o| o.problem.is_some());
     let shipped_problem = shipped_cell.into_inner().and_then(|o| o.problem);
     // A run that printed a cache warning is not summarised for the shortcut: the next run,
@@ -745,7 +804,11 @@ pub fn load_tree_cached(
         let verified = meta.values().filter(|(_, h, _)| *h == Hit::Content).count();
         let read = graph.modules.len() - hits;
         inputs.modules_read = read;
-        tracing::debug!(hits, read, "module cache");
+        inputs.racy_modules = meta
+            .values()
+            .any(|(id, _, _)| crate::cache::is_racy(id, run_start_ns));
+        let reused = reused.into_inner();
+        tracing::debug!(hits, read, reused, "module cache");
         // For tests: how many module files came from the cache.
         if let Some(p) = std::env::var_os("MODPOLICY_CACHE_REPORT") {
             use std::io::Write;
@@ -754,23 +817,35 @@ pub fn load_tree_cached(
                 .create(true)
                 .open(p)
             {
-                let _ = writeln!(f, "cached={hits} read={read} verified={verified}");
+                let reused = match reused {
+                    0 => String::new(),
+                    n => format!(" reused={n}"),
+                };
+                let _ = writeln!(f, "cached={hits} read={read} verified={verified}{reused}");
             }
         }
         // Rewritten when a module was read or matched by content only (its identity is
-        // new), one is gone, or the cache was damaged.
-        let fresh = graph
-            .modules
-            .iter()
-            .filter(|m| {
-                m.error.is_none()
-                    && meta
-                        .get(&m.source.path)
-                        .is_some_and(|(_, h, _)| *h != Hit::Identity)
-            })
-            .count();
-        let identity_hits = hits - verified;
-        if c.write && (fresh > 0 || identity_hits != old_records || problem) {
+        // new) and its identity can be trusted, one is gone, the cache was damaged, or
+        // more than a few modules changed within the racy window. A few of those alone
+        // (a module installed just before the run, the usual case) are not worth a
+        // rewrite: the cache could keep only their content hashes, and the next run
+        // reads them again (at most [`crate::cache::shortcut::MAX_REREAD`] files),
+        // out of the window, and rewrites it then.
+        let (mut fresh, mut fresh_racy) = (0, 0);
+        for m in graph.modules.iter().filter(|m| m.error.is_none()) {
+            match meta.get(&m.source.path) {
+                Some((id, h, _)) if *h != Hit::Identity => {
+                    if crate::cache::is_racy(id, run_start_ns) {
+                        fresh_racy += 1;
+                    } else {
+                        fresh += 1;
+                    }
+                }
+                _ => {}
+            }
+        }
+        let many_racy = fresh_racy > crate::cache::shortcut::MAX_REREAD;
+        if c.write && (fresh > 0 || many_racy || gone > 0 || problem) {
             cache_write = Some(CacheWrite {
                 path: c.path.clone(),
                 header: cache_header,

@@ -7,7 +7,7 @@
 //! (the depmod path reads uncompressed modules there, so reading overlaps the walk).
 
 use super::config::{SearchConfig, SearchEntry};
-use crate::util::fs::{open_input, open_input_at, Accept};
+use crate::util::fs::{open_input_at_stat, open_input_stat, Accept};
 use rayon::prelude::*;
 use rustix::fs::{open, Mode, OFlags};
 use std::collections::HashMap;
@@ -61,9 +61,14 @@ impl FoundFile<'_> {
     /// Only a regular file is opened: one replaced by a FIFO or a device since the walk
     /// saw it is an error, never a blocked open or an endless read.
     pub fn open(&self) -> std::io::Result<std::fs::File> {
+        self.open_stat().map(|(f, _)| f)
+    }
+
+    /// [`FoundFile::open`], with the `fstat` of the open file.
+    pub fn open_stat(&self) -> std::io::Result<(std::fs::File, rustix::fs::Stat)> {
         match self.dir {
-            Some(d) => open_input_at(d, self.name, Accept::Regular),
-            None => open_input(Path::new(self.path), Accept::Regular),
+            Some(d) => open_input_at_stat(d, self.name, Accept::Regular),
+            None => open_input_stat(Path::new(self.path), Accept::Regular),
         }
     }
 

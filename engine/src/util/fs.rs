@@ -9,7 +9,7 @@
 //! an error naming the file type. Text inputs are read with a limit; going past it is an
 //! error naming the file's role and the limit.
 
-use rustix::fs::{fcntl_getfl, fcntl_setfl, fstat, FileType, Mode, OFlags};
+use rustix::fs::{fcntl_getfl, fcntl_setfl, fstat, FileType, Mode, OFlags, Stat};
 use std::fs::File;
 use std::io::{self, Read};
 use std::os::fd::AsFd;
@@ -60,6 +60,11 @@ fn not_regular(t: FileType) -> io::Error {
 /// on the open descriptor. The returned file reads in blocking mode (a regular file keeps
 /// `O_NONBLOCK`, which reads of regular files ignore).
 pub fn open_input(path: &Path, accept: Accept) -> io::Result<File> {
+    open_input_stat(path, accept).map(|(f, _)| f)
+}
+
+/// [`open_input`], with the `fstat` of the open file.
+pub fn open_input_stat(path: &Path, accept: Accept) -> io::Result<(File, Stat)> {
     let fd = rustix::fs::open(
         path,
         OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC,
@@ -70,6 +75,11 @@ pub fn open_input(path: &Path, accept: Accept) -> io::Result<File> {
 
 /// Opens `name` relative to the directory `dir` as [`open_input`] does.
 pub fn open_input_at(dir: impl AsFd, name: &str, accept: Accept) -> io::Result<File> {
+    open_input_at_stat(dir, name, accept).map(|(f, _)| f)
+}
+
+/// [`open_input_at`], with the `fstat` of the open file.
+pub fn open_input_at_stat(dir: impl AsFd, name: &str, accept: Accept) -> io::Result<(File, Stat)> {
     let fd = rustix::fs::openat(
         dir,
         name,
@@ -79,9 +89,11 @@ pub fn open_input_at(dir: impl AsFd, name: &str, accept: Accept) -> io::Result<F
     checked(File::from(fd), accept)
 }
 
-/// Checks the type of an open file and puts it back in blocking mode.
-fn checked(file: File, accept: Accept) -> io::Result<File> {
-    let t = FileType::from_raw_mode(fstat(&file)?.st_mode);
+/// Checks the type of an open file and puts it back in blocking mode; returns it with
+/// its `fstat`.
+fn checked(file: File, accept: Accept) -> io::Result<(File, Stat)> {
+    let st = fstat(&file)?;
+    let t = FileType::from_raw_mode(st.st_mode);
     match (t, accept) {
         (FileType::RegularFile, _)
         | (FileType::Fifo, Accept::RegularOrPipe | Accept::Stream)
@@ -94,7 +106,7 @@ fn checked(file: File, accept: Accept) -> io::Result<File> {
         let fl = fcntl_getfl(&file)?;
         fcntl_setfl(&file, fl - OFlags::NONBLOCK)?;
     }
-    Ok(file)
+    Ok((file, st))
 }
 
 /// The error for an input larger than its limit: names the role and the limit.
