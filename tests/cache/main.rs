@@ -942,35 +942,8 @@ fn damaged_shipped_caches() {
         std::fs::remove_dir_all(t.root("cached").join("var/cache")).unwrap();
         b
     };
-    let mut other_format = good.clone();
-    other_format[8] ^= 0x7f;
-    let n8 = other_format.len() - 8;
-    let sum = xxhash_rust::xxh3::xxh3_64(&other_format[..n8]);
-    other_format[n8..].copy_from_slice(&sum.to_ne_bytes());
-    let mut flipped = good.clone();
-    let i = flipped.len() / 3;
-    flipped[i] ^= 1;
-    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
-        ("truncated", good[..good.len() / 2].to_vec(), "truncated"),
-        ("a byte flipped", flipped, "bad checksum"),
-        ("another format", other_format, "format"),
-        (
-            "another modpolicy version",
-            with_header_field(&good, 1, b"0.0.1-old"),
-            "0.0.1-old",
-        ),
-        (
-            "another architecture",
-            with_header_field(&good, 0, b"riscv64"),
-            "riscv64",
-        ),
-        ("a local cache", local, "not a shipped cache"),
-        (
-            "not a cache",
-            b"hello\n".to_vec(),
-            "not a modpolicy module cache",
-        ),
-    ];
+    let mut cases = damaged_versions(&good);
+    cases.push(("a local cache", local, "not a shipped cache"));
     for (what, bytes, reason) in cases {
         for c in COPIES {
             std::fs::write(t.moddir(c).join(SHIPPED), &bytes).unwrap();
@@ -1058,6 +1031,15 @@ fn last_report(t: &Trio) -> String {
     s.lines().last().unwrap_or("").to_string()
 }
 
+/// Runs the `cached` copy, checks that its output and module directory are those of the
+/// `plain` run `plain` (`what` names the step in a failure), and returns its report line.
+fn cached_as_plain(t: &Trio, what: &str, plain: &Out) -> String {
+    let q = t.run("cached", &[], &[]);
+    let d = t.differences(("plain", plain), ("cached", &q));
+    assert!(d.is_empty(), "{what}:\n{}", d.join("\n"));
+    last_report(t)
+}
+
 /// Copies `p` beside itself and renames the copy over it: the same bytes, a new inode
 /// and new times (a package reinstalling the file).
 fn copy_over_itself(p: &Path) {
@@ -1078,12 +1060,7 @@ fn unchanged_reinstalls_keep_the_shortcut() {
         return;
     };
     let n = modules_in(&t.moddir("cached")).len();
-    let same = |what: &str, plain: &Out| {
-        let q = t.run("cached", &[], &[]);
-        let d = t.differences(("plain", plain), ("cached", &q));
-        assert!(d.is_empty(), "{what}:\n{}", d.join("\n"));
-        last_report(&t)
-    };
+    let same = |what: &str, plain: &Out| cached_as_plain(&t, what, plain);
     // The first cached run wrote the cache; the next one (cache unchanged, nothing
     // changed within the racy window) the record.
     wait_out_racy_window();
@@ -1180,12 +1157,7 @@ fn a_module_changed_just_before_a_run() {
     };
     let mods = modules_in(&t.moddir("cached"));
     let n = mods.len();
-    let same = |what: &str, plain: &Out| {
-        let q = t.run("cached", &[], &[]);
-        let d = t.differences(("plain", plain), ("cached", &q));
-        assert!(d.is_empty(), "{what}:\n{}", d.join("\n"));
-        last_report(&t)
-    };
+    let same = |what: &str, plain: &Out| cached_as_plain(&t, what, plain);
     wait_out_racy_window();
     same("record", &plain);
     assert!(same("nothing changed", &plain).ends_with(" shortcut"));
@@ -1222,6 +1194,49 @@ fn a_module_changed_just_before_a_run() {
     assert_ne!(cache_identity(&t), rewritten, "the cache was not rewritten");
 }
 
+/// Damaged versions of the sound cache file `good`, each with what it is and a word of
+/// the one warning a run prints for it.
+fn damaged_versions(good: &[u8]) -> Vec<(&'static str, Vec<u8>, &'static str)> {
+    let resum = |mut b: Vec<u8>| {
+        let n = b.len() - 8;
+        let sum = xxhash_rust::xxh3::xxh3_64(&b[..n]);
+        b[n..].copy_from_slice(&sum.to_ne_bytes());
+        b
+    };
+    let mut other_format = good.to_vec();
+    other_format[8] ^= 0x7f;
+    let mut byte_order = good.to_vec();
+    byte_order[12..16].reverse();
+    let mut flipped = good.to_vec();
+    flipped[good.len() / 3] ^= 1;
+    vec![
+        (
+            "truncated (a killed writer)",
+            good[..good.len() / 2].to_vec(),
+            "truncated",
+        ),
+        ("empty", Vec::new(), "not a modpolicy module cache"),
+        ("a byte flipped", flipped, "bad checksum"),
+        ("another format", resum(other_format), "format"),
+        ("another byte order", byte_order, "byte order"),
+        (
+            "another architecture",
+            with_header_field(good, 0, b"riscv64"),
+            "riscv64",
+        ),
+        (
+            "another modpolicy version",
+            with_header_field(good, 1, b"0.0.1-old"),
+            "0.0.1-old",
+        ),
+        (
+            "not a cache",
+            b"hello, world\n".to_vec(),
+            "not a modpolicy module cache",
+        ),
+    ]
+}
+
 /// Rewrites a cache file's header field (`arch` or `version`, the short strings after
 /// magic, format and byte-order mark) and fixes its checksum, as another build would
 /// have written it.
@@ -1247,51 +1262,7 @@ fn damaged_caches() {
     };
     let path = cache_file(&t, "cached");
     let good = std::fs::read(&path).unwrap();
-    let resum = |mut b: Vec<u8>| {
-        let n = b.len() - 8;
-        let sum = xxhash_rust::xxh3::xxh3_64(&b[..n]);
-        b[n..].copy_from_slice(&sum.to_ne_bytes());
-        b
-    };
-    let mut other_format = good.clone();
-    other_format[8] ^= 0x7f;
-    let mut byte_order = good.clone();
-    byte_order[12..16].reverse();
-    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
-        (
-            "truncated (a killed writer)",
-            good[..good.len() / 2].to_vec(),
-            "truncated",
-        ),
-        ("empty", Vec::new(), "not a modpolicy module cache"),
-        (
-            "a byte flipped",
-            {
-                let mut b = good.clone();
-                let i = b.len() / 3;
-                b[i] ^= 1;
-                b
-            },
-            "bad checksum",
-        ),
-        ("another format", resum(other_format), "format"),
-        ("another byte order", byte_order, "byte order"),
-        (
-            "another architecture",
-            with_header_field(&good, 0, b"riscv64"),
-            "riscv64",
-        ),
-        (
-            "another modpolicy version",
-            with_header_field(&good, 1, b"0.0.1-old"),
-            "0.0.1-old",
-        ),
-        (
-            "not a cache",
-            b"hello, world\n".to_vec(),
-            "not a modpolicy module cache",
-        ),
-    ];
+    let cases = damaged_versions(&good);
     let report = t.tmp.path().join("report");
     for (what, bytes, reason) in cases {
         std::fs::write(&path, &bytes).unwrap();
