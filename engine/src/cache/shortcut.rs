@@ -122,10 +122,31 @@ fn seen(
 /// on its own when it has no plain last component; only the changed ones are kept (no
 /// copy of the whole list is made: this runs on every re-run).
 pub fn observe_changed(watched: &[(PathBuf, Seen)]) -> Vec<(usize, Seen)> {
+    observe_where(watched.len(), &|i| &watched[i].0, &|i, now| {
+        *now != watched[i].1
+    })
+}
+
+/// What [`observe`] sees of each of `paths`, in order, looked at as [`observe_changed`]
+/// does (relative to each parent directory, opened once for all its entries).
+pub fn observe_all(paths: &[PathBuf]) -> Vec<Seen> {
+    observe_where(paths.len(), &|i| &paths[i], &|_, _| true)
+        .into_iter()
+        .map(|(_, s)| s)
+        .collect()
+}
+
+/// What [`observe`] sees of the paths `path(0..n)` that `keep`, by index, in order.
+fn observe_where<'p>(
+    n: usize,
+    path: &(dyn Fn(usize) -> &'p Path + Sync),
+    keep: &(dyn Fn(usize, &Seen) -> bool + Sync),
+) -> Vec<(usize, Seen)> {
     use rustix::fs::{AtFlags, Mode, OFlags};
     let mut groups: rustc_hash::FxHashMap<&Path, Vec<usize>> = Default::default();
     let mut alone = Vec::new();
-    for (i, (p, _)) in watched.iter().enumerate() {
+    for i in 0..n {
+        let p = path(i);
         match (p.parent(), p.file_name()) {
             // Only when the path ends in exactly that name (no `/` or `/.` after it).
             (Some(d), Some(n))
@@ -144,7 +165,7 @@ pub fn observe_changed(watched: &[(PathBuf, Seen)]) -> Vec<(usize, Seen)> {
         )
     };
     let groups: Vec<(&Path, Vec<usize>)> = groups.into_iter().collect();
-    let mut changed: Vec<(usize, Seen)> = groups
+    let mut kept: Vec<(usize, Seen)> = groups
         .par_iter()
         .flat_map_iter(|(d, idx)| {
             let dir = rustix::fs::open(
@@ -154,38 +175,37 @@ pub fn observe_changed(watched: &[(PathBuf, Seen)]) -> Vec<(usize, Seen)> {
             );
             idx.iter()
                 .filter_map(|&i| {
-                    let (p, was) = &watched[i];
+                    let p = path(i);
                     let now = match (&dir, p.file_name()) {
                         (Ok(dir), Some(n)) => at(dir, n),
                         _ => observe(p),
                     };
-                    (now != *was).then_some((i, now))
+                    keep(i, &now).then_some((i, now))
                 })
                 .collect::<Vec<_>>()
         })
         .collect();
-    changed.extend(alone.into_iter().filter_map(|i| {
-        let now = observe(&watched[i].0);
-        (now != watched[i].1).then_some((i, now))
+    kept.extend(alone.into_iter().filter_map(|i| {
+        let now = observe(path(i));
+        keep(i, &now).then_some((i, now))
     }));
-    changed.sort_unstable_by_key(|e| e.0);
-    changed
+    kept.sort_unstable_by_key(|e| e.0);
+    kept
 }
 
 /// Hashes the names of `dir`'s entries, in `readdir` order, leaving out `skip`: equal
 /// hashes mean the same entries in the same order (what a walk depends on).
 pub fn listing_hash(dir: &Path, skip: &[String]) -> io::Result<u64> {
-    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    let mut h = crate::load::walk::ListingHash::default();
     for e in std::fs::read_dir(dir)? {
         let name = e?.file_name();
         let b = name.as_bytes();
         if skip.iter().any(|s| s.as_bytes() == b) {
             continue;
         }
-        h.update(b);
-        h.update(&[0]);
+        h.add(b);
     }
-    Ok(h.digest())
+    Ok(h.finish())
 }
 
 /// An artifact as written.
@@ -948,7 +968,7 @@ mod tests {
     }
 
     #[test]
-    fn observe_changed_agrees_with_observe() {
+    fn observe_changed_and_observe_all_agree_with_observe() {
         let t = tempfile::tempdir().unwrap();
         let d = t.path();
         std::fs::create_dir(d.join("dir")).unwrap();
@@ -992,6 +1012,9 @@ mod tests {
             .map(|(i, p)| (i, observe(p)))
             .collect();
         assert_eq!(observe_changed(&wrong), want);
+        // All of them, in order, as `observe` sees them.
+        let all: Vec<Seen> = want.into_iter().map(|(_, s)| s).collect();
+        assert_eq!(observe_all(&paths), all);
     }
 
     #[test]

@@ -31,8 +31,8 @@ use super::depmod::DepmodOptions;
 use super::log::{Log, Sink};
 use super::tree::{Rereads, Tree};
 use crate::cache::shortcut::{
-    listing_hash, observe, Artifact, Checker, Hashed, OutDir, Output, RunRecord, Seen, Stream,
-    Verdict, MAX_REREAD,
+    listing_hash, observe, observe_all, Artifact, Checker, Hashed, OutDir, Output, RunRecord, Seen,
+    Stream, Verdict, MAX_REREAD,
 };
 use crate::cache::{is_racy, FileId};
 use crate::load::Hashing;
@@ -215,12 +215,20 @@ impl Plan {
         let out_st = rustix::fs::stat(&out_path).map_err(|_| "no output directory")?;
         let is_out = |id: &FileId| id.dev == out_st.st_dev && id.ino == out_st.st_ino;
 
-        // The walked directories' listings, taken before anything is observed: a change
-        // after the walk shows in the identities observed below (too recent to record).
+        // The walked directories' listings as the walk read them (listed again where it
+        // could not read an entry): a change after the walk shows in the identities
+        // observed below (too recent to record).
         let listings: Vec<(PathBuf, u64)> = seen
             .walked_dirs
             .par_iter()
-            .map(|d| listing_hash(d, &[]).map(|h| (d.clone(), h)))
+            .map(|d| {
+                let path = PathBuf::from(&d.path);
+                let h = match d.listing {
+                    Some(h) => h,
+                    None => listing_hash(&path, &[])?,
+                };
+                Ok((path, h))
+            })
             .collect::<std::io::Result<_>>()
             .map_err(|_| "a walked directory cannot be listed")?;
         let mut paths = seen.watched;
@@ -232,11 +240,11 @@ impl Plan {
         // Stops at the first input changed too recently (the usual case right after a
         // change): the output directory is judged apart, below.
         let start = self.run_start_ns;
+        let now = observe_all(&paths);
         let watched: Option<Vec<(PathBuf, Seen)>> = paths
-            .into_par_iter()
-            .with_min_len(64)
-            .map(|p| {
-                let s = observe(&p);
+            .into_iter()
+            .zip(now)
+            .map(|(p, s)| {
                 let racy = matches!(s, Seen::Link(_, Err(_)))
                     || s.ids().any(|id| !is_out(id) && is_racy(id, start));
                 (!racy).then_some((p, s))
@@ -398,7 +406,7 @@ struct Pre {
 pub struct Observed {
     pre: Option<Pre>,
     watched: Vec<PathBuf>,
-    walked_dirs: Vec<PathBuf>,
+    walked_dirs: Vec<crate::load::walk::WalkedDir>,
     images: Vec<(PathBuf, u64)>,
     artifacts: Vec<Artifact>,
     modules: u64,
@@ -445,9 +453,9 @@ impl Observed {
         if self.read_many || self.racy_modules {
             return;
         }
-        self.walked_dirs = tree.inputs.walked_dirs.iter().map(PathBuf::from).collect();
+        self.walked_dirs = tree.inputs.walked_dirs.clone();
         let w = &mut self.watched;
-        w.extend(self.walked_dirs.iter().cloned());
+        w.extend(self.walked_dirs.iter().map(|d| PathBuf::from(&d.path)));
         w.extend(
             tree.graph
                 .modules

@@ -75,8 +75,9 @@ pub struct Tree {
 /// The files and directories a load looked at, besides the module files themselves.
 #[derive(Debug, Default, Clone)]
 pub struct TreeInputs {
-    /// Every directory whose entries the walk read (none in manual mode).
-    pub walked_dirs: Vec<String>,
+    /// Every directory whose entries the walk read, with the hash of what it read (none
+    /// in manual mode).
+    pub walked_dirs: Vec<crate::load::walk::WalkedDir>,
     /// Whether the walk reported a problem (an entry it could not `stat`, a directory it
     /// could not open, a file of another type): such a tree is not summarised.
     pub walk_problems: bool,

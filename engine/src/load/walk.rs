@@ -149,6 +149,35 @@ pub fn discover_with<T: Send>(
     discover_listing_dirs(dirname, cfg, exts, msgs, visit, None)
 }
 
+/// A directory the walk read: its path and the [`ListingHash`] of its entries as the walk
+/// read them (`None` when an entry could not be read).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WalkedDir {
+    /// The directory's path, as the walk names it.
+    pub path: String,
+    /// The hash of its entries' names in `readdir` order.
+    pub listing: Option<u64>,
+}
+
+/// A hash of a directory's entry names in the order `readdir` gives them (without `.`
+/// and `..`): equal hashes mean the same entries in the same order, which is all a walk
+/// depends on.
+#[derive(Default)]
+pub struct ListingHash(xxhash_rust::xxh3::Xxh3);
+
+impl ListingHash {
+    /// Adds the next entry's name.
+    pub fn add(&mut self, name: &[u8]) {
+        self.0.update(name);
+        self.0.update(&[0]);
+    }
+
+    /// The hash of the names added.
+    pub fn finish(&self) -> u64 {
+        self.0.digest()
+    }
+}
+
 /// [`discover_with`], also adding to `dirs` (when given) every directory whose entries
 /// the walk read, the module directory and external ones included (in no particular
 /// order): what a caller must watch to notice a module file added or removed later.
@@ -158,7 +187,7 @@ pub fn discover_listing_dirs<T: Send>(
     exts: Extensions,
     msgs: &mut WalkMessages,
     visit: &(dyn Fn(&FoundFile) -> Option<T> + Sync),
-    dirs: Option<&std::sync::Mutex<Vec<String>>>,
+    dirs: Option<&std::sync::Mutex<Vec<WalkedDir>>>,
 ) -> Result<Vec<(ModuleSource, Option<T>)>, std::io::Error> {
     // kmod opens a relative `external` directory from the working directory; its modules'
     // paths are made absolute (libkmod's `path_make_absolute_cwd`) and still rank as that
@@ -256,7 +285,7 @@ struct Scan<'a, T> {
     exts: Extensions,
     visit: &'a (dyn Fn(&FoundFile) -> Option<T> + Sync),
     /// Where each directory read is listed, if anywhere.
-    dirs: Option<&'a std::sync::Mutex<Vec<String>>>,
+    dirs: Option<&'a std::sync::Mutex<Vec<WalkedDir>>>,
 }
 
 impl<T: Send> Scan<'_, T> {
@@ -273,15 +302,18 @@ impl<T: Send> Scan<'_, T> {
             Module(String, String),
             Sub(String),
         }
-        if let Some(d) = self.dirs {
-            d.lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(path.to_string());
-        }
         let mut items = Vec::new();
+        // The listing's hash, `None` once an entry could not be read.
+        let mut listing = self.dirs.map(|_| ListingHash::default());
         for ent in rd {
-            let Ok(ent) = ent else { continue };
+            let Ok(ent) = ent else {
+                listing = None;
+                continue;
+            };
             let name_os = ent.file_name();
+            if let Some(l) = &mut listing {
+                l.add(std::os::unix::ffi::OsStrExt::as_bytes(name_os.as_os_str()));
+            }
             let name = name_os.to_string_lossy();
             if self.skipped(&name) {
                 continue;
@@ -317,6 +349,12 @@ impl<T: Send> Scan<'_, T> {
             } else if self.exts.matches(&name) {
                 items.push(Item::Module(name.into_owned(), full));
             }
+        }
+        if let Some(d) = self.dirs {
+            d.lock().unwrap_or_else(|e| e.into_inner()).push(WalkedDir {
+                path: path.to_string(),
+                listing: listing.map(|l| l.finish()),
+            });
         }
         // Module files are opened relative to their directory (see `FoundFile::open`).
         let dir = items
