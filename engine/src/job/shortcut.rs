@@ -237,8 +237,9 @@ impl Plan {
         } else {
             return Err("the executable cannot be named");
         }
-        // Stops at the first input changed too recently (the usual case right after a
-        // change): the output directory is judged apart, below.
+        // Every input is looked at, then none may have changed too recently (a module
+        // file changed just before the run was caught earlier, in `record`): the output
+        // directory is judged apart, below.
         let start = self.run_start_ns;
         let now = observe_all(&paths);
         let watched: Option<Vec<(PathBuf, Seen)>> = paths
