@@ -562,17 +562,22 @@ fn put_name(out: &mut Vec<u8>, b: &[u8]) {
     out.extend_from_slice(b);
 }
 
-/// A CRC as few bytes as it needs (none for 0, four for a 32-bit one, as they all are,
-/// else eight); returns the 2-bit mode that says which, for the symbol's flags.
-fn put_crc(out: &mut Vec<u8>, crc: u64) -> u8 {
-    if crc == 0 {
-        0
-    } else if let Ok(c) = u32::try_from(crc) {
-        out.extend_from_slice(&c.to_ne_bytes());
-        1
-    } else {
-        out.extend_from_slice(&crc.to_ne_bytes());
-        2
+/// How few bytes a CRC needs, as the 2-bit mode the symbol's flags carry: 0 (none, the
+/// CRC is 0), 1 (four: a 32-bit CRC, as they all are) or 2 (eight).
+fn crc_mode(crc: u64) -> u8 {
+    match crc {
+        0 => 0,
+        c if u32::try_from(c).is_ok() => 1,
+        _ => 2,
+    }
+}
+
+/// A CRC in the bytes its [`crc_mode`] says.
+fn put_crc(out: &mut Vec<u8>, crc: u64) {
+    match crc_mode(crc) {
+        0 => {}
+        1 => out.extend_from_slice(&(crc as u32).to_ne_bytes()),
+        _ => out.extend_from_slice(&crc.to_ne_bytes()),
     }
 }
 
@@ -643,15 +648,15 @@ fn encode_image(out: &mut Vec<u8>, img: &ModuleImage) {
             namespace,
         } = e;
         put_name(out, name.as_bytes());
-        let flags = out.len();
-        out.push(0);
-        let mode = put_crc(out, *crc);
         let kind = match kind {
             ExportKind::Plain => 0u8,
             ExportKind::GplOnly => 1,
             ExportKind::Unknown => 2,
         };
-        out[flags] = *has_crc as u8 | kind << 1 | (namespace.is_some() as u8) << 3 | mode << 4;
+        out.push(
+            *has_crc as u8 | kind << 1 | (namespace.is_some() as u8) << 3 | crc_mode(*crc) << 4,
+        );
+        put_crc(out, *crc);
         if let Some(ns) = namespace {
             put_name(out, ns.as_bytes());
         }
@@ -666,10 +671,10 @@ fn encode_image(out: &mut Vec<u8>, img: &ModuleImage) {
             versions_only,
         } = i;
         put_name(out, name.as_bytes());
-        let flags = out.len();
-        out.push(0);
-        let mode = put_crc(out, *crc);
-        out[flags] = *has_crc as u8 | (*weak as u8) << 1 | (*versions_only as u8) << 2 | mode << 3;
+        out.push(
+            *has_crc as u8 | (*weak as u8) << 1 | (*versions_only as u8) << 2 | crc_mode(*crc) << 3,
+        );
+        put_crc(out, *crc);
     }
     put_bytes(out, modinfo.as_bytes());
 }
@@ -724,7 +729,7 @@ impl<'a> Reader<'a> {
         };
         Some(Name::from(std::str::from_utf8(self.take(n)?).ok()?))
     }
-    /// A CRC written in `mode` (see `put_crc`).
+    /// A CRC written in `mode` (see `crc_mode`).
     fn crc(&mut self, mode: u8) -> Option<u64> {
         match mode {
             0 => Some(0),
